@@ -1,0 +1,211 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+OWNER_ERRORS = {
+    "owner_inactive": "{name} is inactive and cannot be given records.",
+    "owner_ineligible": "{name} is not allowed to own clients, matters or cases.",
+}
+
+
+def validate_owner(owner) -> None:
+    """Refuse an owner who is inactive or lacks the permission to own records."""
+    from users.selectors import user_is_eligible_owner
+
+    if owner is None:
+        return
+    if not owner.is_active:
+        raise ValidationError(
+            {
+                "owner": ValidationError(
+                    OWNER_ERRORS["owner_inactive"].format(name=owner.full_name),
+                    code="owner_inactive",
+                )
+            }
+        )
+    if not user_is_eligible_owner(owner):
+        raise ValidationError(
+            {
+                "owner": ValidationError(
+                    OWNER_ERRORS["owner_ineligible"].format(name=owner.full_name),
+                    code="owner_ineligible",
+                )
+            }
+        )
+
+
+class OwnedRecord(models.Model):
+    """Fields and rules shared by clients, matters and cases."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.owner_id is not None and self._owner_changed():
+            validate_owner(self.owner)
+
+    def _owner_changed(self) -> bool:
+        if self.pk is None:
+            return True
+        stored = type(self).objects.filter(pk=self.pk).values_list("owner_id", flat=True).first()
+        return stored != self.owner_id
+
+
+class Client(OwnedRecord):
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        ORGANISATION = "organisation", "Organisation"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PROSPECTIVE = "prospective", "Prospective"
+        FORMER = "former", "Former"
+
+    number = models.CharField(max_length=20, unique=True, help_text="For example C-00042.")
+    name = models.CharField(max_length=200, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PERSON)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_clients",
+        db_index=True,
+    )
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["status", "number"], name="client_status_number")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:client_detail", kwargs={"pk": self.pk})
+
+
+class Matter(OwnedRecord):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class PracticeArea(models.TextChoices):
+        LITIGATION = "litigation", "Litigation"
+        CORPORATE = "corporate", "Corporate"
+        EMPLOYMENT = "employment", "Employment"
+        FAMILY = "family", "Family"
+        REAL_ESTATE = "real_estate", "Real estate"
+        IMMIGRATION = "immigration", "Immigration"
+        INTELLECTUAL_PROPERTY = "ip", "Intellectual property"
+        TAX = "tax", "Tax"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="matters")
+    number = models.CharField(max_length=20, unique=True, help_text="For example M-000123.")
+    title = models.CharField(max_length=200)
+    practice_area = models.CharField(
+        max_length=20, choices=PracticeArea.choices, default=PracticeArea.LITIGATION
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_matters",
+        db_index=True,
+    )
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["owner", "client"], name="matter_owner_client")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:matter_detail", kwargs={"pk": self.pk})
+
+
+class Case(OwnedRecord):
+    """A case under a matter. `client` repeats the matter's client so that
+    per-client work (links, transfers) needs no join through matters."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="cases")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases")
+    number = models.CharField(max_length=20, unique=True, help_text="For example K-0001234.")
+    caption = models.CharField(max_length=250)
+    court = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_cases",
+        db_index=True,
+    )
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["owner", "client"], name="case_owner_client")]
+
+    def __str__(self) -> str:
+        return f"{self.caption} ({self.number})"
+
+    def save(self, *args, **kwargs):
+        if self.matter_id is not None:
+            self.client_id = self.matter.client_id
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:case_detail", kwargs={"pk": self.pk})
+
+    def clean(self):
+        super().clean()
+        if (
+            self.matter_id is not None
+            and self.client_id is not None
+            and self.matter.client_id != self.client_id
+        ):
+            raise ValidationError(
+                {
+                    "client": ValidationError(
+                        "The case's client must be its matter's client.", code="client_mismatch"
+                    )
+                }
+            )
+
+
+# Explicit shares, one table per record type (guardian's direct foreign keys).
+
+
+class ClientUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Client, on_delete=models.CASCADE)
+
+
+class ClientGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Client, on_delete=models.CASCADE)
+
+
+class MatterUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+
+class MatterGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Matter, on_delete=models.CASCADE)
+
+
+class CaseUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class CaseGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Case, on_delete=models.CASCADE)

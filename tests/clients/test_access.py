@@ -1,0 +1,109 @@
+"""The access rule as a table: owner / share / model permission / none × view / change."""
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from clients.access import records_for_user, user_can_access_record
+from clients.models import (
+    Case,
+    CaseGroupObjectPermission,
+    CaseUserObjectPermission,
+    Client,
+    ClientGroupObjectPermission,
+    ClientUserObjectPermission,
+    Matter,
+    MatterGroupObjectPermission,
+    MatterUserObjectPermission,
+)
+from tests.factories import CaseFactory, UserFactory
+from users import groups
+
+pytestmark = pytest.mark.django_db
+
+SHARES = {
+    Client: (ClientUserObjectPermission, ClientGroupObjectPermission),
+    Matter: (MatterUserObjectPermission, MatterGroupObjectPermission),
+    Case: (CaseUserObjectPermission, CaseGroupObjectPermission),
+}
+
+
+def _record(model):
+    case = CaseFactory()
+    return {Client: case.client, Matter: case.matter, Case: case}[model]
+
+
+def _perm(model, action):
+    return Permission.objects.get(
+        content_type__app_label="clients", codename=f"{action}_{model._meta.model_name}"
+    )
+
+
+def _user_for(relation, model, record, shared_action):
+    if relation == "owner":
+        return record.owner
+    user = UserFactory(groups=[groups.PARALEGALS])
+    if relation == "share":
+        SHARES[model][0].objects.create(
+            content_object=record, user=user, permission=_perm(model, shared_action)
+        )
+    elif relation == "group_share":
+        group = user.groups.get()
+        SHARES[model][1].objects.create(
+            content_object=record, group=group, permission=_perm(model, shared_action)
+        )
+    elif relation == "model_permission":
+        user.user_permissions.add(_perm(model, shared_action))
+    return user
+
+
+CASES = [
+    # relation, what was granted, action asked, expected
+    ("owner", None, "view", True),
+    ("owner", None, "change", True),
+    ("share", "view", "view", True),
+    ("share", "view", "change", False),
+    ("share", "change", "change", True),
+    ("group_share", "view", "view", True),
+    ("group_share", "view", "change", False),
+    ("model_permission", "view", "view", True),
+    ("model_permission", "view", "change", False),
+    ("model_permission", "change", "change", True),
+    ("none", None, "view", False),
+    ("none", None, "change", False),
+]
+
+
+@pytest.mark.parametrize("model", [Client, Matter, Case], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(("relation", "granted", "action", "expected"), CASES)
+def test_access_rule(model, relation, granted, action, expected):
+    record = _record(model)
+    user = _user_for(relation, model, record, granted)
+    perm = f"clients.{action}_{model._meta.model_name}"
+
+    assert user.has_perm(perm, record) is expected
+    assert user_can_access_record(user, record, action) is expected
+    assert records_for_user(user, model, action).filter(pk=record.pk).exists() is expected
+
+
+def test_inactive_owner_sees_nothing():
+    case = CaseFactory()
+    owner = case.owner
+    owner.is_active = False
+    owner.save()
+    assert not owner.has_perm("clients.view_case", case)
+    assert not records_for_user(owner, Case).exists()
+
+
+def test_managers_see_every_record_but_change_none():
+    CaseFactory.create_batch(3)
+    manager = UserFactory(groups=[groups.MANAGERS])
+    assert records_for_user(manager, Case).count() == 3
+    assert records_for_user(manager, Case, "change").count() == 0
+
+
+def test_visible_records_is_a_single_query(django_assert_num_queries):
+    user = UserFactory(groups=[groups.PARALEGALS])
+    CaseFactory.create_batch(5)
+    records_for_user(user, Case)  # warms the permission cache
+    with django_assert_num_queries(1):
+        list(records_for_user(user, Case))

@@ -1,0 +1,59 @@
+from django.contrib import admin
+
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Receipts are written by the transfer service only."""
+
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TransferRecipientInline(admin.TabularInline):
+    model = TransferRecipient
+    fields = ["to_user_name", "client_count", "matter_count", "case_count", "share_count"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "created_at",
+        "mode",
+        "actor_name",
+        "from_user_name",
+        "deactivated_from_user",
+        "client_count",
+        "matter_count",
+        "case_count",
+    ]
+    list_filter = ["mode", "deactivated_from_user"]
+    search_fields = ["actor_name", "from_user_name", "recipients__to_user_name"]
+    date_hierarchy = "created_at"
+    inlines = [TransferRecipientInline]
+
+
+@admin.register(TransferredRecord)
+class TransferredRecordAdmin(ReadOnlyAdmin):
+    list_display = ["transfer", "record_type", "record_id", "from_user", "to_user"]
+    list_filter = ["record_type"]
+    list_select_related = ["transfer", "from_user", "to_user"]
+    search_fields = ["=transfer__pk", "=record_id"]

@@ -1,0 +1,143 @@
+"""Receipts of transfers. They keep text snapshots of the people they name,
+so history survives the deletion of those users."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Transfer(models.Model):
+    class Mode(models.TextChoices):
+        ALL = "all", "User Transfer All"
+        PER_CLIENT = "per_client", "User Transfer"
+        REVERT = "revert", "Revert"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    mode = models.CharField(max_length=20, choices=Mode.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=300, blank=True)
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transfers_from",
+        help_text="The user records were taken from (for a revert: the user they return to).",
+    )
+    from_user_name = models.CharField(max_length=300, blank=True)
+    deactivated_from_user = models.BooleanField(default=False)
+    reactivated_user = models.BooleanField(
+        default=False,
+        help_text="A revert that reactivated the user the reverted transfer deactivated.",
+    )
+    reverted_transfer = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revert",
+        help_text="The transfer this one reverts.",
+    )
+    client_count = models.PositiveIntegerField(default=0)
+    matter_count = models.PositiveIntegerField(default=0)
+    case_count = models.PositiveIntegerField(default=0)
+    share_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(
+        default=0, help_text="A revert: records changed since the transfer and left alone."
+    )
+    request_key = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Sent by the form, so a resubmitted form lands on the same receipt.",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk} ({self.get_mode_display()}) from {self.from_user_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("transfers:transfer_detail", kwargs={"pk": self.pk})
+
+    @property
+    def record_count(self) -> int:
+        return self.client_count + self.matter_count + self.case_count
+
+
+class TransferRecipient(models.Model):
+    """A user who received records in a transfer, with what they received."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="recipients")
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_user_name = models.CharField(max_length=300)
+    client_count = models.PositiveIntegerField(default=0)
+    matter_count = models.PositiveIntegerField(default=0)
+    case_count = models.PositiveIntegerField(default=0)
+    share_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["to_user_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "to_user"], name="recipient_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_user_name} in transfer #{self.transfer_id}"
+
+
+class TransferredRecord(models.Model):
+    """One record (or one share) moved by a transfer."""
+
+    class RecordType(models.TextChoices):
+        CLIENT = "client", "Client"
+        MATTER = "matter", "Matter"
+        CASE = "case", "Case"
+        CLIENT_SHARE = "client_share", "Client share"
+        MATTER_SHARE = "matter_share", "Matter share"
+        CASE_SHARE = "case_share", "Case share"
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="records")
+    record_type = models.CharField(max_length=20, choices=RecordType.choices)
+    record_id = models.BigIntegerField(help_text="The id of the client, matter or case.")
+    permission = models.ForeignKey(
+        "auth.Permission",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For a share: the permission that moved.",
+    )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        ordering = ["transfer", "record_type", "record_id"]
+        indexes = [
+            models.Index(fields=["transfer", "record_type", "record_id"], name="moved_by_transfer"),
+            models.Index(fields=["record_type", "record_id"], name="moved_record_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_record_type_display()} #{self.record_id} in transfer #{self.transfer_id}"
