@@ -83,7 +83,11 @@ class Client(OwnedRecord):
 
     class Meta:
         ordering = ["number"]
-        indexes = [models.Index(fields=["status", "number"], name="client_status_number")]
+        indexes = [
+            models.Index(fields=["status", "number"], name="client_status_number"),
+            # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
+            models.Index(fields=["kind", "number"], name="client_kind_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.number})"
@@ -123,7 +127,13 @@ class Matter(OwnedRecord):
 
     class Meta:
         ordering = ["number"]
-        indexes = [models.Index(fields=["owner", "client"], name="matter_owner_client")]
+        indexes = [
+            models.Index(fields=["owner", "client"], name="matter_owner_client"),
+            # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
+            models.Index(fields=["title", "number"], name="matter_title_number"),
+            models.Index(fields=["practice_area", "number"], name="matter_area_number"),
+            models.Index(fields=["status", "number"], name="matter_status_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.number})"
@@ -155,7 +165,13 @@ class Case(OwnedRecord):
 
     class Meta:
         ordering = ["number"]
-        indexes = [models.Index(fields=["owner", "client"], name="case_owner_client")]
+        indexes = [
+            models.Index(fields=["owner", "client"], name="case_owner_client"),
+            # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
+            models.Index(fields=["caption", "number"], name="case_caption_number"),
+            models.Index(fields=["court", "number"], name="case_court_number"),
+            models.Index(fields=["status", "number"], name="case_status_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.caption} ({self.number})"
