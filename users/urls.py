@@ -6,4 +6,7 @@ app_name = "users"
 
 urlpatterns = [
     path("", views.SettingsView.as_view(), name="settings"),
+    path("users/", views.UserListView.as_view(), name="user_list"),
+    path("users/add/", views.UserCreateView.as_view(), name="user_create"),
+    path("users/<int:pk>/", views.UserUpdateView.as_view(), name="user_update"),
 ]

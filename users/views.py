@@ -1,10 +1,138 @@
+"""The settings area: the Settings page and User Registration (grid, Add, Edit).
+
+Views stay thin: forms validate, users.services write, users.selectors read."""
+
+from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.views.generic import TemplateView
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import FormView, ListView, TemplateView
 
-from users.models import ACCESS_SETTINGS_PERMISSION
+from users.forms import UserCreateForm, UserSearchForm, UserUpdateForm
+from users.models import ACCESS_SETTINGS_PERMISSION, User
+from users.selectors import with_workload
+from users.services import DEACTIVATION_ERRORS, user_create, user_update
 
 
-class SettingsView(PermissionRequiredMixin, TemplateView):
-    permission_required = ACCESS_SETTINGS_PERMISSION
+class SettingsPermissionMixin(PermissionRequiredMixin):
+    """Every settings page needs users.view_user; some need more. Signed-in
+    users without them get the 403 page (anonymous users are sent to sign in
+    by LoginRequiredMiddleware before this runs)."""
+
     raise_exception = True
+    extra_permissions: tuple[str, ...] = ()
+
+    def get_permission_required(self):
+        return (ACCESS_SETTINGS_PERMISSION, *self.extra_permissions)
+
+
+class SettingsView(SettingsPermissionMixin, TemplateView):
     template_name = "users/settings.html"
+
+
+class UserListView(SettingsPermissionMixin, ListView):
+    """User Registration: search, status filter and the paginated grid with
+    each user's groups and workload (counted by the database)."""
+
+    template_name = "users/user_list.html"
+    context_object_name = "users"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.search_form = UserSearchForm(self.request.GET or None)
+        users = self.search_form.filter(User.objects.all())
+        return (
+            with_workload(users)
+            .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
+            .order_by("first_name", "last_name", "username", "pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            search_form=self.search_form,
+            page_query=query.urlencode(),
+            client_list_url=reverse("clients:client_list"),
+            matter_list_url=reverse("clients:matter_list"),
+            case_list_url=reverse("clients:case_list"),
+        )
+        return context
+
+
+class UserCreateView(SettingsPermissionMixin, FormView):
+    extra_permissions = ("users.add_user",)
+    template_name = "users/user_form.html"
+    form_class = UserCreateForm
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        user = user_create(
+            acting_user=self.request.user,
+            username=data["username"],
+            password=data["password1"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            groups=data["groups"],
+        )
+        messages.success(self.request, f"User {user.full_name} ({user.username}) was created.")
+        return redirect(reverse("users:user_list") + f"?q={user.username}")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(heading="Add user", submit_label="Save", **kwargs)
+
+
+class UserUpdateView(SettingsPermissionMixin, FormView):
+    """Edit a user's details, groups and active state. A refused deactivation
+    (own account, last superuser, still owns records) is shown next to the
+    Active checkbox and nothing is saved."""
+
+    extra_permissions = ("users.change_user",)
+    template_name = "users/user_form.html"
+    form_class = UserUpdateForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.user = get_object_or_404(User, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.user}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        was_active = self.user.is_active
+        try:
+            user = user_update(
+                user=User.objects.get(pk=self.user.pk),
+                acting_user=self.request.user,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                groups=data["groups"],
+                is_active=data["is_active"],
+            )
+        except ValidationError as error:
+            field = "is_active" if getattr(error, "code", None) in DEACTIVATION_ERRORS else None
+            form.add_error(field, error)
+            return self.form_invalid(form)
+        message = f"User {user.full_name} was saved."
+        if was_active and not user.is_active:
+            message = f"User {user.full_name} was saved and deactivated."
+        elif not was_active and user.is_active:
+            message = f"User {user.full_name} was saved and activated."
+        messages.success(self.request, message)
+        return redirect("users:user_list")
+
+    def get_context_data(self, **kwargs):
+        stored = User.objects.get(pk=self.user.pk)
+        return super().get_context_data(
+            heading=f"Edit {stored.full_name}",
+            submit_label="Save",
+            edited_user=stored,
+            **kwargs,
+        )

@@ -1,0 +1,66 @@
+/* CaseEngine: small enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  /* Forms marked data-once: a second submit while the first is in flight is
+     ignored, and the submit buttons are disabled. They are disabled after the
+     submit event so the clicked button's name and value are still sent. */
+  function guardSubmission(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.submitting === "true") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitting = "true";
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
+          button.disabled = true;
+        });
+        form.setAttribute("aria-busy", "true");
+      }, 0);
+    });
+  }
+
+  /* Coming back to the page from the browser's history shows the form as it
+     was left: make it usable again. */
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.submitting;
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll("button[type=submit], input[type=submit]").forEach(function (button) {
+        button.disabled = false;
+      });
+    });
+  });
+
+  /* "Assign all to": fill every row's select at once, without a round trip.
+     Without JavaScript the same button asks the server to do it. */
+  function assignAll(button) {
+    button.addEventListener("click", function (event) {
+      var form = button.form;
+      var source = form.querySelector("#" + button.dataset.assignAll);
+      if (!source) {
+        return;
+      }
+      event.preventDefault();
+      if (!source.value) {
+        source.focus();
+        return;
+      }
+      var selects = form.querySelectorAll("select[data-assignment]");
+      selects.forEach(function (select) {
+        select.value = source.value;
+      });
+      var status = form.querySelector("[data-assign-status]");
+      if (status) {
+        var name = source.options[source.selectedIndex].dataset.name || source.options[source.selectedIndex].text;
+        status.textContent = selects.length + " client" + (selects.length === 1 ? "" : "s") + " assigned to " + name + ".";
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-once]").forEach(guardSubmission);
+    document.querySelectorAll("button[data-assign-all]").forEach(assignAll);
+  });
+})();
