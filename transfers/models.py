@@ -115,6 +115,14 @@ class TransferredRecord(models.Model):
         related_name="+",
         help_text="For a share: the permission that moved.",
     )
+    share_merged = models.BooleanField(
+        default=False,
+        help_text=(
+            "For a share: the receiving user already held the same share, so the giving "
+            "user's copy was removed instead of moved (a revert gives it back and leaves "
+            "the receiving user's own share alone)."
+        ),
+    )
     from_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -85,10 +85,15 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User | None) ->
     working on their next request, because the authentication backend no
     longer returns inactive users.
     """
-    if not is_active:
-        refusal = deactivation_refusal(user=user, acting_user=acting_user)
-        if refusal is not None:
-            raise refusal
-    User.objects.filter(pk=user.pk).update(is_active=is_active)
+    with transaction.atomic():
+        # Lock the row and check under the lock, so a deactivation waits for
+        # a transfer to or from this user (and a record creation for them)
+        # and then sees what it left behind.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not is_active:
+            refusal = deactivation_refusal(user=locked, acting_user=acting_user)
+            if refusal is not None:
+                raise refusal
+        User.objects.filter(pk=user.pk).update(is_active=is_active)
     user.is_active = is_active
     return user

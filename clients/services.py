@@ -1,0 +1,132 @@
+"""Writes of clients, matters and cases that give a record an owner.
+
+Each one locks the owner's user row and validates the owner under that lock,
+so a record can never be created for, or moved to, a user whom a concurrent
+transfer is deactivating: the transfer holds the row with FOR UPDATE, these
+take FOR SHARE (several creations for the same owner may run at once) and
+wait for it, then see the owner inactive and refuse (code owner_inactive).
+If the creation goes first, the transfer waits for it and moves the record.
+"""
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from clients.models import Case, Client, Matter, validate_owner
+from users.models import User
+
+
+def _lock_owner(owner: User | int) -> User:
+    """Re-read the owner's row under a shared lock (FOR SHARE on PostgreSQL;
+    SQLite's IMMEDIATE transactions already serialise writers)."""
+    owner_id = getattr(owner, "pk", owner)
+    if connection.features.has_select_for_update:
+        table = connection.ops.quote_name(User._meta.db_table)
+        pk = connection.ops.quote_name(User._meta.pk.column)
+        locked = list(
+            User.objects.raw(f"SELECT * FROM {table} WHERE {pk} = %s FOR SHARE", [owner_id])
+        )
+        if not locked:
+            raise User.DoesNotExist(f"No user with id {owner_id}")
+        return locked[0]
+    return User.objects.get(pk=owner_id)
+
+
+def _create(model: type[Model], *, owner: User | int, **fields) -> Model:
+    with transaction.atomic():
+        locked_owner = _lock_owner(owner)
+        validate_owner(locked_owner)
+        record = model(owner=locked_owner, **fields)
+        record.full_clean()
+        record.save()
+    return record
+
+
+def client_create(
+    *,
+    acting_user: User | None,
+    owner: User | int,
+    number: str,
+    name: str,
+    kind: str = Client.Kind.PERSON,
+    email: str = "",
+    phone: str = "",
+    address: str = "",
+    status: str = Client.Status.ACTIVE,
+) -> Client:
+    """Create a client owned by `owner` (who must be active and eligible)."""
+    return _create(
+        Client,
+        owner=owner,
+        number=number,
+        name=name,
+        kind=kind,
+        email=email,
+        phone=phone,
+        address=address,
+        status=status,
+    )
+
+
+def matter_create(
+    *,
+    acting_user: User | None,
+    owner: User | int,
+    client: Client,
+    number: str,
+    title: str,
+    practice_area: str = Matter.PracticeArea.LITIGATION,
+    status: str = Matter.Status.OPEN,
+) -> Matter:
+    """Create a matter under `client`, owned by `owner`."""
+    return _create(
+        Matter,
+        owner=owner,
+        client=client,
+        number=number,
+        title=title,
+        practice_area=practice_area,
+        status=status,
+    )
+
+
+def case_create(
+    *,
+    acting_user: User | None,
+    owner: User | int,
+    matter: Matter,
+    number: str,
+    caption: str,
+    court: str = "",
+    status: str = Case.Status.OPEN,
+) -> Case:
+    """Create a case under `matter` (and so under its client), owned by `owner`."""
+    return _create(
+        Case,
+        owner=owner,
+        matter=matter,
+        client_id=matter.client_id,
+        number=number,
+        caption=caption,
+        court=court,
+        status=status,
+    )
+
+
+def record_owner_change(*, acting_user: User | None, record: Model, new_owner: User | int) -> Model:
+    """Give one client, matter or case to `new_owner` (active and eligible).
+
+    Raises ValidationError({"owner": ...}) with code owner_inactive or
+    owner_ineligible. Only the owner (and updated_at) is written.
+    """
+    model = type(record)
+    if model not in (Client, Matter, Case):
+        raise TypeError(f"{model.__name__} has no owner to change")
+    with transaction.atomic():
+        locked_owner = _lock_owner(new_owner)
+        validate_owner(locked_owner)
+        now = timezone.now()
+        model.objects.filter(pk=record.pk).update(owner=locked_owner, updated_at=now)
+    record.owner = locked_owner
+    record.updated_at = now
+    return record

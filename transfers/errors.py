@@ -1,0 +1,58 @@
+"""Why a transfer was refused: one error with a code that forms, the command
+line and the tests can rely on."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+
+FIELD_NEW_USER = "new_user"
+FIELD_ASSIGNMENTS = "assignments"
+FIELD_DEACTIVATE = "deactivate_old_user"
+
+MESSAGES = {
+    "permission_denied": "You are not allowed to transfer records.",
+    "old_user_unknown": "The user to transfer from does not exist.",
+    "same_user": "The new user must be someone other than {old}.",
+    "new_user_unknown": "The new user does not exist.",
+    "new_user_inactive": "{name} is inactive and cannot receive records.",
+    "new_user_ineligible": "{name} is not allowed to own clients, matters or cases.",
+    "client_not_linked": "{count} of the chosen clients are not linked to {old}.",
+    "client_unassigned": "Choose a new user for every client ({count} left without one).",
+    "stale_form": (
+        "The clients linked to {old} changed since this form was opened "
+        "(someone transferred or created records meanwhile). Review the list and save again."
+    ),
+    "nothing_to_transfer": "{old} owns nothing and holds no shares: there is nothing to transfer.",
+    "deactivate_self": "You cannot deactivate your own account.",
+    "last_superuser": "{old} is the last active superuser and cannot be deactivated.",
+    "owns_records": "{old} would still own records, so the account cannot be deactivated.",
+    "revert_not_allowed": "This transfer cannot be reverted: {reason}",
+    "revert_conflict": "This transfer cannot be reverted: {reason}",
+}
+
+
+class TransferRefused(ValidationError):
+    """A transfer or revert that was refused; nothing was changed.
+
+    `code` says why, `field` which form field it concerns ("new_user",
+    "assignments", "deactivate_old_user" or None for the whole form), and
+    `client_ids` the clients concerned when the reason is client-specific.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        client_ids: Iterable[int] = (),
+        **params: object,
+    ) -> None:
+        if message is None:
+            message = MESSAGES[code].format(**params)
+        super().__init__(message, code=code)
+        self.field = field
+        self.client_ids = sorted(client_ids)
+
+    def __repr__(self) -> str:
+        return f"TransferRefused(code={self.code!r}, message={self.message!r})"

@@ -1,0 +1,337 @@
+"""Reads for transfers: what a user holds, which clients they are linked to,
+receipts, and whether a transfer can still be reverted."""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from clients.models import (
+    Case as CaseRecord,
+)
+from clients.models import (
+    CaseUserObjectPermission,
+    Client,
+    ClientUserObjectPermission,
+    Matter,
+    MatterUserObjectPermission,
+)
+from transfers.errors import TransferRefused
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from users.models import TRANSFER_RECORDS_PERMISSION, User
+
+RecordType = TransferredRecord.RecordType
+
+# Display order of the receipt: records before shares, outermost first.
+RECORD_TYPE_ORDER = [
+    RecordType.CLIENT,
+    RecordType.MATTER,
+    RecordType.CASE,
+    RecordType.CLIENT_SHARE,
+    RecordType.MATTER_SHARE,
+    RecordType.CASE_SHARE,
+]
+
+RECORD_MODELS = {
+    RecordType.CLIENT: Client,
+    RecordType.MATTER: Matter,
+    RecordType.CASE: CaseRecord,
+    RecordType.CLIENT_SHARE: Client,
+    RecordType.MATTER_SHARE: Matter,
+    RecordType.CASE_SHARE: CaseRecord,
+}
+
+# The field shown as a record's label in receipts.
+RECORD_LABEL_FIELDS = {Client: "name", Matter: "title", CaseRecord: "caption"}
+
+
+@dataclass(frozen=True)
+class Holdings:
+    clients: int
+    matters: int
+    cases: int
+    shares: int
+
+    @property
+    def records(self) -> int:
+        return self.clients + self.matters + self.cases
+
+    @property
+    def total(self) -> int:
+        return self.records + self.shares
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY)."""
+    counted = queryset.order_by().annotate(total=Func(F("pk"), function="COUNT")).values("total")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def user_holdings(*, user: User | int) -> Holdings:
+    """How many clients, matters and cases `user` owns and how many explicit
+    (user) shares they hold, in one query."""
+    user_id = getattr(user, "pk", user)
+    row = (
+        User.objects.filter(pk=user_id)
+        .annotate(
+            h_clients=_count(Client.objects.filter(owner_id=user_id)),
+            h_matters=_count(Matter.objects.filter(owner_id=user_id)),
+            h_cases=_count(CaseRecord.objects.filter(owner_id=user_id)),
+            h_client_shares=_count(ClientUserObjectPermission.objects.filter(user_id=user_id)),
+            h_matter_shares=_count(MatterUserObjectPermission.objects.filter(user_id=user_id)),
+            h_case_shares=_count(CaseUserObjectPermission.objects.filter(user_id=user_id)),
+        )
+        .values(
+            "h_clients",
+            "h_matters",
+            "h_cases",
+            "h_client_shares",
+            "h_matter_shares",
+            "h_case_shares",
+        )
+        .first()
+    )
+    if row is None:
+        return Holdings(0, 0, 0, 0)
+    return Holdings(
+        clients=row["h_clients"],
+        matters=row["h_matters"],
+        cases=row["h_cases"],
+        shares=row["h_client_shares"] + row["h_matter_shares"] + row["h_case_shares"],
+    )
+
+
+def _held_under_client(model, user_id: int) -> Coalesce:
+    return _count(model.objects.filter(owner_id=user_id, client_id=OuterRef("pk")))
+
+
+def linked_clients(*, user: User | int) -> QuerySet[Client]:
+    """Clients `user` owns or owns matters or cases under, as one query.
+
+    Each client is annotated with `owned_by_user` (bool), `held_matter_count`
+    and `held_case_count` (what the user owns under it), ordered by name and
+    number.
+    """
+    user_id = getattr(user, "pk", user)
+    return (
+        Client.objects.filter(
+            Q(owner_id=user_id)
+            | Q(pk__in=Matter.objects.filter(owner_id=user_id).values("client_id"))
+            | Q(pk__in=CaseRecord.objects.filter(owner_id=user_id).values("client_id"))
+        )
+        .annotate(
+            owned_by_user=ExpressionWrapper(Q(owner_id=user_id), output_field=BooleanField()),
+            held_matter_count=_held_under_client(Matter, user_id),
+            held_case_count=_held_under_client(CaseRecord, user_id),
+        )
+        .select_related("owner")
+        .order_by("name", "number")
+    )
+
+
+def linked_client_ids(*, user: User | int) -> set[int]:
+    return set(linked_clients(user=user).values_list("pk", flat=True))
+
+
+def _record_label(field_by_model: dict) -> Case:
+    whens = []
+    for record_type, model in RECORD_MODELS.items():
+        field = field_by_model[model]
+        whens.append(
+            When(
+                record_type=record_type,
+                then=Subquery(model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]),
+            )
+        )
+    return Case(*whens, default=Value(""), output_field=CharField())
+
+
+def _current_owner() -> Case:
+    whens = [
+        When(
+            record_type=record_type,
+            then=Subquery(model.objects.filter(pk=OuterRef("record_id")).values("owner_id")[:1]),
+        )
+        for record_type, model in RECORD_MODELS.items()
+        if record_type in (RecordType.CLIENT, RecordType.MATTER, RecordType.CASE)
+    ]
+    return Case(*whens, default=Value(None), output_field=IntegerField())
+
+
+def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> QuerySet:
+    """The rows of a receipt, clients first, then matters, cases and shares.
+
+    Each row is annotated with `record_number` and `record_label` (empty
+    when the record has been deleted since) and, for clients, matters and
+    cases, `current_owner_id`.
+    """
+    rows = TransferredRecord.objects.filter(transfer=transfer)
+    if record_type:
+        rows = rows.filter(record_type=record_type)
+    type_order = Case(
+        *[When(record_type=value, then=Value(i)) for i, value in enumerate(RECORD_TYPE_ORDER)],
+        output_field=IntegerField(),
+    )
+    return (
+        rows.select_related("from_user", "to_user", "permission")
+        .annotate(
+            type_order=type_order,
+            record_number=_record_label({m: "number" for m in RECORD_LABEL_FIELDS}),
+            record_label=_record_label(RECORD_LABEL_FIELDS),
+            current_owner_id=_current_owner(),
+        )
+        .order_by("type_order", "record_id", "pk")
+    )
+
+
+def _still_with_receiver_q() -> Q:
+    """Receipt rows whose record (or share) is still with the user it went to."""
+    q = Q()
+    for record_type, model in (
+        (RecordType.CLIENT, Client),
+        (RecordType.MATTER, Matter),
+        (RecordType.CASE, CaseRecord),
+    ):
+        q |= Q(record_type=record_type) & Q(
+            Exists(model.objects.filter(pk=OuterRef("record_id"), owner_id=OuterRef("to_user_id")))
+        )
+    for record_type, share_model in (
+        (RecordType.CLIENT_SHARE, ClientUserObjectPermission),
+        (RecordType.MATTER_SHARE, MatterUserObjectPermission),
+        (RecordType.CASE_SHARE, CaseUserObjectPermission),
+    ):
+        q |= Q(record_type=record_type) & Q(
+            Exists(
+                share_model.objects.filter(
+                    content_object_id=OuterRef("record_id"),
+                    permission_id=OuterRef("permission_id"),
+                    user_id=OuterRef("to_user_id"),
+                )
+            )
+        )
+    return q
+
+
+def transfer_changed_since(*, transfer: Transfer) -> QuerySet:
+    """Receipt rows of `transfer` whose record (or share) is no longer with the
+    user it went to: what a revert would leave alone. Live: it follows later
+    changes."""
+    return transfer_records(transfer=transfer).exclude(_still_with_receiver_q())
+
+
+def revert_skipped_records(*, revert: Transfer) -> QuerySet:
+    """For a revert: the rows of the reverted transfer it left alone because
+    they had changed since. Fixed at the time of the revert (the revert's own
+    rows say what moved back)."""
+    if revert.reverted_transfer_id is None:
+        return TransferredRecord.objects.none()
+    moved_back = TransferredRecord.objects.filter(
+        transfer_id=revert.pk,
+        record_type=OuterRef("record_type"),
+        record_id=OuterRef("record_id"),
+    )
+    return transfer_records(transfer=revert.reverted_transfer).exclude(
+        Q(record_type__endswith="_share")
+        & Q(Exists(moved_back.filter(permission_id=OuterRef("permission_id"))))
+        | ~Q(record_type__endswith="_share") & Q(Exists(moved_back))
+    )
+
+
+def _is_reverted(transfer: Transfer) -> Transfer | None:
+    return Transfer.objects.filter(reverted_transfer_id=transfer.pk).first()
+
+
+def transfer_revert_refusal(
+    *, transfer: Transfer, acting_user: User | None = None
+) -> TransferRefused | None:
+    """Why `transfer` cannot be reverted now, or None when it can.
+
+    revert_not_allowed: already reverted, or a user it took records from has
+    been deleted. revert_conflict: the records would return to someone who
+    can no longer own them (inactive without this revert reactivating them,
+    or no longer allowed to own records).
+    """
+    if acting_user is not None and not acting_user.has_perm(TRANSFER_RECORDS_PERMISSION):
+        return TransferRefused("permission_denied")
+    revert = _is_reverted(transfer)
+    if revert is not None:
+        return TransferRefused(
+            "revert_not_allowed",
+            reason=f"it was already reverted by transfer #{revert.pk}.",
+        )
+    targets = set(transfer.records.order_by().values_list("from_user_id", flat=True).distinct())
+    if transfer.from_user_id is None or None in targets:
+        return TransferRefused(
+            "revert_not_allowed",
+            reason="a user the records came from has been deleted since.",
+        )
+    targets.add(transfer.from_user_id)
+    reactivated = transfer.from_user_id if transfer.deactivated_from_user else None
+    for user in User.objects.filter(pk__in=targets).order_by("pk"):
+        if not user.is_active and user.pk != reactivated:
+            return TransferRefused(
+                "revert_conflict",
+                reason=f"{user.full_name} is inactive and cannot receive records.",
+            )
+    eligible = set(_may_own(targets))
+    for user in User.objects.filter(pk__in=targets - eligible).order_by("pk"):
+        return TransferRefused(
+            "revert_conflict",
+            reason=f"{user.full_name} is no longer allowed to own records.",
+        )
+    return None
+
+
+def _may_own(user_ids) -> QuerySet:
+    """Ids among `user_ids` holding the permission to own records, whether
+    active or not (a revert may reactivate someone)."""
+    own = Q(groups__permissions__codename="own_records") & Q(
+        groups__permissions__content_type__app_label="users"
+    )
+    direct = Q(user_permissions__codename="own_records") & Q(
+        user_permissions__content_type__app_label="users"
+    )
+    return (
+        User.objects.filter(pk__in=user_ids)
+        .filter(Q(is_superuser=True) | own | direct)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def transfer_list(*, search: str = "") -> QuerySet[Transfer]:
+    """Transfer History, newest first; `search` matches the actor's, the old
+    user's and any new user's name (as recorded at the time)."""
+    transfers = Transfer.objects.select_related("reverted_transfer").annotate(
+        recipient_count=_count(TransferRecipient.objects.filter(transfer_id=OuterRef("pk"))),
+        is_reverted=Exists(Transfer.objects.filter(reverted_transfer_id=OuterRef("pk"))),
+    )
+    search = search.strip()
+    if search:
+        transfers = transfers.filter(
+            Q(actor_name__icontains=search)
+            | Q(from_user_name__icontains=search)
+            | Q(
+                Exists(
+                    TransferRecipient.objects.filter(
+                        transfer_id=OuterRef("pk"), to_user_name__icontains=search
+                    )
+                )
+            )
+        )
+    return transfers.order_by("-created_at", "-pk")
