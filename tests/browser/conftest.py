@@ -98,3 +98,109 @@ def default_groups(transactional_db):
 
     migration = importlib.import_module("users.migrations.0002_default_groups")
     migration.create_groups(apps, None)
+
+
+# --- Fast sign-in, accessibility and layout helpers -------------------------------
+
+AXE_BLOCKING_IMPACTS = {"serious", "critical"}
+AXE_PAGES_CHECKED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def axe():
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def check_page(axe):
+    """Run axe-core on the page as it is now, and fail on any serious or
+    critical violation, naming the rule and the offending elements."""
+
+    def _check(target):
+        results = axe.run(target)
+        blocking = [
+            violation
+            for violation in results.response["violations"]
+            if violation.get("impact") in AXE_BLOCKING_IMPACTS
+        ]
+        AXE_PAGES_CHECKED.append(target.url)
+        details = [
+            f"{v['impact']}: {v['id']} ({v['help']}) at "
+            + ", ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+            for v in blocking
+        ]
+        assert not blocking, f"axe on {target.url}:\n" + "\n".join(details)
+        return results
+
+    return _check
+
+
+def pytest_terminal_summary(terminalreporter):
+    if AXE_PAGES_CHECKED:
+        terminalreporter.write_line(
+            f"axe-core: {len(AXE_PAGES_CHECKED)} page checks "
+            f"({len(set(AXE_PAGES_CHECKED))} distinct URLs), "
+            "failing on any serious or critical violation"
+        )
+
+
+@pytest.fixture
+def session_cookie_for(live_server):
+    """A signed-in session cookie for a user, made without the sign-in form:
+    quicker than typing, for tests that are not about signing in."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.test import Client as HttpClient
+
+    host = urlsplit(live_server.url).hostname
+
+    def _cookie(user):
+        http = HttpClient()
+        http.force_login(user)
+        return {
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": http.cookies[settings.SESSION_COOKIE_NAME].value,
+            "domain": host,
+            "path": "/",
+            "httpOnly": True,
+            "sameSite": "Lax",
+        }
+
+    return _cookie
+
+
+@pytest.fixture
+def signed_in(live_server, context, page, session_cookie_for):
+    """Put `user`'s session into the test's browser context and open `path`."""
+
+    def _signed_in(user, path="/", on_context=None):
+        target_context = on_context or context
+        target_context.add_cookies([session_cookie_for(user)])
+        target = page if on_context is None else target_context.new_page()
+        target.goto(f"{live_server.url}{path}")
+        return target
+
+    return _signed_in
+
+
+def horizontal_overflow(target) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 when none)."""
+    return target.evaluate(
+        "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - document.documentElement.clientWidth"
+    )
+
+
+def unlabelled_fields(target) -> list[str]:
+    """Visible form fields without an accessible name (label, aria-label or
+    aria-labelledby), described by tag, type and name."""
+    return target.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+            .filter(el => !(el.labels && el.labels.length)
+                && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+            .map(el => `${el.tagName.toLowerCase()}[type=${el.type}][name=${el.name}]`)"""
+    )
