@@ -1,0 +1,531 @@
+"""Transfer screens: User Transfer All, User Transfer (per client), the receipt
+with its CSV and Revert, and Transfer History.
+
+The views are thin: forms check the input's shape, transfers.services moves
+the records (one transaction per Save) and every refusal it raises
+(TransferRefused) is put back on the form, next to its field, with nothing
+changed."""
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.text import get_text_list
+from django.views import View
+from django.views.generic import ListView
+
+from clients.models import Client
+from transfers import selectors, services
+from transfers.errors import TransferRefused
+from transfers.forms import (
+    OptionsHTML,
+    TransferAllForm,
+    TransferPerClientForm,
+    new_request_key,
+    user_choices,
+)
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from users.models import ACCESS_SETTINGS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
+from users.selectors import eligible_owners, with_workload
+
+VIEW_TRANSFER_PERMISSION = "transfers.view_transfer"
+RecordType = TransferredRecord.RecordType
+
+RECORD_URL_NAMES = {
+    RecordType.CLIENT: "clients:client_detail",
+    RecordType.MATTER: "clients:matter_detail",
+    RecordType.CASE: "clients:case_detail",
+    RecordType.CLIENT_SHARE: "clients:client_detail",
+    RecordType.MATTER_SHARE: "clients:matter_detail",
+    RecordType.CASE_SHARE: "clients:case_detail",
+}
+NAMES_LISTED = 10
+
+
+class SettingsPermissionMixin(PermissionRequiredMixin):
+    raise_exception = True
+    extra_permissions: tuple[str, ...] = ()
+
+    def get_permission_required(self):
+        return (ACCESS_SETTINGS_PERMISSION, *self.extra_permissions)
+
+
+def counts_text(clients: int, matters: int, cases: int, shares: int = 0) -> str:
+    parts = [
+        f"{clients} client{pluralize(clients)}",
+        f"{matters} matter{pluralize(matters)}",
+        f"{cases} case{pluralize(cases)}",
+    ]
+    if shares:
+        parts.append(f"{shares} share{pluralize(shares)}")
+    return get_text_list(parts, "and")
+
+
+def names_text(names: list[str]) -> str:
+    shown = names[:NAMES_LISTED]
+    if len(names) > NAMES_LISTED:
+        shown.append(f"{len(names) - NAMES_LISTED} more")
+    return get_text_list(shown, "and")
+
+
+def transfer_summary(transfer: Transfer) -> str:
+    """The success message after Save: counts, new users and deactivation."""
+    recipients = list(transfer.recipients.all())
+    to_text = get_text_list(
+        [
+            f"{r.to_user_name} ({counts_text(r.client_count, r.matter_count, r.case_count)})"
+            for r in recipients
+        ],
+        "and",
+    )
+    text = (
+        f"Transferred {counts_text(transfer.client_count, transfer.matter_count, transfer.case_count, transfer.share_count)} "  # noqa: E501
+        f"from {transfer.from_user_name} to {to_text}."
+    )
+    if transfer.deactivated_from_user:
+        text += f" {transfer.from_user_name} was deactivated."
+    return text
+
+
+def submit_transfer(request, form, call) -> Transfer | None:
+    """Run a service call for a valid form: a refusal goes on the form and
+    returns None; success (or a resubmission of a saved form) adds a message."""
+    key = form.cleaned_data.get("request_key")
+    already_saved = bool(key) and Transfer.objects.filter(request_key=key).exists()
+    try:
+        transfer = call()
+    except TransferRefused as refusal:
+        field = refusal.field if refusal.field in form.fields else None
+        form.add_error(field, refusal)
+        form.refusal = refusal
+        return None
+    if already_saved:
+        messages.info(request, "This form was already saved: here is its receipt.")
+    else:
+        messages.success(request, transfer_summary(transfer))
+    return transfer
+
+
+class OldUserMixin(SettingsPermissionMixin):
+    extra_permissions = (TRANSFER_RECORDS_PERMISSION,)
+
+    def dispatch(self, request, *args, **kwargs):
+        self.old_user = get_object_or_404(User, pk=kwargs["user_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def new_user_choices(self):
+        users = with_workload(eligible_owners().exclude(pk=self.old_user.pk)).order_by(
+            "first_name", "last_name", "username", "pk"
+        )
+        return user_choices(users)
+
+
+class TransferAllView(OldUserMixin, View):
+    """User Transfer All: everything the old user owns, and their shares, to one
+    new user."""
+
+    template_name = "transfers/transfer_all.html"
+
+    def get(self, request, user_pk):
+        form = TransferAllForm(
+            initial={"request_key": new_request_key()}, new_user_choices=self.new_user_choices()
+        )
+        return self.render(form)
+
+    def post(self, request, user_pk):
+        form = TransferAllForm(request.POST, new_user_choices=self.new_user_choices())
+        if form.is_valid():
+            data = form.cleaned_data
+            transfer = submit_transfer(
+                request,
+                form,
+                lambda: services.records_transfer_all(
+                    acting_user=request.user,
+                    old_user=self.old_user,
+                    new_user=data["new_user"],
+                    deactivate_old_user=data["deactivate_old_user"],
+                    request_key=data["request_key"],
+                ),
+            )
+            if transfer is not None:
+                return HttpResponseRedirect(transfer.get_absolute_url())
+        return self.render(form)
+
+    def render(self, form):
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "old_user": self.old_user,
+                "holdings": selectors.user_holdings(user=self.old_user),
+                "form": form,
+            },
+        )
+
+
+class TransferPerClientView(OldUserMixin, View):
+    """User Transfer: a new user for each client linked to the old user.
+
+    "Assign all to" fills every row: with JavaScript in the page, without it by
+    posting the form with action=assign_all, which re-renders it and transfers
+    nothing."""
+
+    template_name = "transfers/transfer_per_client.html"
+
+    def get(self, request, user_pk):
+        form = TransferPerClientForm(
+            initial={"request_key": new_request_key()}, new_user_choices=self.choices
+        )
+        return self.render(form, request_key=form.initial["request_key"])
+
+    def post(self, request, user_pk):
+        form = TransferPerClientForm(request.POST, new_user_choices=self.choices)
+        if not form.is_valid():
+            return self.render(form)
+        data = form.cleaned_data
+        if request.POST.get("action") == "assign_all":
+            if data["assign_all_to"] is None:
+                form.add_error(
+                    "assign_all_to",
+                    ValidationError(
+                        TransferPerClientForm.error_messages["assign_all_required"],
+                        code="assign_all_required",
+                    ),
+                )
+                return self.render(form)
+            return self.render(form, fill_with=str(data["assign_all_to"]))
+        transfer = submit_transfer(
+            request,
+            form,
+            lambda: services.records_transfer_per_client(
+                acting_user=request.user,
+                old_user=self.old_user,
+                assignments=data["assignments"],
+                deactivate_old_user=data["deactivate_old_user"],
+                expected_client_ids=data["client_ids"],
+                request_key=data["request_key"],
+            ),
+        )
+        if transfer is not None:
+            return HttpResponseRedirect(transfer.get_absolute_url())
+        return self.render(form)
+
+    @property
+    def choices(self):
+        if not hasattr(self, "_choices"):
+            self._choices = self.new_user_choices()
+        return self._choices
+
+    def render(self, form, *, fill_with: str = "", request_key: str | None = None):
+        clients = list(selectors.linked_clients(user=self.old_user))
+        current_ids = [client.pk for client in clients]
+        options = OptionsHTML(self.choices)
+        refusal = getattr(form, "refusal", None)
+        row_errors = dict(form.row_errors)
+        problems: list[str] = []
+        if refusal is not None and refusal.client_ids:
+            names = self.client_names(refusal.client_ids, clients)
+            problems = [names[client_id] for client_id in refusal.client_ids]
+            row_message = (
+                TransferPerClientForm.error_messages["unassigned_row"]
+                if refusal.code == "client_unassigned"
+                else refusal.messages[0]
+            )
+            for client_id in refusal.client_ids:
+                row_errors[client_id] = row_message
+        elif form.is_bound and fill_with and form.cleaned_data.get("client_ids") != current_ids:
+            # "Assign all to" re-renders the current list: say so when it changed.
+            form.add_error(
+                None,
+                ValidationError(
+                    TransferPerClientForm.error_messages["list_changed"].format(
+                        old=self.old_user.full_name
+                    ),
+                    code="list_changed",
+                ),
+            )
+        rows = [
+            {
+                "client": client,
+                "field_id": f"id_client-{client.pk}",
+                "options": options.render(fill_with or form.posted_assignment(client.pk)),
+                "error": row_errors.get(client.pk, ""),
+            }
+            for client in clients
+        ]
+        if request_key is None:
+            request_key = form.data.get("request_key", "") if form.is_bound else ""
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "old_user": self.old_user,
+                "holdings": selectors.user_holdings(user=self.old_user),
+                "form": form,
+                "rows": rows,
+                "shown_client_ids": ",".join(str(pk) for pk in current_ids),
+                "request_key": request_key or new_request_key(),
+                "refused_clients": problems,
+                "refusal": refusal,
+                "deactivate_checked": form.is_bound and form.data.get("deactivate_old_user"),
+            },
+        )
+
+    @staticmethod
+    def client_names(client_ids, clients) -> dict[int, str]:
+        """Names of the clients a refusal concerns: from the page's rows, and
+        one query for any the page does not show (e.g. a forged id)."""
+        names = {client.pk: f"{client.name} ({client.number})" for client in clients}
+        missing = [client_id for client_id in client_ids if client_id not in names]
+        if missing:
+            for pk, name, number in Client.objects.filter(pk__in=missing).values_list(
+                "pk", "name", "number"
+            ):
+                names[pk] = f"{name} ({number})"
+        return {client_id: names.get(client_id, f"client #{client_id}") for client_id in client_ids}
+
+
+class TransferDetailView(SettingsPermissionMixin, View):
+    """The receipt: who, when, from whom, to whom, counts, every moved record."""
+
+    extra_permissions = (VIEW_TRANSFER_PERMISSION,)
+    template_name = "transfers/transfer_detail.html"
+    paginate_by = 50
+
+    def get(self, request, pk):
+        transfer = get_object_or_404(
+            Transfer.objects.select_related("reverted_transfer").prefetch_related(
+                Prefetch("recipients", queryset=TransferRecipient.objects.order_by("to_user_name"))
+            ),
+            pk=pk,
+        )
+        record_type = request.GET.get("type", "")
+        if record_type not in RecordType.values:
+            record_type = ""
+        rows = selectors.transfer_records(transfer=transfer, record_type=record_type or None)
+        page = Paginator(rows, self.paginate_by).get_page(request.GET.get("page"))
+        for row in page.object_list:
+            row.url = (
+                reverse(RECORD_URL_NAMES[row.record_type], args=[row.record_id])
+                if row.record_label
+                else ""
+            )
+        revert_refusal = None
+        can_revert = request.user.has_perm(TRANSFER_RECORDS_PERMISSION)
+        if can_revert:
+            revert_refusal = selectors.transfer_revert_refusal(
+                transfer=transfer, acting_user=request.user
+            )
+        reverted_by = Transfer.objects.filter(reverted_transfer=transfer).first()
+        skipped_page = None
+        if transfer.mode == Transfer.Mode.REVERT:
+            skipped_page = Paginator(
+                selectors.revert_skipped_records(revert=transfer), self.paginate_by
+            ).get_page(1)
+            for row in skipped_page.object_list:
+                row.url = (
+                    reverse(RECORD_URL_NAMES[row.record_type], args=[row.record_id])
+                    if row.record_label
+                    else ""
+                )
+        query = request.GET.copy()
+        query.pop("page", None)
+        return render(
+            request,
+            self.template_name,
+            {
+                "transfer": transfer,
+                "recipients": transfer.recipients.all(),
+                "page_obj": page,
+                "rows": page.object_list,
+                "page_query": query.urlencode(),
+                "record_type": record_type,
+                "record_types": RecordType.choices,
+                "can_revert": can_revert and revert_refusal is None,
+                "revert_refusal": revert_refusal,
+                "reverted_by": reverted_by,
+                "skipped_page": skipped_page,
+                "client_list_url": reverse("clients:client_list"),
+                "matter_list_url": reverse("clients:matter_list"),
+                "case_list_url": reverse("clients:case_list"),
+            },
+        )
+
+
+class Echo:
+    """A file-like object whose write returns the line, for csv.writer."""
+
+    def write(self, value):
+        return value
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells starting with these as formulas.
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+class TransferCsvView(SettingsPermissionMixin, View):
+    """Every row of a receipt as CSV, streamed: memory stays flat whatever the size."""
+
+    extra_permissions = (VIEW_TRANSFER_PERMISSION,)
+    header = [
+        "transfer",
+        "record_type",
+        "record_id",
+        "record_number",
+        "record_name",
+        "permission",
+        "from_user",
+        "to_user",
+    ]
+
+    def get(self, request, pk):
+        transfer = get_object_or_404(Transfer, pk=pk)
+        names = dict(transfer.recipients.values_list("to_user_id", "to_user_name"))
+        if transfer.from_user_id is not None:
+            names[transfer.from_user_id] = transfer.from_user_name
+        response = StreamingHttpResponse(
+            self.lines(transfer, names), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="transfer-{transfer.pk}.csv"'
+        return response
+
+    def lines(self, transfer, names) -> Iterator[str]:
+        writer = csv.writer(Echo())
+        yield writer.writerow(self.header)
+        rows = selectors.transfer_records(transfer=transfer)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    transfer.pk,
+                    row.record_type,
+                    row.record_id,
+                    csv_cell(row.record_number),
+                    csv_cell(row.record_label),
+                    row.permission.codename if row.permission_id else "",
+                    csv_cell(self.user_name(row.from_user, row.from_user_id, names)),
+                    csv_cell(self.user_name(row.to_user, row.to_user_id, names)),
+                ]
+            )
+
+    @staticmethod
+    def user_name(user, user_id, names) -> str:
+        if user is not None:
+            return user.full_name
+        return names.get(user_id, "")
+
+
+class TransferRevertMixin(SettingsPermissionMixin):
+    extra_permissions = (VIEW_TRANSFER_PERMISSION, TRANSFER_RECORDS_PERMISSION)
+    template_name = "transfers/transfer_revert.html"
+
+    def render_confirmation(self, transfer, refusal=None):
+        if refusal is None:
+            refusal = selectors.transfer_revert_refusal(
+                transfer=transfer, acting_user=self.request.user
+            )
+        return render(
+            self.request,
+            self.template_name,
+            {
+                "transfer": transfer,
+                "refusal": refusal,
+                "changed_count": selectors.transfer_changed_since(transfer=transfer).count()
+                if refusal is None
+                else 0,
+                "request_key": new_request_key(),
+            },
+        )
+
+
+class TransferRevertConfirmView(TransferRevertMixin, View):
+    """The page the Revert button leads to: what will happen, and a POST button."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, pk):
+        return self.render_confirmation(get_object_or_404(Transfer, pk=pk))
+
+
+class TransferRevertView(TransferRevertMixin, View):
+    """POST only: revert a transfer and show the new receipt."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        transfer = get_object_or_404(Transfer, pk=pk)
+        key = request.POST.get("request_key", "").strip() or None
+        if key is not None and len(key) > 64:
+            raise Http404("Bad request key.")
+        already_saved = key is not None and Transfer.objects.filter(request_key=key).exists()
+        try:
+            revert = services.transfer_revert(
+                acting_user=request.user, transfer=transfer, request_key=key
+            )
+        except TransferRefused as refusal:
+            return self.render_confirmation(transfer, refusal=refusal)
+        if already_saved:
+            messages.info(request, "This revert was already saved: here is its receipt.")
+        else:
+            messages.success(request, self.summary(revert))
+        return HttpResponseRedirect(revert.get_absolute_url())
+
+    @staticmethod
+    def summary(revert: Transfer) -> str:
+        recipients = get_text_list([r.to_user_name for r in revert.recipients.all()], "and")
+        text = f"Reverted transfer #{revert.reverted_transfer_id}: moved back " + counts_text(
+            revert.client_count, revert.matter_count, revert.case_count, revert.share_count
+        )
+        if recipients:
+            text += f" to {recipients}"
+        text += "."
+        if revert.reactivated_user:
+            text += f" {revert.from_user_name} was reactivated."
+        skipped = list(selectors.revert_skipped_records(revert=revert)[: NAMES_LISTED + 1])
+        if not skipped:
+            return text + " Nothing was left alone."
+        labels = [
+            f"{row.get_record_type_display()} "
+            f"{row.record_label or '(deleted)'}"
+            f"{f' ({row.record_number})' if row.record_number else ''}"
+            for row in skipped[:NAMES_LISTED]
+        ]
+        count = max(revert.skipped_count, len(skipped))
+        if count > len(labels):
+            labels.append(f"{count - len(labels)} more")
+        return (
+            text + f" Left alone because they changed since the transfer: "
+            f"{get_text_list(labels, 'and')}."
+        )
+
+
+class TransferListView(SettingsPermissionMixin, ListView):
+    """Transfer History: every transfer, newest first, searchable by name."""
+
+    extra_permissions = (VIEW_TRANSFER_PERMISSION,)
+    template_name = "transfers/transfer_list.html"
+    context_object_name = "transfers"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.search = self.request.GET.get("q", "").strip()[:200]
+        return selectors.transfer_list(search=self.search).prefetch_related(
+            Prefetch("recipients", queryset=TransferRecipient.objects.order_by("to_user_name"))
+        )
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(search=self.search, page_query=query.urlencode(), **kwargs)
