@@ -31,6 +31,13 @@ MESSAGES = {
 }
 
 
+class _Params(dict):
+    """Format parameters; a missing one reads as a neutral phrase."""
+
+    def __missing__(self, key: str) -> str:
+        return {"old": "the old user", "name": "This user", "count": "Some"}.get(key, "")
+
+
 class TransferRefused(ValidationError):
     """A transfer or revert that was refused; nothing was changed.
 
@@ -49,7 +56,7 @@ class TransferRefused(ValidationError):
         **params: object,
     ) -> None:
         if message is None:
-            message = MESSAGES[code].format(**params)
+            message = MESSAGES[code].format_map(_Params(params))
         super().__init__(message, code=code)
         self.field = field
         self.client_ids = sorted(client_ids)

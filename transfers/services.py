@@ -284,6 +284,16 @@ def _reactivate(*, user: User, acting_user: User) -> None:
     user_set_active(user=user, is_active=True, acting_user=acting_user)
 
 
+def _notify_after_commit(transfer_id: int) -> None:
+    """Email the new owners once the transaction has committed; a failing
+    mail server is logged and does not undo the transfer."""
+
+    def notify_new_owners() -> None:
+        transfer_notify_recipients(transfer_id)
+
+    transaction.on_commit(notify_new_owners, robust=True)
+
+
 # --- validation -------------------------------------------------------------
 
 
@@ -410,7 +420,7 @@ def _record_transfer(
         _deactivate(user=old, acting_user=acting_user)
     transfer.save(update_fields=["client_count", "matter_count", "case_count", "share_count"])
     transfer.recipient_rows = recipients
-    transaction.on_commit(partial(transfer_notify_recipients, transfer.pk), robust=True)
+    _notify_after_commit(transfer.pk)
     return transfer
 
 
@@ -484,7 +494,11 @@ def records_transfer_per_client(
     try:
         plan = {int(client_id): target for client_id, target in assignments.items()}
     except (TypeError, ValueError):
-        raise TransferRefused("client_not_linked", field=FIELD_ASSIGNMENTS, count=1) from None
+        raise TransferRefused(
+            "client_not_linked",
+            "The assignments name a client that does not exist.",
+            field=FIELD_ASSIGNMENTS,
+        ) from None
     new_ids: dict[int, int] = {}
     for client_id, target in plan.items():
         try:
@@ -722,7 +736,7 @@ def transfer_revert(
             ]
         )
         revert.recipient_rows = list(recipients.values())
-        transaction.on_commit(partial(transfer_notify_recipients, revert.pk), robust=True)
+        _notify_after_commit(revert.pk)
         return revert
 
     return _run(work, dry_run=False)

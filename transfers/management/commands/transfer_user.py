@@ -1,0 +1,189 @@
+"""Transfer everything a user holds from the command line, through the same
+services (and the same rules) as the settings screens."""
+
+import csv
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from clients.models import Client
+from transfers.errors import TransferRefused
+from transfers.models import Transfer
+from transfers.selectors import linked_clients
+from transfers.services import records_transfer_all, records_transfer_per_client
+from users.models import User
+
+HELP = """Transfer the clients, matters, cases and shares of user OLD.
+
+  transfer_user OLD --to NEW --by ACTOR            everything to one user (User Transfer All)
+  transfer_user OLD --plan plan.csv --by ACTOR     client by client (User Transfer)
+
+The plan is a CSV file with two columns, client number and username of the
+new user (a header row is allowed). Every client linked to OLD (owned by OLD,
+or with matters or cases of OLD) must appear in it, and only those.
+
+--by names the user the receipt records as having done the transfer; it is
+required and that user must hold the permission to transfer records (e.g. be
+in the Administrators group), exactly as in the browser.
+
+--dry-run checks everything and prints what would move to each new user,
+then rolls back: nothing changes and nobody is emailed.
+
+Exits non-zero with a message on unknown users or clients, a malformed plan
+and every refusal of the transfer (printed with its code)."""
+
+
+class Command(BaseCommand):
+    help = HELP
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        from argparse import RawDescriptionHelpFormatter
+
+        parser.formatter_class = RawDescriptionHelpFormatter
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("old", metavar="OLD", help="username of the user to transfer from")
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--to", metavar="NEW", help="username of the one new user")
+        target.add_argument(
+            "--plan", metavar="CSV", help="CSV file: client number, username of its new user"
+        )
+        parser.add_argument(
+            "--by",
+            metavar="ACTOR",
+            required=True,
+            help="username of the user doing the transfer (needs the transfer permission)",
+        )
+        parser.add_argument(
+            "--deactivate", action="store_true", help="deactivate OLD in the same transaction"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print what would move and change nothing"
+        )
+
+    def handle(self, *args, **options) -> None:
+        actor = self._user(options["by"], "actor (--by)")
+        old = self._user(options["old"], "old user")
+        try:
+            if options["to"]:
+                new = self._user(options["to"], "new user (--to)")
+                transfer = records_transfer_all(
+                    acting_user=actor,
+                    old_user=old,
+                    new_user=new,
+                    deactivate_old_user=options["deactivate"],
+                    dry_run=options["dry_run"],
+                )
+            else:
+                assignments = self._read_plan(Path(options["plan"]))
+                transfer = records_transfer_per_client(
+                    acting_user=actor,
+                    old_user=old,
+                    assignments=assignments,
+                    deactivate_old_user=options["deactivate"],
+                    dry_run=options["dry_run"],
+                )
+        except TransferRefused as refusal:
+            detail = ""
+            if refusal.client_ids:
+                numbers = Client.objects.filter(pk__in=refusal.client_ids).order_by("number")
+                detail = " Clients: " + ", ".join(numbers.values_list("number", flat=True)) + "."
+            raise CommandError(f"Refused ({refusal.code}): {refusal.message}{detail}") from None
+        self._report(transfer, old, dry_run=options["dry_run"])
+
+    # --- input ---------------------------------------------------------------
+
+    def _user(self, username: str, role: str) -> User:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"Unknown {role}: no user with username {username!r}.")
+        return user
+
+    def _read_plan(self, path: Path) -> dict[int, User]:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as error:
+            raise CommandError(f"Cannot read the plan {path}: {error.strerror}.") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"The plan {path} is not UTF-8 text.") from None
+        rows: list[tuple[int, str, str]] = []
+        try:
+            for line_number, row in enumerate(csv.reader(text.splitlines()), start=1):
+                cells = [cell.strip() for cell in row]
+                if not any(cells):
+                    continue
+                if len(cells) != 2 or not all(cells):
+                    raise CommandError(
+                        f"{path}, line {line_number}: expected two columns "
+                        f"(client number, username), got {row!r}."
+                    )
+                rows.append((line_number, cells[0], cells[1]))
+        except csv.Error as error:
+            raise CommandError(f"{path} is not a valid CSV file: {error}.") from None
+        numbers = {number for _, number, _ in rows}
+        clients = dict(Client.objects.filter(number__in=numbers).values_list("number", "pk"))
+        if rows and rows[0][1] not in clients and not rows[0][1][:1].isdigit():
+            header = rows[0][1].lower()
+            if "client" in header or "number" in header:
+                rows = rows[1:]
+        if not rows:
+            raise CommandError(f"The plan {path} assigns no clients.")
+        unknown_clients = sorted({number for _, number, _ in rows if number not in clients})
+        if unknown_clients:
+            raise CommandError("Unknown client numbers in the plan: " + ", ".join(unknown_clients))
+        usernames = {username for _, _, username in rows}
+        users = {user.username: user for user in User.objects.filter(username__in=usernames)}
+        unknown_users = sorted(usernames - set(users))
+        if unknown_users:
+            raise CommandError("Unknown usernames in the plan: " + ", ".join(unknown_users))
+        assignments: dict[int, User] = {}
+        for line_number, number, username in rows:
+            client_id = clients[number]
+            if client_id in assignments and assignments[client_id].username != username:
+                raise CommandError(
+                    f"{path}, line {line_number}: client {number} is assigned twice, "
+                    f"to {assignments[client_id].username} and {username}."
+                )
+            assignments[client_id] = users[username]
+        return assignments
+
+    # --- output --------------------------------------------------------------
+
+    def _report(self, transfer: Transfer, old: User, *, dry_run: bool) -> None:
+        write = self.stdout.write
+        if dry_run:
+            write(f"Dry run: nothing was changed. This is what would move from {old.username}:")
+        else:
+            write(
+                self.style.SUCCESS(
+                    f"Transfer #{transfer.pk} ({transfer.get_mode_display()}) "
+                    f"from {transfer.from_user_name}:"
+                )
+            )
+        recipients = getattr(transfer, "recipient_rows", None)
+        if recipients is None:
+            recipients = list(transfer.recipients.select_related("to_user"))
+        numbers = {}
+        if dry_run:
+            numbers = dict(linked_clients(user=old).values_list("pk", "number"))
+        for recipient in recipients:
+            username = recipient.to_user.username if recipient.to_user else "(deleted user)"
+            write(
+                f"  to {recipient.to_user_name} ({username}): {recipient.client_count} clients, "
+                f"{recipient.matter_count} matters, {recipient.case_count} cases, "
+                f"{recipient.share_count} shares"
+            )
+            client_ids = getattr(recipient, "client_ids", None)
+            if dry_run and client_ids:
+                listed = sorted(numbers.get(pk, str(pk)) for pk in client_ids)
+                write("    clients: " + ", ".join(listed))
+        write(
+            f"Total: {transfer.client_count} clients, {transfer.matter_count} matters, "
+            f"{transfer.case_count} cases, {transfer.share_count} shares."
+        )
+        if transfer.deactivated_from_user:
+            write(f"{old.username} {'would be' if dry_run else 'was'} deactivated.")
+        if not dry_run:
+            write(f"Receipt: transfer #{transfer.pk}")
