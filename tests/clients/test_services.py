@@ -1,0 +1,122 @@
+"""Record writes that give a record an owner: validated under a lock."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from clients.models import Case, Client, Matter
+from clients.services import case_create, client_create, matter_create, record_owner_change
+from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
+from users import groups
+
+pytestmark = pytest.mark.django_db
+
+
+def owner_error_code(call, **kwargs) -> str:
+    with pytest.raises(ValidationError) as caught:
+        call(**kwargs)
+    return caught.value.error_dict["owner"][0].code
+
+
+def test_create_client_matter_and_case(administrator):
+    owner = OwnerFactory()
+    client = client_create(
+        acting_user=administrator, owner=owner, number="C-90001", name="Delta Ltd"
+    )
+    matter = matter_create(
+        acting_user=administrator, owner=owner.pk, client=client, number="M-90001", title="Lease"
+    )
+    case = case_create(
+        acting_user=administrator, owner=owner, matter=matter, number="K-90001", caption="D v E"
+    )
+    assert Client.objects.get(pk=client.pk).owner == owner
+    assert Matter.objects.get(pk=matter.pk).client == client
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.client_id, stored.owner_id) == (client.pk, owner.pk)
+
+
+@pytest.mark.parametrize(
+    ("make_owner", "code"),
+    [
+        (lambda: OwnerFactory(is_active=False), "owner_inactive"),
+        (lambda: UserFactory(groups=[groups.MANAGERS]), "owner_ineligible"),
+    ],
+)
+def test_records_are_refused_for_inactive_or_ineligible_owners(administrator, make_owner, code):
+    owner = make_owner()
+    assert (
+        owner_error_code(
+            client_create, acting_user=administrator, owner=owner, number="C-1", name="X"
+        )
+        == code
+    )
+    client = ClientFactory()
+    assert (
+        owner_error_code(
+            matter_create,
+            acting_user=administrator,
+            owner=owner,
+            client=client,
+            number="M-1",
+            title="t",
+        )
+        == code
+    )
+    matter = MatterFactory(client=client)
+    assert (
+        owner_error_code(
+            case_create,
+            acting_user=administrator,
+            owner=owner,
+            matter=matter,
+            number="K-1",
+            caption="c",
+        )
+        == code
+    )
+    assert (
+        owner_error_code(
+            record_owner_change, acting_user=administrator, record=client, new_owner=owner
+        )
+        == code
+    )
+    assert Client.objects.get(pk=client.pk).owner_id == client.owner_id
+    assert not Client.objects.filter(number="C-1").exists()
+
+
+def test_the_owner_is_validated_as_stored_not_as_passed(administrator):
+    """The row is re-read under the lock: a stale in-memory user object that
+    still says active does not let a record through."""
+    owner = OwnerFactory()
+    stale = type(owner).objects.get(pk=owner.pk)
+    type(owner).objects.filter(pk=owner.pk).update(is_active=False)
+    assert stale.is_active
+    assert (
+        owner_error_code(
+            client_create, acting_user=administrator, owner=stale, number="C-2", name="Y"
+        )
+        == "owner_inactive"
+    )
+
+
+def test_owner_change_writes_owner_and_updated_at(administrator):
+    client = ClientFactory()
+    before = Client.objects.get(pk=client.pk).updated_at
+    new_owner = OwnerFactory()
+    record_owner_change(acting_user=administrator, record=client, new_owner=new_owner)
+    stored = Client.objects.get(pk=client.pk)
+    assert stored.owner == new_owner
+    assert stored.updated_at > before
+    assert client.owner == new_owner
+
+
+def test_owner_change_rejects_other_models(administrator):
+    with pytest.raises(TypeError):
+        record_owner_change(acting_user=administrator, record=administrator, new_owner=1)
+
+
+def test_invalid_fields_are_refused(administrator):
+    owner = OwnerFactory()
+    ClientFactory(number="C-DUP")
+    with pytest.raises(ValidationError) as caught:
+        client_create(acting_user=administrator, owner=owner, number="C-DUP", name="Z")
+    assert "number" in caught.value.error_dict

@@ -1,0 +1,133 @@
+"""Reads of the transfer engine: holdings, linked clients, receipts, history."""
+
+import pytest
+
+from clients.models import Client
+from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from tests.transfers.engine_support import build_firm
+from transfers.models import Transfer, TransferredRecord
+from transfers.selectors import (
+    linked_clients,
+    transfer_changed_since,
+    transfer_list,
+    transfer_records,
+    transfer_revert_refusal,
+    user_holdings,
+)
+from transfers.services import records_transfer_all, transfer_revert
+from users.services import user_set_active
+
+pytestmark = pytest.mark.django_db
+
+RT = TransferredRecord.RecordType
+
+
+@pytest.fixture
+def firm():
+    return build_firm()
+
+
+def test_user_holdings_in_one_query(firm, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        holdings = user_holdings(user=firm.old)
+    assert (holdings.clients, holdings.matters, holdings.cases, holdings.shares) == (1, 2, 3, 3)
+    assert holdings.records == 6
+    assert holdings.total == 9
+    assert user_holdings(user=OwnerFactory()).total == 0
+
+
+def test_linked_clients_in_one_query_with_what_the_user_holds(firm, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        rows = [
+            (c.pk, c.owned_by_user, c.held_matter_count, c.held_case_count, c.owner.username)
+            for c in linked_clients(user=firm.old)
+        ]
+    assert rows == [
+        (firm.own_client.pk, True, 1, 2, "old.owner"),  # Acme
+        (firm.others_client.pk, False, 1, 1, "other.owner"),  # Brown
+    ]
+
+
+def test_linked_clients_query_count_is_bounded_for_many_clients(django_assert_num_queries):
+    old = OwnerFactory()
+    other = OwnerFactory()
+    clients = Client.objects.bulk_create(
+        Client(number=f"L-{i}", name=f"Linked {i:04d}", owner=other if i % 2 else old)
+        for i in range(300)
+    )
+    for client in clients[:20]:
+        MatterFactory(client=client, owner=old)
+    with django_assert_num_queries(1):
+        assert len(list(linked_clients(user=old))) == 160
+
+
+def test_transfer_records_are_ordered_and_labelled(firm, administrator, django_assert_num_queries):
+    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    with django_assert_num_queries(1):
+        rows = list(transfer_records(transfer=transfer))
+    types = [row.record_type for row in rows]
+    assert types == [RT.CLIENT, RT.MATTER, RT.MATTER, RT.CASE, RT.CASE, RT.CASE] + sorted(
+        types[6:], key=[RT.CLIENT_SHARE, RT.MATTER_SHARE, RT.CASE_SHARE].index
+    )
+    assert rows[0].record_number == firm.own_client.number
+    assert rows[0].record_label == "Acme"
+    assert rows[0].current_owner_id == firm.new.pk
+    assert rows[0].to_user == firm.new
+    cases = list(transfer_records(transfer=transfer, record_type=RT.CASE))
+    assert [row.record_id for row in cases] == sorted(row.record_id for row in cases)
+
+
+def test_transfer_changed_since_follows_later_changes(firm, administrator):
+    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    assert not transfer_changed_since(transfer=transfer).exists()
+    records_transfer_all(acting_user=administrator, old_user=firm.new, new_user=firm.other)
+    # Everything moved on, the new user's own (merged) share included.
+    assert transfer_changed_since(transfer=transfer).count() == transfer.records.count() == 9
+
+
+def test_transfer_revert_refusal(firm, administrator, manager):
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
+    )
+    assert transfer_revert_refusal(transfer=transfer) is None  # reactivates the old user
+    assert transfer_revert_refusal(transfer=transfer, acting_user=manager).code == (
+        "permission_denied"
+    )
+    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    assert transfer_revert_refusal(transfer=transfer).code == "revert_not_allowed"
+    assert transfer_revert_refusal(transfer=revert) is None
+    user_set_active(user=firm.new, is_active=False, acting_user=administrator)
+    assert transfer_revert_refusal(transfer=revert).code == "revert_conflict"
+
+
+def test_transfer_list_searches_the_recorded_names(firm, administrator):
+    first = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    old, new = OwnerFactory(first_name="Zed", last_name="Zulu"), OwnerFactory()
+    CaseFactory(matter=MatterFactory(client=ClientFactory(owner=old), owner=old), owner=old)
+    second = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    assert list(transfer_list()) == [second, first]
+    assert list(transfer_list(search="zulu")) == [second]
+    assert list(transfer_list(search="Nora")) == [first]  # a recipient
+    assert list(transfer_list(search="olivia")) == [second, first]  # the actor
+    assert list(transfer_list(search="  ")) == [second, first]
+    row = transfer_list(search="Nora").get()
+    assert row.recipient_count == 1
+    assert row.is_reverted is False
+
+
+def test_receipts_survive_the_deletion_of_the_users(administrator):
+    old, new, third = (
+        OwnerFactory(first_name="Ann", last_name="Old"),
+        OwnerFactory(),
+        OwnerFactory(),
+    )
+    ClientFactory(owner=old)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    records_transfer_all(acting_user=administrator, old_user=new, new_user=third)
+    old.delete()
+    new_name = new.full_name
+    new.delete()
+    transfer = Transfer.objects.get(pk=transfer.pk)
+    assert transfer.from_user is None and transfer.from_user_name == "Ann Old"
+    assert transfer.recipients.get().to_user_name == new_name
+    assert transfer.records.get().to_user is None
