@@ -1,48 +1,182 @@
-from django.contrib.auth.mixins import LoginRequiredMixin
+"""Clients, Matters and Cases grids and record pages.
+
+Everything here reads; nothing writes. A grid shows only the records the
+signed-in user may see (clients.access), filtered and sorted from the URL so
+a link such as /cases/?owner=12 shows "Cases owned by Dana Reyes". A record
+page is 404 for a user who may not see it, so its existence does not leak."""
+
+from django.core.paginator import EmptyPage
+from django.db.models import Model
 from django.http import Http404
-from django.views.generic import DetailView, ListView
+from django.shortcuts import render
+from django.urls import reverse
+from django.views import View
 
 from clients.access import records_for_user
+from clients.filters import CaseFilterSet, ClientFilterSet, MatterFilterSet
+from clients.forms import GridOptionsForm, page_number
 from clients.models import Case, Client, Matter
+from clients.selectors import (
+    record_ownership_history,
+    record_shares,
+    related_records,
+    visible_record_get,
+    visible_records,
+)
+from clients.tables import (
+    COUNT_CAP,
+    CappedPaginator,
+    CaseTable,
+    ClientTable,
+    MatterTable,
+    capped_count,
+)
+
+SORT_NOTICE = (
+    "Sorting by owner or client works on up to {cap:,} {noun}: "
+    "filter or search first. Shown by number instead."
+)
 
 
-class VisibleRecordsMixin(LoginRequiredMixin):
-    model = None
+class RecordGridView(View):
+    model: type[Model]
+    filterset_class = None
+    table_class = None
+    title = ""
+    template_name = "clients/record_list.html"
 
-    def get_queryset(self):
-        return records_for_user(self.request.user, self.model).select_related("owner")
+    def get(self, request):
+        records = visible_records(user=request.user, model=self.model)
+        filterset = self.filterset_class(request.GET or None, queryset=records, request=request)
+        queryset = filterset.qs
 
+        requested_sort = request.GET.get("sort") or None
+        table = self.table_class(queryset, order_by=requested_sort)
+        sort_is_valid = bool(requested_sort and table.order_by)
+        if not table.order_by:  # an unknown sort column: the default order
+            table.order_by = self.table_class._meta.order_by
 
-class ClientListView(VisibleRecordsMixin, ListView):
-    model = Client
-    paginate_by = 50
+        counted = capped_count(queryset)
+        sort_notice = ""
+        if counted > COUNT_CAP and table.sorts_through_join():
+            sort_notice = SORT_NOTICE.format(cap=COUNT_CAP, noun=self.title.lower())
+            table.order_by = self.table_class._meta.order_by
+            sort_is_valid = False
 
-
-class MatterListView(VisibleRecordsMixin, ListView):
-    model = Matter
-    paginate_by = 50
-
-
-class CaseListView(VisibleRecordsMixin, ListView):
-    model = Case
-    paginate_by = 50
-
-
-class RecordDetailView(VisibleRecordsMixin, DetailView):
-    def get_object(self, queryset=None):
+        per_page = GridOptionsForm(request.GET).cleaned_per_page()
+        page = page_number(request.GET.get("page"))
         try:
-            return super().get_object(queryset)
-        except Http404:
-            raise Http404("No such record.") from None
+            table.paginate(
+                paginator_class=CappedPaginator, per_page=per_page, page=page, counted=counted
+            )
+        except EmptyPage:  # past the end: the last page
+            table.page = table.paginator.page(table.paginator.num_pages)
+
+        context = {
+            "title": self.title,
+            "noun": self.title.lower(),
+            "filter": filterset,
+            "table": table,
+            "options_form": GridOptionsForm(initial={"per_page": str(per_page)}),
+            "scope": self.scope_text(filterset),
+            "sort_notice": sort_notice,
+            "page_range": table.paginator.get_elided_page_range(
+                table.page.number, on_each_side=2, on_ends=1
+            ),
+            "sort": requested_sort if sort_is_valid else "",
+            "is_filtered": any(
+                request.GET.get(name) for name in ("q", "owner", "status", "client", "matter")
+            ),
+            "list_url": request.path,
+        }
+        return render(request, self.template_name, context)
+
+    def scope_text(self, filterset) -> str:
+        """The grid's caption: "Cases owned by Dana Reyes", "Matters of Hoffmann Foods"."""
+        parts = [self.title]
+        for model, name in ((Client, "client"), (Matter, "matter")):
+            record_id = filterset.id_value(name)
+            if record_id is None:
+                continue
+            # Named only when the user may see it, so the caption leaks nothing.
+            parent = records_for_user(self.request.user, model).filter(pk=record_id).first()
+            if parent is not None:
+                parts.append(f"of {parent}")
+        owner = filterset.owner_value
+        if owner is not None:
+            parts.append(f"owned by {owner.full_name}")
+        return " ".join(parts)
+
+
+class ClientListView(RecordGridView):
+    model = Client
+    filterset_class = ClientFilterSet
+    table_class = ClientTable
+    title = "Clients"
+
+
+class MatterListView(RecordGridView):
+    model = Matter
+    filterset_class = MatterFilterSet
+    table_class = MatterTable
+    title = "Matters"
+
+
+class CaseListView(RecordGridView):
+    model = Case
+    filterset_class = CaseFilterSet
+    table_class = CaseTable
+    title = "Cases"
+
+
+class RecordDetailView(View):
+    model: type[Model]
+    template_name = ""
+
+    def get(self, request, pk):
+        record = visible_record_get(user=request.user, model=self.model, pk=pk)
+        if record is None:
+            raise Http404("No such record.")
+        context = {
+            "object": record,
+            "shares": record_shares(record=record),
+            "history": record_ownership_history(record=record),
+        }
+        context.update(self.extra_context(record))
+        return render(request, self.template_name, context)
+
+    def extra_context(self, record) -> dict:
+        return {}
+
+    def related(self, model, list_name, **filters):
+        rows, more = related_records(user=self.request.user, model=model, **filters)
+        return {"rows": rows, "more": more, "grid_url": self.grid_url(list_name, filters)}
+
+    @staticmethod
+    def grid_url(list_name: str, filters: dict) -> str:
+        query = "&".join(f"{key.removesuffix('_id')}={value}" for key, value in filters.items())
+        return f"{reverse(f'clients:{list_name}')}?{query}"
 
 
 class ClientDetailView(RecordDetailView):
     model = Client
+    template_name = "clients/client_detail.html"
+
+    def extra_context(self, record):
+        return {
+            "matters": self.related(Matter, "matter_list", client_id=record.pk),
+            "cases": self.related(Case, "case_list", client_id=record.pk),
+        }
 
 
 class MatterDetailView(RecordDetailView):
     model = Matter
+    template_name = "clients/matter_detail.html"
+
+    def extra_context(self, record):
+        return {"cases": self.related(Case, "case_list", matter_id=record.pk)}
 
 
 class CaseDetailView(RecordDetailView):
     model = Case
+    template_name = "clients/case_detail.html"
