@@ -121,11 +121,18 @@ class OldUserMixin(SettingsPermissionMixin):
         self.old_user = get_object_or_404(User, pk=kwargs["user_pk"])
         return super().dispatch(request, *args, **kwargs)
 
+    def new_users(self) -> list[User]:
+        """Users who may receive the records (one query, with their workload)."""
+        if not hasattr(self, "_new_users"):
+            self._new_users = list(
+                with_workload(eligible_owners().exclude(pk=self.old_user.pk)).order_by(
+                    "first_name", "last_name", "username", "pk"
+                )
+            )
+        return self._new_users
+
     def new_user_choices(self):
-        users = with_workload(eligible_owners().exclude(pk=self.old_user.pk)).order_by(
-            "first_name", "last_name", "username", "pk"
-        )
-        return user_choices(users)
+        return user_choices(self.new_users())
 
 
 class TransferAllView(OldUserMixin, View):
@@ -182,12 +189,12 @@ class TransferPerClientView(OldUserMixin, View):
 
     def get(self, request, user_pk):
         form = TransferPerClientForm(
-            initial={"request_key": new_request_key()}, new_user_choices=self.choices
+            initial={"request_key": new_request_key()}, new_user_choices=self.new_user_choices()
         )
         return self.render(form, request_key=form.initial["request_key"])
 
     def post(self, request, user_pk):
-        form = TransferPerClientForm(request.POST, new_user_choices=self.choices)
+        form = TransferPerClientForm(request.POST, new_user_choices=self.new_user_choices())
         if not form.is_valid():
             return self.render(form)
         data = form.cleaned_data
@@ -218,16 +225,12 @@ class TransferPerClientView(OldUserMixin, View):
             return HttpResponseRedirect(transfer.get_absolute_url())
         return self.render(form)
 
-    @property
-    def choices(self):
-        if not hasattr(self, "_choices"):
-            self._choices = self.new_user_choices()
-        return self._choices
-
     def render(self, form, *, fill_with: str = "", request_key: str | None = None):
         clients = list(selectors.linked_clients(user=self.old_user))
         current_ids = [client.pk for client in clients]
-        options = OptionsHTML(self.choices)
+        # The rows' selects name the users only: with 1,000 rows, repeating
+        # each workload would multiply the page's size; "Assign all to" shows it.
+        options = OptionsHTML([(str(user.pk), user.full_name) for user in self.new_users()])
         refusal = getattr(form, "refusal", None)
         row_errors = dict(form.row_errors)
         problems: list[str] = []
