@@ -204,3 +204,20 @@ def unlabelled_fields(target) -> list[str]:
                 && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
             .map(el => `${el.tagName.toLowerCase()}[type=${el.type}][name=${el.name}]`)"""
     )
+
+
+def shown_unclipped(locator) -> bool:
+    """Whether the element is really there for a pointer where it is drawn: the
+    topmost element at its centre, in the viewport as it is, without scrolling
+    (a menu cut off by a scrolling table fails this; Playwright's own clicks
+    would scroll the table first)."""
+    return locator.evaluate(
+        """el => {
+            const r = el.getBoundingClientRect();
+            if (!r.width || !r.height) return false;
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (x < 0 || y < 0 || x > innerWidth || y > innerHeight) return false;
+            const hit = document.elementFromPoint(x, y);
+            return hit === el || el.contains(hit);
+        }"""
+    )
