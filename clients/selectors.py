@@ -157,10 +157,11 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
     return events
 
 
-def related_records(*, user, model: type[Model], limit: int = RELATED_LIMIT, **filters):
+def related_records(*, user, model: type[Model], limit: int | None = None, **filters):
     """Up to `limit` visible records of `model` matching `filters`, and whether there are more.
 
     Reads limit + 1 rows instead of counting, so a client with 10,000 cases costs
     the same as one with 10."""
+    limit = limit or RELATED_LIMIT
     rows = list(visible_records(user=user, model=model).filter(**filters)[: limit + 1])
     return rows[:limit], len(rows) > limit

@@ -44,6 +44,7 @@ class RecordGridView(View):
     table_class = None
     title = ""
     template_name = "clients/record_list.html"
+    count_cap = COUNT_CAP
 
     def get(self, request):
         records = visible_records(user=request.user, model=self.model)
@@ -56,10 +57,10 @@ class RecordGridView(View):
         if not table.order_by:  # an unknown sort column: the default order
             table.order_by = self.table_class._meta.order_by
 
-        counted = capped_count(queryset)
+        counted = capped_count(queryset, self.count_cap)
         sort_notice = ""
-        if counted > COUNT_CAP and table.sorts_through_join():
-            sort_notice = SORT_NOTICE.format(cap=COUNT_CAP, noun=self.title.lower())
+        if counted > self.count_cap and table.sorts_through_join():
+            sort_notice = SORT_NOTICE.format(cap=self.count_cap, noun=self.title.lower())
             table.order_by = self.table_class._meta.order_by
             sort_is_valid = False
 
@@ -67,7 +68,11 @@ class RecordGridView(View):
         page = page_number(request.GET.get("page"))
         try:
             table.paginate(
-                paginator_class=CappedPaginator, per_page=per_page, page=page, counted=counted
+                paginator_class=CappedPaginator,
+                per_page=per_page,
+                page=page,
+                counted=counted,
+                cap=self.count_cap,
             )
         except EmptyPage:  # past the end: the last page
             table.page = table.paginator.page(table.paginator.num_pages)
