@@ -1,0 +1,298 @@
+"""Concurrency on PostgreSQL, with real threads and connections.
+
+One side is held inside its transaction (a gate in one of its steps) while
+the other starts; the second must wait for the first's row locks and then
+see what the first committed.
+"""
+
+import threading
+import time
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+import clients.services
+import transfers.services
+import users.services
+from clients.models import Case, Client, Matter
+from clients.services import client_create
+from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from transfers.errors import TransferRefused
+from transfers.models import Transfer, TransferredRecord
+from transfers.services import records_transfer_all
+from users.models import User
+from users.services import user_set_active
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+WAIT = 10  # seconds; generous, only reached when something is wrong
+
+
+@pytest.fixture(autouse=True)
+def default_groups(transactional_db):
+    """Transactional tests flush the database, groups included; put them back."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("users.migrations.0002_default_groups")
+    migration.create_groups(apps, None)
+
+
+class Worker(threading.Thread):
+    """Runs `call` in its own thread and database connection."""
+
+    def __init__(self, name, call):
+        super().__init__(name=name, daemon=True)
+        self.call = call
+        self.result = None
+        self.error = None
+
+    def run(self):
+        try:
+            self.result = self.call()
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            self.error = error
+        finally:
+            connection.close()
+
+    def finish(self):
+        self.join(WAIT)
+        assert not self.is_alive(), f"{self.name} did not finish"
+        return self
+
+
+@contextmanager
+def gate(target, attribute, thread_name):
+    """Hold thread `thread_name` inside `target.attribute` (after it ran)
+    until released; other threads pass through."""
+    reached, release = threading.Event(), threading.Event()
+    real = getattr(target, attribute)
+
+    def gated(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if threading.current_thread().name == thread_name:
+            reached.set()
+            assert release.wait(WAIT), "gate never released"
+        return result
+
+    with mock.patch.object(target, attribute, gated):
+        yield reached, release
+
+
+def assert_blocked(worker):
+    time.sleep(0.5)
+    assert worker.is_alive(), f"{worker.name} should be waiting for a row lock"
+
+
+def small_firm(old):
+    client = ClientFactory(owner=old)
+    matter = MatterFactory(client=client, owner=old)
+    CaseFactory(matter=matter, owner=old)
+    return client
+
+
+def owned_by(user):
+    return sum(model.objects.filter(owner=user).count() for model in (Client, Matter, Case))
+
+
+def test_two_transfers_of_the_same_user_never_interleave(administrator):
+    old, first_new, second_new = OwnerFactory(), OwnerFactory(), OwnerFactory()
+    for _ in range(3):
+        small_firm(old)
+    with gate(transfers.services, "_move_shares", "first") as (reached, release):
+        first = Worker(
+            "first",
+            lambda: records_transfer_all(
+                acting_user=administrator, old_user=old, new_user=first_new
+            ),
+        )
+        first.start()
+        assert reached.wait(WAIT)
+        second = Worker(
+            "second",
+            lambda: records_transfer_all(
+                acting_user=administrator, old_user=old, new_user=second_new
+            ),
+        )
+        second.start()
+        assert_blocked(second)
+        release.set()
+        first.finish()
+        second.finish()
+    assert first.error is None
+    assert isinstance(second.error, TransferRefused)
+    assert second.error.code == "nothing_to_transfer"
+    assert owned_by(old) == 0
+    assert owned_by(first_new) == 9
+    assert owned_by(second_new) == 0
+    assert Transfer.objects.count() == 1
+    assert TransferredRecord.objects.count() == 9
+
+
+def test_two_deactivating_transfers_racing_in_opposite_directions(administrator):
+    """A -> B and B -> A at once lock the same two rows in the same order:
+    no deadlock, the second sees the first's result."""
+    a, b = OwnerFactory(), OwnerFactory()
+    small_firm(a)
+    small_firm(b)
+    with gate(transfers.services, "_move_shares", "a_to_b") as (reached, release):
+        a_to_b = Worker(
+            "a_to_b",
+            lambda: records_transfer_all(
+                acting_user=administrator, old_user=a, new_user=b, deactivate_old_user=True
+            ),
+        )
+        a_to_b.start()
+        assert reached.wait(WAIT)
+        b_to_a = Worker(
+            "b_to_a",
+            lambda: records_transfer_all(acting_user=administrator, old_user=b.pk, new_user=a.pk),
+        )
+        b_to_a.start()
+        assert_blocked(b_to_a)
+        release.set()
+        a_to_b.finish()
+        b_to_a.finish()
+    assert a_to_b.error is None
+    assert b_to_a.error.code == "new_user_inactive"
+    assert owned_by(b) == 6
+
+
+def test_record_created_while_a_deactivating_transfer_runs_is_refused(administrator):
+    old, new = OwnerFactory(), OwnerFactory()
+    small_firm(old)
+    with gate(transfers.services, "_move_shares", "transfer") as (reached, release):
+        transfer = Worker(
+            "transfer",
+            lambda: records_transfer_all(
+                acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
+            ),
+        )
+        transfer.start()
+        assert reached.wait(WAIT)
+        create = Worker(
+            "create",
+            lambda: client_create(
+                acting_user=administrator, owner=old, number="C-RACE-1", name="Late"
+            ),
+        )
+        create.start()
+        assert_blocked(create)
+        release.set()
+        transfer.finish()
+        create.finish()
+    assert transfer.error is None
+    assert isinstance(create.error, ValidationError)
+    assert create.error.error_dict["owner"][0].code == "owner_inactive"
+    assert not Client.objects.filter(number="C-RACE-1").exists()
+    assert owned_by(old) == 0
+    assert not User.objects.get(pk=old.pk).is_active
+
+
+def test_record_created_just_before_a_deactivating_transfer_is_moved(administrator):
+    old, new = OwnerFactory(), OwnerFactory()
+    small_firm(old)
+    with gate(clients.services, "validate_owner", "create") as (reached, release):
+        create = Worker(
+            "create",
+            lambda: client_create(
+                acting_user=administrator, owner=old, number="C-RACE-2", name="Early"
+            ),
+        )
+        create.start()
+        assert reached.wait(WAIT)
+        transfer = Worker(
+            "transfer",
+            lambda: records_transfer_all(
+                acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
+            ),
+        )
+        transfer.start()
+        assert_blocked(transfer)
+        release.set()
+        create.finish()
+        transfer.finish()
+    assert create.error is None
+    assert transfer.error is None
+    assert Client.objects.get(number="C-RACE-2").owner_id == new.pk
+    assert transfer.result.client_count == 2
+    assert owned_by(old) == 0
+
+
+def test_new_user_deactivated_during_a_transfer_is_refused_owns_records(administrator):
+    old, new = OwnerFactory(), OwnerFactory()
+    small_firm(old)
+    with gate(transfers.services, "_move_shares", "transfer") as (reached, release):
+        transfer = Worker(
+            "transfer",
+            lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
+        )
+        transfer.start()
+        assert reached.wait(WAIT)
+        deactivate = Worker(
+            "deactivate",
+            lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
+        )
+        deactivate.start()
+        assert_blocked(deactivate)
+        release.set()
+        transfer.finish()
+        deactivate.finish()
+    assert transfer.error is None
+    assert deactivate.error.code == "owns_records"
+    assert User.objects.get(pk=new.pk).is_active
+    assert owned_by(new) == 3
+
+
+def test_transfer_to_a_user_being_deactivated_is_refused(administrator):
+    old, new = OwnerFactory(), OwnerFactory()
+    small_firm(old)
+    with gate(users.services, "deactivation_refusal", "deactivate") as (reached, release):
+        deactivate = Worker(
+            "deactivate",
+            lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
+        )
+        deactivate.start()
+        assert reached.wait(WAIT)
+        transfer = Worker(
+            "transfer",
+            lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
+        )
+        transfer.start()
+        assert_blocked(transfer)
+        release.set()
+        deactivate.finish()
+        transfer.finish()
+    assert deactivate.error is None
+    assert transfer.error.code == "new_user_inactive"
+    assert owned_by(old) == 3
+    assert Transfer.objects.count() == 0
+
+
+def test_double_submission_lands_on_one_receipt(administrator):
+    old, new = OwnerFactory(), OwnerFactory()
+    small_firm(old)
+    with gate(transfers.services, "_move_shares", "one") as (reached, release):
+        calls = [
+            Worker(
+                name,
+                lambda: records_transfer_all(
+                    acting_user=administrator, old_user=old, new_user=new, request_key="same"
+                ),
+            )
+            for name in ("one", "two")
+        ]
+        calls[0].start()
+        assert reached.wait(WAIT)
+        calls[1].start()
+        assert_blocked(calls[1])
+        release.set()
+        for worker in calls:
+            worker.finish()
+    assert [worker.error for worker in calls] == [None, None]
+    assert calls[0].result.pk == calls[1].result.pk
+    assert Transfer.objects.count() == 1
