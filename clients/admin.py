@@ -1,6 +1,24 @@
-from django.contrib import admin
+"""The Django admin for corrections to single clients, matters and cases.
+
+- An owner change goes through clients.services.record_owner_change (the
+  owner's row locked, then validated: no inactive or ineligible owner), and the
+  admin's log entry names the old and the new owner.
+- Guardian's object-permission pages (shares) open only for users who may
+  manage shares (the change permission on the record type's share models);
+  guardian on its own lets anyone who may change a record edit its shares.
+- No facets and no full-table counts on the large tables.
+"""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from guardian.admin import GuardedModelAdmin
 
+from clients.access import SHARE_MODELS
 from clients.models import (
     Case,
     CaseGroupObjectPermission,
@@ -12,6 +30,38 @@ from clients.models import (
     MatterGroupObjectPermission,
     MatterUserObjectPermission,
 )
+from clients.services import record_owner_change
+from users.models import User
+
+
+class OwnerChangeRefused(Exception):
+    """The owner change was refused under the lock; the admin shows why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _person(user: User | None, user_id) -> str:
+    if user is None:
+        return f"a deleted user (#{user_id})" if user_id else "nobody"
+    return f"{user.full_name} (#{user.pk})"
+
+
+class OwnerListFilter(admin.RelatedFieldListFilter):
+    """Every user by name, inactive ones marked; one query on the user table
+    (RelatedOnlyFieldListFilter would run SELECT DISTINCT owner over 2.5 million cases)."""
+
+    def field_choices(self, field, request, model_admin):
+        users = User.objects.only("pk", "username", "first_name", "last_name", "is_active")
+        return [
+            (user.pk, user.full_name if user.is_active else f"{user.full_name} (inactive)")
+            for user in users.order_by("first_name", "last_name", "username", "pk")
+        ]
+
+
+def _perm(model, action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
 class OwnedRecordAdmin(GuardedModelAdmin):
@@ -19,29 +69,141 @@ class OwnedRecordAdmin(GuardedModelAdmin):
     list_select_related = ["owner"]
     list_per_page = 50
     show_facets = admin.ShowFacets.NEVER
+    # The unfiltered total would be a second COUNT(*) over the whole table per page.
+    show_full_result_count = False
     readonly_fields = ["created_at", "updated_at"]
+    change_form_template = "clients/admin/change_form.html"
+
+    # Shares -------------------------------------------------------------
+
+    def may_manage_shares(self, request, action: str = "change") -> bool:
+        """May this admin user see (action="view") or edit the record type's shares?"""
+        user_share_model, group_share_model = SHARE_MODELS[self.model]
+        user = request.user
+        return user.is_active and (
+            user.is_superuser
+            or (
+                user.has_perm(_perm(user_share_model, action))
+                and user.has_perm(_perm(group_share_model, action))
+            )
+        )
+
+    def obj_perms_manage_view(self, request, object_pk):
+        if not self.may_manage_shares(request, "view"):
+            raise PermissionDenied
+        return super().obj_perms_manage_view(request, object_pk)
+
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        if not request.user.is_superuser and not request.user.has_perm(
+            _perm(SHARE_MODELS[self.model][0], "change")
+        ):
+            raise PermissionDenied
+        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        if not request.user.is_superuser and not request.user.has_perm(
+            _perm(SHARE_MODELS[self.model][1], "change")
+        ):
+            raise PermissionDenied
+        return super().obj_perms_manage_group_view(request, object_pk, group_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_manage_shares": self.may_manage_shares(request, "view"),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # Owner changes -------------------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except OwnerChangeRefused as refused:  # the transaction was rolled back
+            self.message_user(request, refused.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        """Write the changed fields; a new owner only through record_owner_change.
+
+        The form has already run the model's validation (clean() refuses an
+        inactive or ineligible owner); the service checks again with the
+        owner's row locked, so a concurrent deactivation cannot slip in. Only the
+        fields the form changed are written, so saving a record does not put
+        back an owner that a transfer gave it after the form was opened."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changed = [name for name in form.changed_data if name != "owner"]
+        if changed:
+            if "matter" in changed:
+                changed.append("client")  # Case.save() follows the matter's client
+            obj.save(update_fields=[*changed, "updated_at"])
+        if "owner" in form.changed_data:
+            try:
+                record_owner_change(acting_user=request.user, record=obj, new_owner=obj.owner)
+            except ValidationError as error:
+                raise OwnerChangeRefused(" ".join(error.messages)) from error
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        if add or "owner" not in form.changed_data:
+            return message
+        old_id = form.initial.get("owner")
+        old_owner = User.objects.filter(pk=old_id).first() if old_id else None
+        new_owner = form.cleaned_data["owner"]
+        owner_text = (
+            f"Changed owner from {_person(old_owner, old_id)} to {_person(new_owner, None)}."
+        )
+        # The rest as Django words it ("Changed Status and Court."), without the owner.
+        owner_label = str(form["owner"].label)
+        rest = []
+        for entry in message:
+            if "changed" in entry and "name" not in entry["changed"]:
+                fields = [f for f in entry["changed"]["fields"] if f != owner_label]
+                if not fields:
+                    continue
+                entry = {"changed": {"fields": fields}}
+            rest.append(entry)
+        if not rest:
+            return owner_text
+        return f"{owner_text} {LogEntry(change_message=json.dumps(rest)).get_change_message()}"
 
 
 @admin.register(Client)
 class ClientAdmin(OwnedRecordAdmin):
     list_display = ["number", "name", "kind", "status", "owner", "updated_at"]
-    list_filter = ["status", "kind", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "kind", ("owner", OwnerListFilter)]
     search_fields = ["number", "name", "email"]
 
 
 @admin.register(Matter)
 class MatterAdmin(OwnedRecordAdmin):
     list_display = ["number", "title", "client", "practice_area", "status", "owner"]
-    list_filter = ["status", "practice_area", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", "practice_area", ("owner", OwnerListFilter)]
     search_fields = ["number", "title", "client__name", "client__number"]
     autocomplete_fields = ["owner", "client"]
     list_select_related = ["owner", "client"]
 
 
+class CaseAdminForm(forms.ModelForm):
+    """The case's client follows its matter (the form has no client field), so a
+    case moved to another client's matter validates instead of failing on a field
+    the form does not show."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        matter = cleaned_data.get("matter")
+        if matter is not None:
+            self.instance.client_id = matter.client_id
+        return cleaned_data
+
+
 @admin.register(Case)
 class CaseAdmin(OwnedRecordAdmin):
+    form = CaseAdminForm
     list_display = ["number", "caption", "matter", "court", "status", "owner"]
-    list_filter = ["status", ("owner", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", ("owner", OwnerListFilter)]
     search_fields = ["number", "caption", "matter__number", "client__name"]
     autocomplete_fields = ["owner", "matter"]
     list_select_related = ["owner", "matter"]

@@ -4,7 +4,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from users.models import User
-from users.selectors import user_owns_anything
+from users.selectors import eligible_owners, user_owns_anything
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
 
@@ -19,6 +19,18 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description="Full name", ordering="first_name")
     def full_name(self, obj):
         return obj.full_name
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # The owner autocomplete of clients, matters and cases offers only users who may own.
+        if (
+            request.resolver_match is not None
+            and request.resolver_match.url_name == "autocomplete"
+            and request.GET.get("app_label") == "clients"
+            and request.GET.get("field_name") == "owner"
+        ):
+            queryset = queryset.filter(pk__in=eligible_owners().values("pk"))
+        return queryset, may_have_duplicates
 
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, object_id)

@@ -1,0 +1,273 @@
+"""The Django admin for corrections: owner validation and logging through the
+record service, list filters and search, owner autocomplete, guardian's
+share pages restricted, transfer receipts read-only, no facets."""
+
+import json
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from clients import admin as clients_admin
+from clients.models import Case, Client, Matter
+from tests.factories import UserFactory
+from transfers.models import Transfer, TransferredRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def _client_form(record: Client, **changes) -> dict:
+    data = {
+        "number": record.number,
+        "name": record.name,
+        "kind": record.kind,
+        "email": record.email,
+        "phone": record.phone,
+        "address": record.address,
+        "status": record.status,
+        "owner": record.owner_id,
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def admin_browser(client, administrator):
+    client.force_login(administrator)
+    return client
+
+
+def _change_url(record) -> str:
+    meta = record._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+
+
+def test_admin_owner_change_to_an_eligible_user_is_made_through_the_service_and_logged(
+    admin_browser, administrator, firm, monkeypatch
+):
+    calls = []
+    real = clients_admin.record_owner_change
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(clients_admin, "record_owner_change", spy)
+    response = admin_browser.post(
+        _change_url(firm.hoffmann),
+        _client_form(firm.hoffmann, owner=firm.marcus.pk, status=Client.Status.FORMER),
+    )
+    assert response.status_code == 302
+    firm.hoffmann.refresh_from_db()
+    assert firm.hoffmann.owner == firm.marcus
+    assert firm.hoffmann.status == Client.Status.FORMER
+    assert [(c["acting_user"], c["record"].pk, c["new_owner"]) for c in calls] == [
+        (administrator, firm.hoffmann.pk, firm.marcus)
+    ]
+    entry = LogEntry.objects.get(object_id=str(firm.hoffmann.pk), action_flag=CHANGE)
+    assert entry.user == administrator
+    assert entry.get_change_message() == (
+        f"Changed owner from Dana Reyes (#{firm.dana.pk}) to Marcus Hale (#{firm.marcus.pk}). "
+        "Changed Status."
+    )
+
+
+@pytest.mark.parametrize(
+    ("new_owner", "code_text"),
+    [
+        ("former", "Frank Former is inactive and cannot be given records."),
+        ("manager", "Helen Ward is not allowed to own clients, matters or cases."),
+    ],
+)
+def test_admin_refuses_inactive_or_ineligible_owner(
+    admin_browser, firm, manager, new_owner, code_text
+):
+    user = manager if new_owner == "manager" else firm.former
+    response = admin_browser.post(
+        _change_url(firm.hoffmann), _client_form(firm.hoffmann, owner=user.pk)
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert code_text in response.content.decode()
+    firm.hoffmann.refresh_from_db()
+    assert firm.hoffmann.owner == firm.dana
+    assert not LogEntry.objects.exists()
+
+
+def test_admin_refusal_under_the_lock_changes_nothing(admin_browser, firm, monkeypatch):
+    """The owner is deactivated between the form's check and the locked write."""
+
+    def refuse(**kwargs):
+        raise ValidationError("Marcus Hale is inactive and cannot be given records.")
+
+    monkeypatch.setattr(clients_admin, "record_owner_change", refuse)
+    response = admin_browser.post(
+        _change_url(firm.hoffmann),
+        _client_form(firm.hoffmann, owner=firm.marcus.pk, name="Hoffmann Foods Ltd"),
+        follow=True,
+    )
+    assert "Marcus Hale is inactive and cannot be given records." in response.content.decode()
+    firm.hoffmann.refresh_from_db()
+    assert (firm.hoffmann.owner, firm.hoffmann.name) == (firm.dana, "Hoffmann Foods")
+    assert not LogEntry.objects.exists()
+
+
+def test_admin_save_without_owner_change_writes_only_the_changed_fields(
+    admin_browser, firm, monkeypatch
+):
+    """No owner change: the service is not called, the log names only the name."""
+    monkeypatch.setattr(clients_admin, "record_owner_change", None)  # would fail if called
+    response = admin_browser.post(
+        _change_url(firm.hoffmann), _client_form(firm.hoffmann, name="Hoffmann Foods plc")
+    )
+    assert response.status_code == 302
+    firm.hoffmann.refresh_from_db()
+    assert (firm.hoffmann.owner, firm.hoffmann.name) == (firm.dana, "Hoffmann Foods plc")
+    entry = LogEntry.objects.get()
+    assert json.loads(entry.change_message) == [{"changed": {"fields": ["Name"]}}]
+
+
+def test_admin_case_owner_change_and_matter_change(admin_browser, firm):
+    case = firm.hoffmann_case
+    response = admin_browser.post(
+        _change_url(case),
+        {
+            "matter": firm.brandt_matter.pk,
+            "number": case.number,
+            "caption": case.caption,
+            "court": case.court,
+            "status": case.status,
+            "owner": firm.marcus.pk,
+        },
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.owner, case.matter, case.client) == (
+        firm.marcus,
+        firm.brandt_matter,
+        firm.brandt,
+    )
+
+
+@pytest.mark.parametrize("model", [Client, Matter, Case], ids=lambda m: m.__name__)
+def test_admin_changelists_filter_by_owner_and_status_and_search(admin_browser, firm, model):
+    url = reverse(f"admin:clients_{model._meta.model_name}_changelist")
+    response = admin_browser.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Frank Former (inactive)" in html  # the owner filter lists every user
+    response = admin_browser.get(url, {"owner__id__exact": firm.marcus.pk, "status__exact": ""})
+    assert response.status_code == 200
+    response = admin_browser.get(url, {"q": "Brandt"})
+    assert response.status_code == 200
+    assert "Brandt" in response.content.decode()
+
+
+@pytest.mark.parametrize("model", [Client, Matter, Case], ids=lambda m: m.__name__)
+def test_admin_large_tables_have_no_facets_and_no_full_counts(model):
+    model_admin = admin.site._registry[model]
+    assert model_admin.show_facets is admin.ShowFacets.NEVER
+    assert model_admin.show_full_result_count is False
+    assert model_admin.autocomplete_fields[0] == "owner"
+
+
+def test_owner_autocomplete_offers_only_eligible_users(admin_browser, firm, manager):
+    response = admin_browser.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "clients", "model_name": "client", "field_name": "owner", "term": ""},
+    )
+    names = {item["text"] for item in response.json()["results"]}
+    assert {"Dana Reyes", "Marcus Hale"} <= names
+    assert "Frank Former" not in names  # inactive
+    assert "Helen Ward" not in names  # a manager may not own records
+
+
+# --- guardian's object-permission pages ------------------------------------------
+
+
+@pytest.fixture
+def record_editor(db):
+    """Staff who may change clients but not manage their shares."""
+    user = UserFactory(username="rita.editor", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="clients", codename__in=["view_client", "change_client"]
+        )
+    )
+    return user
+
+
+def _share_url(record, page="", other=None) -> str:
+    meta = record._meta
+    name = f"admin:{meta.app_label}_{meta.model_name}_permissions{page}"
+    return reverse(name, args=[record.pk] if other is None else [record.pk, other])
+
+
+@pytest.mark.parametrize("page", ["", "_manage_user", "_manage_group"])
+def test_share_pages_are_refused_to_users_who_may_not_manage_shares(
+    client, record_editor, firm, page
+):
+    client.force_login(record_editor)
+    assert client.get(_change_url(firm.hoffmann)).status_code == 200  # may edit the record
+    other = {"": None, "_manage_user": firm.dana.pk, "_manage_group": 1}[page]
+    url = _share_url(firm.hoffmann, page, other)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"permissions": ["view_client"]}).status_code == 403
+    assert "Object permissions" not in client.get(_change_url(firm.hoffmann)).content.decode()
+
+
+def test_share_pages_open_for_administrators(admin_browser, firm):
+    assert admin_browser.get(_share_url(firm.hoffmann)).status_code == 200
+    assert "Object permissions" in admin_browser.get(_change_url(firm.hoffmann)).content.decode()
+    user_url = _share_url(firm.hoffmann, "_manage_user", firm.marcus.pk)
+    assert admin_browser.get(user_url).status_code == 200
+    response = admin_browser.post(user_url, {"permissions": ["view_client"]})
+    assert response.status_code == 302
+    assert firm.hoffmann.clientuserobjectpermission_set.filter(
+        user=firm.marcus, permission__codename="view_client"
+    ).exists()
+
+
+def test_share_pages_open_for_superusers(client, superuser, firm):
+    client.force_login(superuser)
+    assert client.get(_share_url(firm.brandt_case)).status_code == 200
+
+
+# --- receipts ---------------------------------------------------------------------
+
+
+def test_transfer_records_are_read_only_in_the_admin(client, superuser, firm, administrator):
+    client.force_login(superuser)
+    admin_browser = client
+    transfer = Transfer.objects.create(
+        mode=Transfer.Mode.ALL, actor=administrator, actor_name="Olivia Grant"
+    )
+    moved = TransferredRecord.objects.create(
+        transfer=transfer, record_type="client", record_id=firm.hoffmann.pk, to_user=firm.marcus
+    )
+    url = reverse("admin:transfers_transferredrecord_change", args=[moved.pk])
+    assert admin_browser.get(url).status_code == 200  # viewable
+    response = admin_browser.post(url, {"record_id": 1})
+    assert response.status_code == 403
+    moved.refresh_from_db()
+    assert moved.record_id == firm.hoffmann.pk
+    add = reverse("admin:transfers_transferredrecord_add")
+    assert admin_browser.get(add).status_code == 403
+
+
+def test_owner_of_a_new_record_is_validated_in_the_admin(admin_browser, firm):
+    response = admin_browser.post(
+        reverse("admin:clients_client_add"),
+        {
+            "number": "C-09999",
+            "name": "New Client",
+            "kind": "person",
+            "status": "active",
+            "owner": firm.former.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "Frank Former is inactive" in response.content.decode()
+    assert not Client.objects.filter(number="C-09999").exists()
