@@ -69,11 +69,14 @@ def counts_text(clients: int, matters: int, cases: int, shares: int = 0) -> str:
     return get_text_list(parts, "and")
 
 
-def names_text(names: list[str]) -> str:
-    shown = names[:NAMES_LISTED]
-    if len(names) > NAMES_LISTED:
-        shown.append(f"{len(names) - NAMES_LISTED} more")
-    return get_text_list(shown, "and")
+def client_holdings_text(client: Client) -> str:
+    """What the old user holds in a linked client: "The client, 2 matters, 5 cases"."""
+    parts = ["The client"] if client.owned_by_user else []
+    if client.held_matter_count:
+        parts.append(f"{client.held_matter_count} matter{pluralize(client.held_matter_count)}")
+    if client.held_case_count:
+        parts.append(f"{client.held_case_count} case{pluralize(client.held_case_count)}")
+    return ", ".join(parts)
 
 
 def transfer_summary(transfer: Transfer) -> str:
@@ -236,7 +239,12 @@ class TransferPerClientView(OldUserMixin, View):
         problems: list[str] = []
         if refusal is not None and refusal.client_ids:
             names = self.client_names(refusal.client_ids, clients)
-            problems = [names[client_id] for client_id in refusal.client_ids]
+            # Listed in the order of the rows (name, number), then any not shown.
+            position = {pk: i for i, pk in enumerate(current_ids)}
+            ordered = sorted(
+                refusal.client_ids, key=lambda pk: (position.get(pk, len(position)), pk)
+            )
+            problems = [names[client_id] for client_id in ordered]
             row_message = (
                 TransferPerClientForm.error_messages["unassigned_row"]
                 if refusal.code == "client_unassigned"
@@ -259,6 +267,7 @@ class TransferPerClientView(OldUserMixin, View):
             {
                 "client": client,
                 "field_id": f"id_client-{client.pk}",
+                "holds": client_holdings_text(client),
                 "options": options.render(fill_with or form.posted_assignment(client.pk)),
                 "error": row_errors.get(client.pk, ""),
             }

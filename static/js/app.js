@@ -53,7 +53,8 @@
       });
       var status = form.querySelector("[data-assign-status]");
       if (status) {
-        var name = source.options[source.selectedIndex].dataset.name || source.options[source.selectedIndex].text;
+        // The option reads "Dana Reyes — 12 clients, …": name the person only.
+        var name = source.options[source.selectedIndex].text.split(" — ")[0];
         status.textContent = selects.length + " client" + (selects.length === 1 ? "" : "s") + " assigned to " + name + ".";
       }
     });
