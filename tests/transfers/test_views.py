@@ -735,3 +735,17 @@ def test_missing_csrf_token_is_refused(administrator, firm, snapshot):
     assert response.status_code == 403
     assert snapshot() == before
     assert not Transfer.objects.exists()
+
+
+def test_assign_all_on_a_changed_list_says_so(admin_http, firm):
+    page = admin_http.get(per_client_url(firm.leaver))
+    late = ClientFactory(name="Late Arrival", number="C-00004", owner=firm.leaver)
+    data = per_client_data(page, {}, action="assign_all", assign_all_to=firm.dana.pk)
+    response = admin_http.post(per_client_url(firm.leaver), data)
+    assert codes(response) == ["list_changed"]
+    assert late in [row["client"] for row in response.context["rows"]]
+    assert all(
+        f'<option value="{firm.dana.pk}" selected>' in row["options"]
+        for row in response.context["rows"]
+    )
+    assert not Transfer.objects.exists()
