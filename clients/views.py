@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views import View
 
 from clients.access import records_for_user
-from clients.filters import CaseFilterSet, ClientFilterSet, MatterFilterSet
+from clients.filters import CaseFilterSet, ClientFilterSet, MatterFilterSet, owner_options
 from clients.forms import GridOptionsForm, page_number
 from clients.models import Case, Client, Matter
 from clients.selectors import (
@@ -84,6 +84,8 @@ class RecordGridView(View):
             "table": table,
             "options_form": GridOptionsForm(initial={"per_page": str(per_page)}),
             "scope": self.scope_text(filterset),
+            "owner_options": owner_options(),
+            "owner_selected": getattr(filterset.owner_value, "pk", None),
             "sort_notice": sort_notice,
             "page_range": table.paginator.get_elided_page_range(
                 table.page.number, on_each_side=2, on_ends=1
