@@ -38,5 +38,11 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Grid pages at 100,000 clients / 500,000 matters / 2,500,000 cases on PostgreSQL:
+# median server time and query count per page (builds casengine_bench_grids once).
+.PHONY: bench-grids
+bench-grids: $(VENV)/.installed
+	$(BIN)/python benchmarks/grids.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache
