@@ -38,6 +38,10 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Transfer All against hand-written SQL on the PostgreSQL reference load (not part of `make test`).
+bench-transfer: $(VENV)/.installed
+	$(BIN)/python benchmarks/transfer.py $(BENCH_ARGS)
+
 # Grid pages at 100,000 clients / 500,000 matters / 2,500,000 cases on PostgreSQL:
 # median server time and query count per page (builds casengine_bench_grids once).
 .PHONY: bench-grids

@@ -104,7 +104,14 @@ class TransferredRecord(models.Model):
         MATTER_SHARE = "matter_share", "Matter share"
         CASE_SHARE = "case_share", "Case share"
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="records")
+    # Receipts of large transfers hold hundreds of thousands of rows, written
+    # by INSERT ... SELECT: the (transfer, record_type, record_id) index below
+    # serves lookups by transfer, so the foreign key gets no index of its own,
+    # and the user columns are not checked by the database row by row (Django
+    # still sets them to NULL when a user is deleted).
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.CASCADE, related_name="records", db_index=False
+    )
     record_type = models.CharField(max_length=20, choices=RecordType.choices)
     record_id = models.BigIntegerField(help_text="The id of the client, matter or case.")
     permission = models.ForeignKey(
@@ -130,6 +137,7 @@ class TransferredRecord(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -138,6 +146,7 @@ class TransferredRecord(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
