@@ -94,10 +94,33 @@ def test_keyboard_focus_is_visible(live_server, signed_in, administrator):
     expect(page.get_by_role("heading", name="Settings", exact=True)).to_be_visible()
 
 
-@pytest.mark.parametrize("path", ["/", "/settings/", "/settings/users/", "/clients/", "/cases/"])
-def test_usable_on_a_375px_phone(
-    browser, live_server, session_cookie_for, administrator, records, path
-):
+PHONE_SCREENS = [
+    "/",
+    "/settings/",
+    "/settings/users/",
+    "/settings/users/add/",
+    "/settings/transfers/users/{leaver}/all/",
+    "/settings/transfers/users/{leaver}/per-client/",
+    "/settings/transfers/{transfer}/",
+    "/settings/transfers/",
+    "/clients/",
+    "/clients/{client}/",
+    "/matters/",
+    "/cases/",
+]
+
+
+@pytest.mark.parametrize("path", PHONE_SCREENS)
+def test_usable_on_a_375px_phone(browser, live_server, session_cookie_for, administrator, path):
+    from transfers.services import records_transfer_all
+
+    leaver, heir = OwnerFactory(), OwnerFactory()
+    case = CaseFactory(owner=leaver, matter__owner=leaver, matter__client__owner=leaver)
+    CaseFactory(owner=leaver, matter__owner=leaver, matter__client__owner=heir)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=heir, new_user=leaver
+    )  # heir's one client goes to leaver, so both screens have rows to show
+    path = path.format(leaver=leaver.pk, transfer=transfer.pk, client=case.client.pk)
     phone = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     try:
         phone.add_cookies([session_cookie_for(administrator)])
@@ -106,6 +129,7 @@ def test_usable_on_a_375px_phone(
         expect(page.locator("h1")).to_be_visible()
         assert horizontal_overflow(page) <= 0, f"{path} scrolls sideways at 375 px"
         expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+        expect(page.locator("header").get_by_role("link", name="Settings")).to_be_in_viewport()
     finally:
         phone.close()
 

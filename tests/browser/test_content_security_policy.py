@@ -1,0 +1,48 @@
+"""The Content-Security-Policy as Chromium enforces it."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+INJECT = """() => new Promise(resolve => {
+    const blocked = [];
+    document.addEventListener('securitypolicyviolation', e => blocked.push(e.violatedDirective));
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true;';
+    document.body.appendChild(script);
+    const style = document.createElement('style');
+    style.textContent = 'body { background: red; }';
+    document.head.appendChild(style);
+    setTimeout(() => resolve({
+        ran: window.injected === true,
+        background: getComputedStyle(document.body).backgroundColor,
+        blocked: blocked,
+    }), 200);
+})"""
+
+
+def test_the_browser_refuses_injected_inline_script_and_style(live_server, context):
+    page = context.new_page()  # not the guarded `page`: violations are expected here
+    page.goto(f"{live_server.url}/login/")
+    result = page.evaluate(INJECT)
+    assert result["ran"] is False
+    assert result["background"] != "rgb(255, 0, 0)"
+    assert any(d.startswith("script-src") for d in result["blocked"]), result
+    assert any(d.startswith("style-src") for d in result["blocked"]), result
+
+
+def test_our_own_script_runs_under_the_policy(live_server, page, signed_in, administrator):
+    """static/js/app.js is served by the app and allowed: the User Transfer
+    All form marks itself busy on submit."""
+    from tests.factories import OwnerFactory
+
+    leaver = OwnerFactory()
+    page = signed_in(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
+    scripts = page.evaluate("() => Array.from(document.scripts).map(s => s.src)")
+    assert any(src.endswith("/static/js/app.js") for src in scripts), scripts
+    page.evaluate(
+        "() => { const f = document.querySelector('form[data-once]');"
+        " f.addEventListener('submit', e => e.preventDefault());"
+        " f.requestSubmit(); }"
+    )
+    page.wait_for_function("() => document.querySelector('form[data-once]').ariaBusy === 'true'")
