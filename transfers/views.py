@@ -121,6 +121,9 @@ class OldUserMixin(SettingsPermissionMixin):
     extra_permissions = (TRANSFER_RECORDS_PERMISSION,)
 
     def dispatch(self, request, *args, **kwargs):
+        # Permission first: without it, every id answers 403, known or not.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.old_user = get_object_or_404(User, pk=kwargs["user_pk"])
         return super().dispatch(request, *args, **kwargs)
 
@@ -401,6 +404,7 @@ class TransferCsvView(SettingsPermissionMixin, View):
         "permission",
         "from_user",
         "to_user",
+        "share_merged",
     ]
 
     def get(self, request, pk):
@@ -429,6 +433,7 @@ class TransferCsvView(SettingsPermissionMixin, View):
                     row.permission.codename if row.permission_id else "",
                     csv_cell(self.user_name(row.from_user, row.from_user_id, names)),
                     csv_cell(self.user_name(row.to_user, row.to_user_id, names)),
+                    "yes" if row.share_merged else "",
                 ]
             )
 

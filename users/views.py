@@ -97,6 +97,9 @@ class UserUpdateView(SettingsPermissionMixin, FormView):
     form_class = UserUpdateForm
 
     def dispatch(self, request, *args, **kwargs):
+        # Permission first: without it, every id answers 403, known or not.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.user = get_object_or_404(User, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 

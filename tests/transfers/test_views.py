@@ -12,7 +12,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
-from tests.factories import ClientFactory, OwnerFactory, UserFactory
+from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
 from transfers.models import Transfer, TransferredRecord
 from users import groups
 from users.models import User
@@ -507,6 +507,7 @@ def test_csv_download_streams_every_row(admin_http, transfer, firm):
         "permission",
         "from_user",
         "to_user",
+        "share_merged",
     ]
     body = rows[1:]
     assert len(body) == 9
@@ -519,10 +520,24 @@ def test_csv_download_streams_every_row(admin_http, transfer, firm):
         "",
         "Sam Leaver",
         "Dana Reyes",
+        "",
     ] in body
     share = next(row for row in body if row[1] == "client_share")
     assert share[2:6] == [str(firm.crane.pk), "C-00003", "Crane Co", "view_client"]
     assert sorted(row[1] for row in body).count("case") == 3
+
+
+def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, firm):
+    ClientShareFactory(content_object=firm.crane, user=firm.dana)
+    admin_http.post(all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": uuid.uuid4()})
+    transfer = Transfer.objects.get()
+    receipt = admin_http.get(transfer.get_absolute_url(), {"type": "client_share"})
+    assert "already held by the new user: merged" in receipt.content.decode()
+    content = b"".join(
+        admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk])).streaming_content
+    ).decode()
+    share = next(row for row in csv.reader(io.StringIO(content)) if row[1] == "client_share")
+    assert share[-1] == "yes"
 
 
 def test_csv_neutralises_formulas(admin_http, firm):
@@ -749,3 +764,11 @@ def test_assign_all_on_a_changed_list_says_so(admin_http, firm):
         for row in response.context["rows"]
     )
     assert not Transfer.objects.exists()
+
+
+def test_permission_is_checked_before_any_lookup(client, attorney):
+    client.force_login(attorney)
+    for name in ("transfer_all", "transfer_per_client", "transfer_detail", "transfer_csv"):
+        assert client.get(reverse(f"transfers:{name}", args=[999999])).status_code == 403, name
+    assert client.post(reverse("transfers:transfer_revert", args=[999999])).status_code == 403
+    assert client.get(reverse("transfers:transfer_revert", args=[999999])).status_code == 403

@@ -372,3 +372,9 @@ def test_new_user_can_sign_in(admin_http, client):
     )
     client.logout()
     assert client.login(username="new.one", password=TEST_PASSWORD)
+
+
+def test_permission_is_checked_before_the_user_is_looked_up(client, attorney):
+    client.force_login(attorney)
+    assert client.get(reverse("users:user_update", args=[999999])).status_code == 403
+    assert client.post(reverse("users:user_update", args=[999999]), {}).status_code == 403
