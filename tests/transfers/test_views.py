@@ -772,3 +772,25 @@ def test_permission_is_checked_before_any_lookup(client, attorney):
         assert client.get(reverse(f"transfers:{name}", args=[999999])).status_code == 403, name
     assert client.post(reverse("transfers:transfer_revert", args=[999999])).status_code == 403
     assert client.get(reverse("transfers:transfer_revert", args=[999999])).status_code == 403
+
+
+def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, firm, snapshot):
+    before = snapshot()
+    response = admin_http.post(
+        all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": "not-a-key"}
+    )
+    assert codes(response, "request_key") == ["invalid"]
+    assert 'class="form-errors" role="alert"' in response.content.decode()
+    assert "Enter a valid UUID." in response.content.decode()
+    page = admin_http.get(per_client_url(firm.leaver))
+    data = per_client_data(page, {firm.acme: firm.dana}, client_ids="1,x")
+    response = admin_http.post(per_client_url(firm.leaver), data)
+    assert codes(response, "client_ids") == ["invalid_client_ids"]
+    assert "The form was damaged. Open User Transfer again." in response.content.decode()
+    data = per_client_data(page, {firm.acme: firm.dana}, **{f"client-{firm.bolt.pk}": "x"})
+    response = admin_http.post(per_client_url(firm.leaver), data)
+    assert codes(response) == ["invalid_assignment"]
+    bolt_row = next(r for r in response.context["rows"] if r["client"] == firm.bolt)
+    assert bolt_row["error"] == "Select a valid user."
+    assert snapshot() == before
+    assert not Transfer.objects.exists()
