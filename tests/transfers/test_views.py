@@ -794,3 +794,16 @@ def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, firm, snapshot):
     assert bolt_row["error"] == "Select a valid user."
     assert snapshot() == before
     assert not Transfer.objects.exists()
+
+
+def test_transfer_all_page_query_budget_with_many_eligible_users(
+    admin_http, firm, django_assert_max_num_queries
+):
+    users = User.objects.bulk_create(
+        [User(username=f"many{i:04d}", first_name="Many", last_name=f"{i:04d}") for i in range(500)]
+    )
+    attorneys = Group.objects.get(name=groups.ATTORNEYS)
+    attorneys.user_set.add(*User.objects.filter(username__startswith="many"))
+    with django_assert_max_num_queries(9):
+        response = admin_http.get(all_url(firm.leaver))
+    assert len(response.context["form"].fields["new_user"].choices) == len(users) + 3
