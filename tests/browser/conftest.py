@@ -143,6 +143,7 @@ def check_page(axe):
             for v in blocking
         ]
         assert not blocking, f"axe on {target.url}:\n" + "\n".join(details)
+        assert unlabelled_fields(target) == [], f"unlabelled fields on {target.url}"
         return results
 
     return _check
@@ -232,3 +233,12 @@ def shown_unclipped(locator) -> bool:
             return hit === el || el.contains(hit);
         }"""
     )
+
+
+def has_focus_ring(locator) -> bool:
+    """Whether the element draws a visible outline (at least 2 px) right now."""
+    style, width = locator.evaluate(
+        "el => { const s = getComputedStyle(el);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    return style != "none" and width >= 2

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from clients.models import Case, Client, Matter
-from tests.browser.conftest import shown_unclipped
+from tests.browser.conftest import has_focus_ring, shown_unclipped
 from tests.factories import (
     TEST_PASSWORD,
     CaseFactory,
@@ -312,6 +312,7 @@ def test_action_menu_works_by_keyboard_alone(
     expect(button).to_be_focused()
     # Chromium itself exposes it as a button (a disclosure button) named for the user.
     assert chromium_roles(page, target) & {"button", "DisclosureTriangle"}
+    assert has_focus_ring(button), "the focused action button shows no focus ring"
     expect(page.get_by_role("link", name="User Transfer All")).to_be_hidden()
 
     page.keyboard.press("Enter")
@@ -320,6 +321,7 @@ def test_action_menu_works_by_keyboard_alone(
     check_page(page)
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Edit")).to_be_focused()
+    assert has_focus_ring(page.get_by_role("link", name="Edit"))
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="User Transfer All")).to_be_focused()
     page.keyboard.press("Tab")
