@@ -1,6 +1,7 @@
 """The Content-Security-Policy as Chromium enforces it."""
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,3 +47,22 @@ def test_our_own_script_runs_under_the_policy(live_server, page, signed_in, admi
         " f.requestSubmit(); }"
     )
     page.wait_for_function("() => document.querySelector('form[data-once]').ariaBusy === 'true'")
+
+
+def test_the_admin_works_under_the_policy(live_server, page, signed_in, superuser):
+    """The Django admin needs no relaxation: its list, change form and owner
+    autocomplete (select2) run without the browser blocking anything (the
+    guarded `page` fails the test if it did)."""
+    from tests.factories import CaseFactory
+
+    case = CaseFactory()
+    page = signed_in(superuser, "/admin/")
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page.goto(f"{live_server.url}/admin/clients/client/")
+    expect(page.get_by_role("link", name=case.client.number)).to_be_visible()
+    page.goto(f"{live_server.url}/admin/clients/client/{case.client.pk}/change/")
+    page.locator(".select2-selection").first.click()
+    expect(page.locator(".select2-results__option").first).to_be_visible()
+    page.keyboard.press("Escape")
+    page.goto(f"{live_server.url}/admin/users/user/add/")
+    expect(page.get_by_label("Username")).to_be_visible()
