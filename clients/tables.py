@@ -20,16 +20,16 @@ COUNT_CAP = 10_000
 class CappedPaginator(Paginator):
     """A paginator that never counts a huge table.
 
-    COUNT(*) over 2.5 million visible cases costs a sequential scan on every
+    COUNT(*) over 2.5 million visible cases costs a scan of the table on every
     page view, and nobody pages through more than a few thousand rows: they
-    search or filter instead. So this paginator counts at most `cap` + 1 rows
-    (SELECT COUNT(*) FROM (SELECT ... LIMIT cap + 1)), which reads at most one
-    capped slice, reports "cap+" when there are more, and offers pages up to
-    the cap. A page number past the last page shows the last page, and the
-    OFFSET of the deepest page is bounded by the cap too. Unlike a keyset
-    paginator it keeps sorting by any column and numbered pages; unlike the
-    planner's row estimate it is exact whenever the answer is small enough to
-    page through, and it respects filters and per-user visibility."""
+    search or filter instead. So the grid reads at most `cap` + 1 matching ids
+    (a scan that stops as soon as it has them; see RecordGridView.rows_and_count)
+    and hands that number in as `counted`. The paginator reports "cap+" when
+    there are more and offers pages up to the cap, so the deepest OFFSET is
+    bounded too; a page number past the last page shows the last page. Unlike
+    a keyset paginator it keeps numbered pages and sorting by any column;
+    unlike the planner's row estimate it is exact whenever the answer is small
+    enough to page through, and it follows filters and per-user visibility."""
 
     def __init__(self, object_list, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
         self.counted = kwargs.pop("counted")
@@ -43,11 +43,6 @@ class CappedPaginator(Paginator):
     @property
     def is_capped(self) -> bool:
         return self.counted > self.cap
-
-
-def capped_count(queryset, cap: int = COUNT_CAP) -> int:
-    """How many rows match, counting no further than cap + 1 (one query)."""
-    return queryset.order_by()[: cap + 1].count()
 
 
 def owner_cell(owner) -> str:
