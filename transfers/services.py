@@ -378,7 +378,11 @@ def _run(work: Callable[[], Transfer], *, dry_run: bool) -> Transfer:
             if dry_run:
                 raise _DryRun(transfer)
     except _DryRun as rollback:
+        # Nothing was saved: forget the ids the rolled-back rows had.
         transfer = rollback.transfer
+        transfer.pk = None
+        for recipient in getattr(transfer, "recipient_rows", []):
+            recipient.pk = None
         transfer.dry_run = True
     return transfer
 

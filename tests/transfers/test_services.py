@@ -220,6 +220,7 @@ def test_dry_run_changes_nothing_and_says_what_would_move(firm, administrator):
     )
     assert snapshot() == before
     assert preview.dry_run
+    assert preview.pk is None
     assert (preview.client_count, preview.matter_count, preview.case_count) == (1, 2, 3)
     (recipient,) = preview.recipient_rows
     assert recipient.to_user == firm.new
