@@ -30,7 +30,9 @@ from clients.tables import (
     ClientTable,
     MatterTable,
 )
+from users.models import ACCESS_SETTINGS_PERMISSION
 
+RECEIPT_PERMISSIONS = (ACCESS_SETTINGS_PERMISSION, "transfers.view_transfer")
 # Result sets up to this size are read by primary key (see rows_and_count).
 SMALL_RESULT = 1000
 SORT_NOTICE = (
@@ -81,6 +83,7 @@ class RecordGridView(View):
         context = {
             "title": self.title,
             "noun": self.title.lower(),
+            "noun_singular": self.model._meta.verbose_name,
             "filter": filterset,
             "table": table,
             "options_form": GridOptionsForm(initial={"per_page": str(per_page)}),
@@ -168,6 +171,8 @@ class RecordDetailView(View):
             "object": record,
             "shares": record_shares(record=record),
             "history": record_ownership_history(record=record),
+            # The receipts live in the settings area; others see the number only.
+            "can_open_receipts": all(request.user.has_perm(perm) for perm in RECEIPT_PERMISSIONS),
         }
         context.update(self.extra_context(record))
         return render(request, self.template_name, context)

@@ -242,6 +242,8 @@ def test_pagination_links_keep_filters(signed_in, manager, thirty_clients, attor
         .content.decode()
     )
     assert "Showing 1–25 of 30 clients." in html
+    one = signed_in(manager).get(reverse("clients:client_list"), {"q": thirty_clients[0].number})
+    assert "Showing 1–1 of 1 client." in one.content.decode()
     assert f'href="?owner={attorney.pk}&amp;sort=-number&amp;page=2"' in html
     assert '<span aria-current="page">1</span>' in html
 
@@ -328,6 +330,7 @@ def test_unknown_owner_is_ignored_with_a_message(signed_in, manager, firm):
     html = response.content.decode()
     assert row_numbers(response) == ["C-00001", "C-00002"]
     assert "Select a valid choice" in html and "Showing all." in html
+    assert 'aria-describedby="id_owner_error"' in html and 'id="id_owner_error"' in html
 
 
 # --- Visibility ---------------------------------------------------------------
@@ -531,7 +534,7 @@ def test_ownership_history_from_the_receipts(signed_in, manager, firm, administr
     )
     # A transfer of another record with the same id but another type is not this case's.
     _transfer(actor=administrator, from_user=firm.dana, to_user=firm.marcus, client=firm.brandt)
-    html = signed_in(manager).get(firm.hoffmann_case.get_absolute_url()).content.decode()
+    html = signed_in(administrator).get(firm.hoffmann_case.get_absolute_url()).content.decode()
     date = timezone.localtime(first.created_at).strftime("%-d %b %Y")
     assert "Moved from Dana Reyes to Marcus Hale by Olivia Grant on <time datetime=" in html
     assert date in html
@@ -542,6 +545,9 @@ def test_ownership_history_from_the_receipts(signed_in, manager, firm, administr
     assert html.index(f"receipt #{back.pk}") < html.index(f"receipt #{first.pk}")  # newest first
     assert html.count("<li>Moved") + html.count("<li>Share") == 3
     assert "Never transferred" not in html
+    # Staff outside the settings area read the receipt number without a link.
+    html = signed_in(manager).get(firm.hoffmann_case.get_absolute_url()).content.decode()
+    assert f"receipt #{first.pk}" in html and receipt not in html
 
 
 def test_ownership_history_survives_deleted_users(manager, firm, administrator):
