@@ -48,5 +48,15 @@ bench-transfer: $(VENV)/.installed
 bench-grids: $(VENV)/.installed
 	$(BIN)/python benchmarks/grids.py $(BENCH_ARGS)
 
+# Every hot path at the reference scale on PostgreSQL: one table of median / p95 server
+# time and query count, saved to bench-results/ (BENCH_ARGS="--only pages --compare FILE").
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# gunicorn on PostgreSQL under staff browsing and concurrent transfers, then integrity checks.
+LOAD_ARGS ?= --duration 60 --workers 4
+load: $(VENV)/.installed
+	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache

@@ -1,0 +1,631 @@
+"""Benchmark of every hot path at the reference scale of PRODUCT.md, on PostgreSQL.
+
+    make bench
+    .venv/bin/python benchmarks/bench.py [--only transfers,pages,grids] [--rounds 3]
+        [--runs 7] [--output FILE] [--compare PREVIOUS.json]
+
+Two databases, built on the first run and reused afterwards:
+
+- casengine_bench (BENCH_DATABASE_URL; see benchmarks/transfer.py): the
+  reference load of benchmarks/transfer.py (bench.old owns 10,000 clients,
+  50,000 matters, 250,000 cases among ten times as many of others), plus, added
+  here, bench.pc linked to 1,000 clients (950 owned with their matters and
+  cases, 50 others' clients under which it holds a matter and its cases) and
+  users up to 2,000 in all.
+- casengine_bench_grids (BENCH_GRIDS_DATABASE_URL; see benchmarks/grids.py):
+  100,000 clients, 500,000 matters, 2,500,000 cases.
+
+Sections (--only): `transfers` (Transfer All, service against hand-written SQL;
+per-client transfer of bench.pc's 1,000 clients to 10 users; revert of it),
+`pages` (User Registration with 2,000 users, User Transfer All and User
+Transfer forms, a Transfer All receipt) and `grids` (the record grids at full
+scale). Pages are rendered in-process with django.test.Client; server time is
+the time of the client.get call, queries are counted with
+CaptureQueriesContext. Each section runs in its own process (its own database).
+
+Prints one table (median, p95, queries per row), writes the same figures to
+bench-results/bench-<date>.json, and with --compare prints the change against an
+earlier file. Exits non-zero when a target is missed: service / SQL above 1.5,
+or a row above its query budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH_DIR))
+
+SECTIONS = ("transfers", "pages", "grids")
+TARGET_RATIO = 1.5
+TOTAL_USERS = 2_000
+PC_OWNED_CLIENTS = 950
+PC_HELD_CLIENTS = 50
+PC_RECIPIENTS = 10
+
+# Query budgets: the most queries a row may run, whatever the data size.
+PAGE_BUDGET = 20
+TRANSFER_ALL_BUDGET = 60
+PER_CLIENT_BUDGET = 60 + 10 * PC_RECIPIENTS  # grows with the new users only
+REVERT_BUDGET = 80
+
+
+# ------------------------------------------------------------------ figures
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def row(key, label, seconds: list[float], queries: list[int], budget=None, note="") -> dict:
+    return {
+        "key": key,
+        "label": label,
+        "n": len(seconds),
+        "median_ms": round(statistics.median(seconds) * 1000, 1),
+        "p95_ms": round(percentile(seconds, 0.95) * 1000, 1),
+        "queries": max(queries),
+        "budget": budget,
+        "note": note,
+    }
+
+
+def progress(text: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def timed_pages(client, pages, runs: int) -> list[dict]:
+    """GET each (key, label, url, budget) `runs` times after one warm-up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rows = []
+    for key, label, url, budget in pages:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+        size = len(response.content)
+        seconds, queries = [], []
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                client.get(url)
+                seconds.append(time.perf_counter() - started)
+            queries.append(len(captured.captured_queries))
+        rows.append(row(key, label, seconds, queries, budget, f"{size / 1024:,.0f} KB"))
+        progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms, {rows[-1]['queries']} queries")
+    return rows
+
+
+# --------------------------------------------- transfers and pages section
+
+
+def extra_load(others) -> tuple:
+    """bench.pc linked to 1,000 clients, and users up to TOTAL_USERS."""
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+
+    from clients.models import Client, Matter
+    from transfers.selectors import linked_client_ids
+    from users import groups
+    from users.models import User
+
+    pc, created = User.objects.get_or_create(
+        username="bench.pc",
+        defaults={"first_name": "Paul", "last_name": "Perclient", "email": "pc@bench.local"},
+    )
+    if created:
+        pc.set_unusable_password()
+        pc.save()
+        pc.groups.add(Group.objects.get(name=groups.ATTORNEYS))
+    # An interrupted run may have left a per-client transfer unreverted.
+    from transfers.models import Transfer
+    from transfers.services import transfer_revert
+
+    admin = User.objects.get(username="bench.admin")
+    for left in Transfer.objects.filter(
+        mode=Transfer.Mode.PER_CLIENT, from_user=pc, revert__isnull=True
+    ):
+        transfer_revert(acting_user=admin, transfer=left)
+    if len(linked_client_ids(user=pc)) != PC_OWNED_CLIENTS + PC_HELD_CLIENTS:
+        progress("building bench.pc's 1,000 linked clients ...")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO clients_client
+                    (created_at, updated_at, number, name, kind, email, phone, address, status,
+                     owner_id)
+                SELECT now(), now(), 'PC-' || lpad(g::text, 5, '0'), 'Per-client client ' || g,
+                       'organisation', '', '', '', 'active', %s
+                FROM generate_series(1, %s) AS g
+                """,
+                [pc.pk, PC_OWNED_CLIENTS],
+            )
+            cursor.execute(
+                """
+                INSERT INTO clients_matter
+                    (created_at, updated_at, client_id, number, title, practice_area, status,
+                     owner_id)
+                SELECT now(), now(), c.id, 'PCM-' || c.id || '-' || k, 'Matter ' || k,
+                       'litigation', 'open', c.owner_id
+                FROM clients_client c CROSS JOIN generate_series(1, 5) AS k
+                WHERE c.owner_id = %s
+                """,
+                [pc.pk],
+            )
+            cursor.execute(
+                """
+                INSERT INTO clients_case
+                    (created_at, updated_at, matter_id, client_id, number, caption, court,
+                     status, owner_id)
+                SELECT now(), now(), m.id, m.client_id, 'PCK-' || m.id || '-' || k,
+                       'Case ' || k, 'High Court', 'open', m.owner_id
+                FROM clients_matter m CROSS JOIN generate_series(1, 5) AS k
+                WHERE m.owner_id = %s
+                """,
+                [pc.pk],
+            )
+            # Others' clients under which bench.pc holds one matter and its cases.
+            held = list(
+                Matter.objects.filter(owner_id__in=[u.pk for u in others])
+                .order_by("client_id", "pk")
+                .distinct("client_id")
+                .values_list("pk", flat=True)[:PC_HELD_CLIENTS]
+            )
+            Matter.objects.filter(pk__in=held).update(owner=pc)
+            cursor.execute(
+                "UPDATE clients_case SET owner_id = %s WHERE matter_id = ANY(%s)", [pc.pk, held]
+            )
+    missing = TOTAL_USERS - User.objects.count()
+    if missing > 0:
+        progress(f"adding {missing:,} users ...")
+        names = ["Adler", "Brandt", "Castillo", "Dubois", "Eriksen", "Ferreira", "Gallo"]
+        users = [
+            User(
+                username=f"bench.staff{i:04d}",
+                first_name=["Alice", "Ben", "Chloe", "David", "Emma"][i % 5],
+                last_name=f"{names[i % len(names)]} {i:04d}",
+                email=f"staff{i}@bench.local",
+                password="!",
+                is_active=i % 20 != 0,
+            )
+            for i in range(missing)
+        ]
+        with transaction.atomic():
+            User.objects.bulk_create(users)
+            by_group = {
+                name: Group.objects.get(name=name)
+                for name in (groups.ATTORNEYS, groups.PARALEGALS, groups.MANAGERS)
+            }
+            created_users = User.objects.filter(username__startswith="bench.staff")
+            order = [groups.ATTORNEYS, groups.ATTORNEYS, groups.PARALEGALS, groups.MANAGERS]
+            User.groups.through.objects.bulk_create(
+                [
+                    User.groups.through(user_id=user.pk, group_id=by_group[order[user.pk % 4]].pk)
+                    for user in created_users
+                ],
+                ignore_conflicts=True,
+            )
+    return pc, Client.objects.filter(owner=pc).count()
+
+
+def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) -> list[dict]:
+    import transfer as transfer_bench  # benchmarks/transfer.py
+
+    url = transfer_bench.bench_database_url()
+    transfer_bench.ensure_database(url)
+    # Settings that let django.test.Client in (testserver, plain HTTP), and
+    # persistent connections, as a production server keeps them.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casengine.test_settings")
+    os.environ.setdefault("CONN_MAX_AGE", "600")
+    transfer_bench.setup_django(url)
+
+    from django.core.signals import request_started
+    from django.db import connection, reset_queries
+    from django.test import Client as TestClient
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from transfers.models import Transfer
+    from transfers.selectors import linked_client_ids
+    from transfers.services import (
+        records_transfer_all,
+        records_transfer_per_client,
+        transfer_revert,
+    )
+    from users.models import User
+
+    request_started.disconnect(reset_queries)  # keep the log, to count each page's queries
+    old, new, others, admin = transfer_bench.users()
+    transfer_bench.reset(old, new)
+    built = False
+    if not transfer_bench.load_present(old):
+        transfer_bench.build_load(old, new, others)
+        built = True
+    pc, _ = extra_load(others)
+    if built:
+        transfer_bench.vacuum_analyze()
+    rows: list[dict] = []
+
+    if want_transfers:
+        sql_times, service_times, service_queries, sql_queries = [], [], [], []
+
+        def by_sql(src, dst):
+            transfer_bench.prepare(src, dst)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                moved = transfer_bench.sql_transfer_all(admin, src, dst)
+                sql_times.append(time.perf_counter() - started)
+            sql_queries.append(len(captured.captured_queries))
+            progress(
+                f"SQL      {src.username} -> {dst.username}: {moved:,} records, "
+                f"{sql_times[-1]:.2f} s"
+            )
+
+        def by_service(src, dst):
+            transfer_bench.prepare(src, dst)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                done = records_transfer_all(acting_user=admin, old_user=src, new_user=dst)
+                service_times.append(time.perf_counter() - started)
+            service_queries.append(len(captured.captured_queries))
+            progress(
+                f"service  {src.username} -> {dst.username}: {done.record_count:,} records, "
+                f"{service_times[-1]:.2f} s, {service_queries[-1]} queries"
+            )
+
+        print("Transfer All: service against hand-written SQL", flush=True)
+        for number in range(1, args.rounds + 1):
+            if number % 2:
+                by_sql(old, new)
+                by_service(new, old)
+            else:
+                by_service(old, new)
+                by_sql(new, old)
+        ratio = statistics.median(service_times) / statistics.median(sql_times)
+        records = 10_000 + 50_000 + 250_000
+        rows.append(
+            row(
+                "transfer_all_sql",
+                f"Transfer All, hand-written SQL ({records:,} records)",
+                sql_times,
+                sql_queries,
+            )
+        )
+        rows.append(
+            row(
+                "transfer_all_service",
+                f"Transfer All, service ({records:,} records)",
+                service_times,
+                service_queries,
+                TRANSFER_ALL_BUDGET,
+                f"ratio {ratio:.2f} (target <= {TARGET_RATIO})",
+            )
+        )
+        rows[-1]["ratio"] = round(ratio, 3)
+
+        print(f"Per client: bench.pc's 1,000 clients to {PC_RECIPIENTS} users, then revert")
+        recipients = others[:PC_RECIPIENTS]
+        per_times, per_queries, rev_times, rev_queries = [], [], [], []
+        for _ in range(args.rounds):
+            client_ids = sorted(linked_client_ids(user=pc))
+            assignments = {
+                client_id: recipients[i % len(recipients)] for i, client_id in enumerate(client_ids)
+            }
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                done = records_transfer_per_client(
+                    acting_user=admin,
+                    old_user=pc,
+                    assignments=assignments,
+                    expected_client_ids=client_ids,
+                )
+                per_times.append(time.perf_counter() - started)
+            per_queries.append(len(captured.captured_queries))
+            progress(
+                f"per client: {done.record_count:,} records, {per_times[-1]:.2f} s, "
+                f"{per_queries[-1]} queries"
+            )
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                back = transfer_revert(acting_user=admin, transfer=done)
+                rev_times.append(time.perf_counter() - started)
+            rev_queries.append(len(captured.captured_queries))
+            progress(
+                f"revert:     {back.record_count:,} records, {rev_times[-1]:.2f} s, "
+                f"{rev_queries[-1]} queries"
+            )
+        rows.append(
+            row(
+                "per_client",
+                f"User Transfer, 1,000 clients to {PC_RECIPIENTS} users "
+                f"({done.record_count:,} records)",
+                per_times,
+                per_queries,
+                PER_CLIENT_BUDGET,
+            )
+        )
+        rows.append(
+            row(
+                "revert",
+                f"Revert of that transfer ({back.record_count:,} records)",
+                rev_times,
+                rev_queries,
+                REVERT_BUDGET,
+            )
+        )
+
+    if want_pages:
+        print(f"Pages ({User.objects.count():,} users)", flush=True)
+        browser = TestClient()
+        browser.force_login(admin)
+        receipt = Transfer.objects.filter(mode=Transfer.Mode.ALL).order_by("-pk").first()
+        pages = [
+            (
+                "user_list",
+                "User Registration, 2,000 users",
+                reverse("users:user_list"),
+                PAGE_BUDGET,
+            ),
+            (
+                "user_list_search",
+                "User Registration, search",
+                reverse("users:user_list") + "?q=Brandt",
+                PAGE_BUDGET,
+            ),
+            (
+                "user_list_last",
+                "User Registration, last page",
+                reverse("users:user_list") + "?page=last",
+                PAGE_BUDGET,
+            ),
+            (
+                "transfer_per_client_form",
+                "User Transfer form, 1,000 linked clients",
+                reverse("transfers:transfer_per_client", args=[pc.pk]),
+                PAGE_BUDGET,
+            ),
+            (
+                "transfer_all_form",
+                "User Transfer All form, 310,000 records",
+                reverse("transfers:transfer_all", args=[old.pk]),
+                PAGE_BUDGET,
+            ),
+        ]
+        if receipt is not None:
+            pages.append(
+                (
+                    "transfer_receipt",
+                    f"Receipt of a Transfer All ({receipt.record_count:,} records)",
+                    reverse("transfers:transfer_detail", args=[receipt.pk]),
+                    PAGE_BUDGET,
+                )
+            )
+        pages.append(
+            ("transfer_list", "Transfer History", reverse("transfers:transfer_list"), PAGE_BUDGET)
+        )
+        rows += timed_pages(browser, pages, args.runs)
+    return rows
+
+
+# ------------------------------------------------------------ grids section
+
+
+def section_grids(args) -> list[dict]:
+    import grids as grids_bench  # benchmarks/grids.py
+
+    url = os.environ.get("BENCH_GRIDS_DATABASE_URL", grids_bench.DEFAULT_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("The grid benchmark needs PostgreSQL (BENCH_GRIDS_DATABASE_URL).")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casengine.test_settings")
+    os.environ.setdefault("CONN_MAX_AGE", "600")
+    grids_bench.database_ensure(url)
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    grids_bench.data_load()
+
+    from django.core.signals import request_started
+    from django.db import reset_queries
+    from django.test import Client as TestClient
+
+    from users.models import User
+
+    request_started.disconnect(reset_queries)
+    manager = User.objects.get(username="bench.manager")
+    attorney = User.objects.get(username="bench.owner001")
+    other_owner = User.objects.get(username="bench.owner005")
+    print("Record grids (100,000 clients, 500,000 matters, 2,500,000 cases)", flush=True)
+    rows = []
+    for who, user, owner_id in (
+        ("manager", manager, other_owner.pk),
+        ("attorney", attorney, attorney.pk),
+    ):
+        browser = TestClient()
+        browser.force_login(user)
+        pages = []
+        for name, path in grids_bench.grid_urls(owner_id):
+            if args.match and args.match not in path:
+                continue
+            grid = path.split("?")[0].strip("/")
+            pages.append((f"grid_{who}_{path}", f"{grid} grid, {name} ({who})", path, PAGE_BUDGET))
+        rows += timed_pages(browser, pages, args.runs)
+    return rows
+
+
+# ------------------------------------------------------------------ report
+
+
+def machine() -> dict:
+    import psycopg
+
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(meminfo.readline().split()[1])
+            memory = f"{kib / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    server = os.environ.get("DATABASE_URL") or "postgres://root@127.0.0.1:5432"
+    server = server.rsplit("/", 1)[0] + "/postgres" if server.count("/") > 2 else server
+    try:
+        with psycopg.connect(server) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error:
+        version = "unknown"
+    return {
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "postgresql": version,
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def budget_text(item: dict) -> str:
+    if item.get("ratio") is not None:
+        return "ok" if item["ratio"] <= TARGET_RATIO else "RATIO"
+    if item.get("budget") is None:
+        return ""
+    return "ok" if item["queries"] <= item["budget"] else "QUERIES"
+
+
+def print_table(rows: list[dict], previous: dict | None) -> None:
+    width = max(len(item["label"]) for item in rows)
+    header = f"{'benchmark':<{width}} {'n':>3} {'median ms':>10} {'p95 ms':>10} {'queries':>7}"
+    header += f" {'target':>7}  note"
+    if previous:
+        header += "  | change (median, queries)"
+    print(header)
+    print("-" * len(header))
+    for item in rows:
+        line = (
+            f"{item['label']:<{width}} {item['n']:>3} {item['median_ms']:>10,.1f} "
+            f"{item['p95_ms']:>10,.1f} {item['queries']:>7} {budget_text(item):>7}  {item['note']}"
+        )
+        if previous:
+            before = previous.get(item["key"])
+            if before is None:
+                line += "  | new"
+            else:
+                change = (item["median_ms"] / before["median_ms"] - 1) * 100
+                line += (
+                    f"  | {change:+.0f}% ({before['median_ms']:,.1f} ms), "
+                    f"{item['queries'] - before['queries']:+d} queries"
+                )
+        print(line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help="sections, comma-separated: " + ", ".join(SECTIONS),
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="transfers: timed calls of each kind (default 3)"
+    )
+    parser.add_argument("--runs", type=int, default=7, help="pages: timed GETs each (default 7)")
+    parser.add_argument("--match", default="", help="grids: only URLs containing this text")
+    parser.add_argument("--output", help="JSON file (default bench-results/bench-<date>.json)")
+    parser.add_argument("--compare", help="an earlier JSON file to compare with")
+    parser.add_argument("--section", help=argparse.SUPPRESS)
+    parser.add_argument("--section-output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.section:  # a child process: one database, one Django set-up
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        if args.section == "grids":
+            rows = section_grids(args)
+        else:
+            wanted = set(args.section.split("+"))
+            rows = section_transfers_and_pages(args, "transfers" in wanted, "pages" in wanted)
+        Path(args.section_output).write_text(json.dumps(rows))
+        return 0
+
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    previous = None
+    if args.compare:
+        previous = {
+            item["key"]: item for item in json.loads(Path(args.compare).read_text())["rows"]
+        }
+
+    started = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    children = []
+    first = "+".join(name for name in ("transfers", "pages") if name in chosen)
+    if first:
+        children.append(first)
+    if "grids" in chosen:
+        children.append("grids")
+    rows: list[dict] = []
+    for section in children:
+        print(f"== {section.replace('+', ' and ')}", flush=True)
+        with tempfile.NamedTemporaryFile(suffix=".json") as output:
+            command = [sys.executable, __file__, "--section", section]
+            command += ["--section-output", output.name, "--rounds", str(args.rounds)]
+            command += ["--runs", str(args.runs), "--match", args.match]
+            result = subprocess.run(command, cwd=ROOT)
+            if result.returncode != 0:
+                print(f"The {section} section failed (exit {result.returncode})", file=sys.stderr)
+                return result.returncode
+            rows += json.loads(Path(output.name).read_text())
+
+    info = machine()
+    info["load_average_before"] = load_before
+    info["seconds"] = round(time.perf_counter() - started)
+    print()
+    print(
+        f"CaseEngine benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC: "
+        f"{info['cores']} cores, {info['memory']}, PostgreSQL {info['postgresql']}, "
+        f"load average {info['load_average_before'][0]} before / {info['load_average'][0]} after, "
+        f"{info['seconds']} s"
+    )
+    print_table(rows, previous)
+
+    path = (
+        Path(args.output)
+        if args.output
+        else ROOT
+        / "bench-results"
+        / (f"bench-{datetime.datetime.now(datetime.UTC):%Y-%m-%d-%H%M}.json")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": info, "rows": rows}, indent=2) + "\n")
+    print(f"\nFigures written to {path}")
+    missed = [item["label"] for item in rows if budget_text(item) not in ("", "ok")]
+    if missed:
+        print("Targets missed: " + "; ".join(missed))
+        return 1
+    print("All targets met (service within 1.5x of SQL; every row within its query budget).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
