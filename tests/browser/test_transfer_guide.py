@@ -99,7 +99,7 @@ def _verify_grid(page, check_page, live_server, grid, owner_name, numbers):
     check_page(page)
 
 
-def test_user_transfer_all_to_a_new_colleague_with_deactivation(
+def test_user_transfer_all_to_a_new_colleague_deactivates_and_signs_out_the_old_user(
     live_server, browser, page, sign_in, check_page, administrator, session_cookie_for
 ):
     leaver = OwnerFactory(username="mark.hale", first_name="Mark", last_name="Hale")
