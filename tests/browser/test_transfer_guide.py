@@ -91,8 +91,8 @@ def _verify_grid(page, check_page, live_server, grid, owner_name, numbers):
     page.get_by_label("Owner").select_option(label=owner_name)
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_label("Owner")).to_have_value(re.compile(r"\d+"))
-    noun = grid.lower()
-    expect(page.locator(".grid-summary")).to_contain_text(f"of {len(numbers)} {noun}")
+    noun = grid.lower() if len(numbers) != 1 else grid.lower().removesuffix("s")
+    expect(page.locator(".grid-summary")).to_contain_text(f"of {len(numbers)} {noun}.")
     table = page.get_by_role("table")
     for number in numbers:
         expect(table.get_by_role("row").filter(has_text=number)).to_have_count(1)
