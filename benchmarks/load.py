@@ -251,6 +251,9 @@ def administrator_session(
         status, page_path, text = browser.follow(f"GET {mode}", href)
         page = parse(text)
         forms = [f for f in page.forms if f.method == "post" and f.selects]
+        if status == 200 and not forms and "No client is linked to" in text:
+            outcomes["nothing linked (User Transfer has no rows)"] += 1
+            continue
         if status != 200 or not forms:
             outcomes[f"{mode} form missing"] += 1
             continue
@@ -265,9 +268,11 @@ def administrator_session(
             outcomes["server error"] += 1
         elif "/settings/transfers/" in landed and status == 200:
             outcomes["transferred"] += 1
-            if rng.random() < 0.15:
+            if rng.random() < 0.25:
                 revert_page = [h for h, label in parse(text).links if label == "Revert"]
-                if revert_page:
+                if not revert_page:
+                    outcomes["receipt without a Revert link"] += 1
+                else:
                     status, confirm_path, confirm = browser.follow("GET revert", revert_page[0])
                     confirm_forms = [f for f in parse(confirm).forms if f.method == "post"]
                     if confirm_forms:
@@ -523,6 +528,7 @@ def main() -> int:
         for index in range(args.admins):
             admin_browsers.append(Browser(base, samples, lock))
             admin_browsers[-1].sign_in(f"load.admin{index}")
+        load_before = os.getloadavg()
         start = time.monotonic()
         deadline = start + args.duration
         threads = [
@@ -564,6 +570,12 @@ def main() -> int:
         f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
     )
     print(f"Errors (5xx or no answer): {len(errors)}")
+    print(
+        "Load average (1, 5, 15 min) before: "
+        + " ".join(f"{x:.2f}" for x in load_before)
+        + ", after: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     print(f"{'request':<34} {'count':>7} {'p50 ms':>8} {'p95 ms':>8}")
     for kind, values in sorted(by_kind.items()):
         print(
