@@ -434,8 +434,9 @@ def test_record_page_is_404_without_access_and_for_unknown_records(signed_in, fi
     assert signed_in(firm.marcus).get(url).status_code == 404
     assert signed_in(outsider).get(url).status_code == 404
     assert signed_in(firm.dana).get(url).status_code == 200
-    missing = reverse(f"clients:{kind}_detail", kwargs={"pk": 987654321})
-    assert signed_in(firm.dana).get(missing).status_code == 404
+    for pk in (987654321, 0, 2**63, 10**30):  # unknown, and past the database's integers
+        missing = reverse(f"clients:{kind}_detail", kwargs={"pk": pk})
+        assert signed_in(firm.dana).get(missing).status_code == 404
 
 
 def test_record_page_is_visible_through_a_share(signed_in, firm, paralegal):
