@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from users.models import User
 from users.selectors import user_owns_anything
@@ -77,6 +77,19 @@ def deactivation_refusal(*, user: User, acting_user: User | None) -> ValidationE
     return None
 
 
+# Any fixed number: the key of the advisory lock taken while a superuser is deactivated.
+SUPERUSER_DEACTIVATION_LOCK = 7_340_001
+
+
+def _superuser_deactivations_serialize() -> None:
+    """Make concurrent deactivations of superusers wait for each other, so two
+    of them can never each see the other as "another active superuser" and
+    leave none. SQLite's IMMEDIATE transactions already serialize writers."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUPERUSER_DEACTIVATION_LOCK])
+
+
 def user_set_active(*, user: User, is_active: bool, acting_user: User | None) -> User:
     """Activate or deactivate an account.
 
@@ -90,6 +103,8 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User | None) ->
         # a transfer to or from this user (and a record creation for them)
         # and then sees what it left behind.
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if not is_active and locked.is_superuser:
+            _superuser_deactivations_serialize()
         if not is_active:
             refusal = deactivation_refusal(user=locked, acting_user=acting_user)
             if refusal is not None:

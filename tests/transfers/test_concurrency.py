@@ -296,3 +296,30 @@ def test_double_submission_lands_on_one_receipt(administrator):
     assert [worker.error for worker in calls] == [None, None]
     assert calls[0].result.pk == calls[1].result.pk
     assert Transfer.objects.count() == 1
+
+
+def test_two_superusers_deactivated_at_once_leave_one_active(administrator):
+    """Each deactivation alone would see the other superuser as still active;
+    together they must not leave the firm without one."""
+    first_super = OwnerFactory(username="super.one", is_superuser=True)
+    second_super = OwnerFactory(username="super.two", is_superuser=True)
+    with gate(users.services, "deactivation_refusal", "first") as (reached, release):
+        first = Worker(
+            "first",
+            lambda: user_set_active(user=first_super, is_active=False, acting_user=administrator),
+        )
+        first.start()
+        assert reached.wait(WAIT)
+        second = Worker(
+            "second",
+            lambda: user_set_active(user=second_super, is_active=False, acting_user=administrator),
+        )
+        second.start()
+        assert_blocked(second)
+        release.set()
+        first.finish()
+        second.finish()
+    assert first.error is None
+    assert isinstance(second.error, ValidationError)
+    assert second.error.code == "last_superuser"
+    assert User.objects.filter(is_superuser=True, is_active=True).count() == 1
