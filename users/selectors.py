@@ -45,7 +45,8 @@ def _owned_count(model, owner_ref="pk"):
         model.objects.filter(owner_id=OuterRef(owner_ref))
         .order_by()
         .values("owner_id")
-        .annotate(total=Count("pk"))
+        # count(*), not count(id): the owner index alone answers it (index-only scan).
+        .annotate(total=Count("*"))
         .values("total")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
