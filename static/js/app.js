@@ -60,7 +60,37 @@
     });
   }
 
+  /* Action menus: a button with aria-expanded that shows and hides its list
+     of links; Escape closes it and gives the focus back to the button. */
+  function actionMenu(container) {
+    var button = container.querySelector(".action-button");
+    if (!button) {
+      return;
+    }
+    function setOpen(open) {
+      container.classList.toggle("open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    container.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && container.classList.contains("open")) {
+        setOpen(false);
+        button.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (!container.contains(event.target)) {
+        setOpen(false);
+      }
+    });
+  }
+
+  document.documentElement.classList.add("js");
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-action-menu]").forEach(actionMenu);
     document.querySelectorAll("form[data-once]").forEach(guardSubmission);
     document.querySelectorAll("button[data-assign-all]").forEach(assignAll);
   });

@@ -59,10 +59,8 @@ def _open_user_registration(page, check_page):
 
 
 def action_button(page, full_name):
-    """The action button next to a user's name in the user grid. It is a
-    <summary>, which Playwright's role engine leaves without a role, so it
-    is found by its accessible name (see chromium_role for the browser's view)."""
-    return page.get_by_label(f"Actions for {full_name}", exact=True)
+    """The action button next to a user's name in the user grid."""
+    return page.get_by_role("button", name=f"Actions for {full_name}", exact=True)
 
 
 def chromium_roles(page, name) -> set[str]:
@@ -310,15 +308,23 @@ def test_action_menu_works_by_keyboard_alone(
         page.keyboard.press("Tab")
     button = action_button(page, "Omar Khan")
     expect(button).to_be_focused()
-    # Chromium itself exposes it as a button (a disclosure button) named for the user.
-    assert chromium_roles(page, target) & {"button", "DisclosureTriangle"}
+    # Chromium itself exposes it as a collapsed button named for the user.
+    assert "button" in chromium_roles(page, target)
+    expect(button).to_have_attribute("aria-expanded", "false")
     assert has_focus_ring(button), "the focused action button shows no focus ring"
     expect(page.get_by_role("link", name="User Transfer All")).to_be_hidden()
 
     page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
     expect(page.get_by_role("link", name="User Transfer All")).to_be_visible()
     assert shown_unclipped(page.get_by_role("link", name="User Transfer All"))
     check_page(page)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Escape")
+    expect(button).to_have_attribute("aria-expanded", "false")
+    expect(button).to_be_focused()
+    expect(page.get_by_role("link", name="User Transfer All")).to_be_hidden()
+    page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Edit")).to_be_focused()
     assert has_focus_ring(page.get_by_role("link", name="Edit"))
@@ -330,3 +336,18 @@ def test_action_menu_works_by_keyboard_alone(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="User Transfer All")).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text("Omar Khan")
+
+
+def test_action_menu_links_show_in_the_row_without_javascript(
+    live_server, browser, signed_in, administrator
+):
+    OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan")
+    no_script = browser.new_context(java_script_enabled=False)
+    try:
+        page = signed_in(administrator, "/settings/users/?q=omar", on_context=no_script)
+        row = page.get_by_role("row").filter(has_text="Omar Khan")
+        expect(row.get_by_role("button", name="Actions for Omar Khan")).to_be_hidden()
+        row.get_by_role("link", name="User Transfer All").click()
+        expect(page.get_by_role("heading", name="User Transfer All")).to_be_visible()
+    finally:
+        no_script.close()

@@ -122,7 +122,11 @@ def test_grid_shows_groups_status_workload_and_action_menu(admin_http):
     assert re.search(rf'href="{re.escape(clients_url)}"[^>]*>1</a>', row)
     assert re.search(rf'href="{re.escape(matters_url)}"[^>]*>1</a>', row)
     assert re.search(rf'href="{re.escape(cases_url)}"[^>]*>2</a>', row)
-    assert '<summary aria-label="Actions for Dana Reyes">' in row
+    assert re.search(
+        r'<button type="button" class="action-button" aria-label="Actions for Dana Reyes"'
+        r' aria-expanded="false" aria-controls="actions-\d+">',
+        row,
+    )
     assert f'<a href="{reverse("users:user_update", args=[owner.pk])}">Edit</a>' in row
     assert (
         f'<a href="{reverse("transfers:transfer_all", args=[owner.pk])}">User Transfer All</a>'
