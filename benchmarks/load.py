@@ -149,6 +149,7 @@ class Browser:
         self.opener = build_opener(HTTPCookieProcessor(self.jar), NoRedirect())
         self.samples = samples
         self.lock = lock
+        self.signed_out = 0  # requests sent back to the sign-in page
 
     def request(
         self, kind: str, path: str, data: dict | list | None = None
@@ -167,6 +168,8 @@ class Browser:
         except (URLError, TimeoutError, ConnectionError):
             status = 0
         elapsed = time.perf_counter() - started
+        if status in (301, 302) and location.startswith("/login/") and path != "/login/":
+            self.signed_out += 1
         with self.lock:
             self.samples.append(Sample(kind, elapsed, status))
         return status, location, text
@@ -240,7 +243,7 @@ def administrator_session(
             "GET User Registration", "/settings/users/?" + urlencode({"q": old_username})
         )
         if status != 200:
-            outcomes["registration page failed"] += 1
+            outcomes[f"User Registration answered {status}"] += 1
             continue
         links = dict((label, href) for href, label in parse(text).links)
         mode = "User Transfer All" if rng.random() < 0.6 else "User Transfer"
@@ -266,7 +269,7 @@ def administrator_session(
         status, landed, text = _submit(browser, form, overrides, page_path, f"POST {mode}")
         if status >= 500 or status == 0:
             outcomes["server error"] += 1
-        elif "/settings/transfers/" in landed and status == 200:
+        elif status == 200 and re.fullmatch(r"/settings/transfers/\d+/", landed):
             outcomes["transferred"] += 1
             if rng.random() < 0.25:
                 revert_page = [h for h, label in parse(text).links if label == "Revert"]
@@ -274,12 +277,24 @@ def administrator_session(
                     outcomes["receipt without a Revert link"] += 1
                 else:
                     status, confirm_path, confirm = browser.follow("GET revert", revert_page[0])
-                    confirm_forms = [f for f in parse(confirm).forms if f.method == "post"]
-                    if confirm_forms:
-                        status, _, _ = _submit(
+                    # The page's first POST form is the header's Log out: take Revert's.
+                    confirm_forms = [
+                        f
+                        for f in parse(confirm).forms
+                        if f.method == "post" and f.action.endswith("/revert/")
+                    ]
+                    if not confirm_forms:
+                        outcomes["revert page without its form"] += 1
+                    else:
+                        status, _, text = _submit(
                             browser, confirm_forms[0], {}, confirm_path, "POST revert"
                         )
-                        outcomes["reverted" if status == 200 else f"revert answered {status}"] += 1
+                        if status == 200 and "<dt>Reverts</dt>" in text:
+                            outcomes["reverted"] += 1
+                        elif status == 200:
+                            outcomes["revert refused (shown on the page)"] += 1
+                        else:
+                            outcomes[f"revert answered {status}"] += 1
         else:
             outcomes["refused (shown on the form)"] += 1
 
@@ -570,6 +585,8 @@ def main() -> int:
         f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
     )
     print(f"Errors (5xx or no answer): {len(errors)}")
+    signed_out = sum(b.signed_out for b in staff_browsers + admin_browsers)
+    print(f"Requests sent back to sign-in (session lost): {signed_out}")
     print(
         "Load average (1, 5, 15 min) before: "
         + " ".join(f"{x:.2f}" for x in load_before)
@@ -592,7 +609,7 @@ def main() -> int:
         print(f"  {name}: {count}")
     violations = sum(report.values())
     print(f"Integrity violations: {violations}")
-    return 1 if errors or violations or not outcomes.get("transferred") else 0
+    return 1 if errors or violations or signed_out or not outcomes.get("transferred") else 0
 
 
 if __name__ == "__main__":
