@@ -9,7 +9,6 @@ from django.db.models import (
     CharField,
     Exists,
     ExpressionWrapper,
-    F,
     Func,
     IntegerField,
     OuterRef,
@@ -78,7 +77,13 @@ class Holdings:
 
 def _count(queryset: QuerySet) -> Coalesce:
     """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY)."""
-    counted = queryset.order_by().annotate(total=Func(F("pk"), function="COUNT")).values("total")
+    # COUNT(*) rather than COUNT(id): PostgreSQL can then answer from the
+    # owner index alone instead of visiting every row of a large owner.
+    counted = (
+        queryset.order_by()
+        .annotate(total=Func(template="COUNT(*)", output_field=IntegerField()))
+        .values("total")
+    )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
