@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.utils.functional import cached_property
 from guardian.admin import GuardedModelAdmin
 
 from clients.access import SHARE_MODELS
@@ -60,11 +61,62 @@ class OwnerListFilter(admin.RelatedFieldListFilter):
         ]
 
 
+class OwnedRecordAdminForm(forms.ModelForm):
+    """Carries the owner the form was opened with, so saving a form opened
+    before a transfer (or another administrator's change) cannot quietly put
+    the old owner back: the owner field would look "changed" to the stale value."""
+
+    owner_seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    error_messages = {
+        "owner_changed_since": (
+            "The owner of this record changed to {name} after you opened this page "
+            "(a transfer or another administrator). Reload the page and make your change again."
+        ),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["owner_seen"].initial = self.instance.owner_id
+
+    @cached_property
+    def changed_data(self):
+        # owner_seen is bookkeeping, not a change to save or to log.
+        return [name for name in super().changed_data if name != "owner_seen"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        seen = cleaned_data.get("owner_seen")
+        submitted = cleaned_data.get("owner")
+        if self.instance.pk is None or seen is None or submitted is None:
+            return cleaned_data
+        current = (
+            type(self.instance)
+            .objects.filter(pk=self.instance.pk)
+            .values_list("owner_id", flat=True)
+            .first()
+        )
+        if current is not None and current != seen and submitted.pk != current:
+            current_owner = User.objects.filter(pk=current).first()
+            self.add_error(
+                "owner",
+                ValidationError(
+                    self.error_messages["owner_changed_since"].format(
+                        name=_person(current_owner, current)
+                    ),
+                    code="owner_changed_since",
+                ),
+            )
+        return cleaned_data
+
+
 def _perm(model, action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
 class OwnedRecordAdmin(GuardedModelAdmin):
+    form = OwnedRecordAdminForm
     autocomplete_fields = ["owner"]
     list_select_related = ["owner"]
     list_per_page = 50
@@ -186,7 +238,7 @@ class MatterAdmin(OwnedRecordAdmin):
     list_select_related = ["owner", "client"]
 
 
-class CaseAdminForm(forms.ModelForm):
+class CaseAdminForm(OwnedRecordAdminForm):
     """The case's client follows its matter (the form has no client field), so a
     case moved to another client's matter validates instead of failing on a field
     the form does not show."""

@@ -271,3 +271,48 @@ def test_owner_of_a_new_record_is_validated_in_the_admin(admin_browser, firm):
     assert response.status_code == 200
     assert "Frank Former is inactive" in response.content.decode()
     assert not Client.objects.filter(number="C-09999").exists()
+
+
+def test_admin_change_form_carries_the_owner_it_was_opened_with(admin_browser, firm):
+    response = admin_browser.get(_change_url(firm.hoffmann))
+    assert (
+        f'<input type="hidden" name="owner_seen" value="{firm.dana.pk}" id="id_owner_seen">'
+        in response.content.decode()
+    )
+
+
+@pytest.mark.parametrize("submitted_owner", ["dana", "priya"])
+def test_admin_form_opened_before_a_transfer_cannot_undo_it(
+    admin_browser, firm, submitted_owner, monkeypatch
+):
+    """The form was opened while Dana owned the client; a transfer then gave it
+    to Marcus. Saving the stale form (owner unchanged, or another owner) is
+    refused with the reason, and nothing is written."""
+    monkeypatch.setattr(clients_admin, "record_owner_change", None)  # would fail if called
+    Client.objects.filter(pk=firm.hoffmann.pk).update(owner=firm.marcus)
+    owner = getattr(firm, submitted_owner, None) or UserFactory(
+        groups=["Attorneys"], first_name="Priya", last_name="Natarajan"
+    )
+    response = admin_browser.post(
+        _change_url(firm.hoffmann),
+        _client_form(
+            firm.hoffmann, owner=owner.pk, owner_seen=firm.dana.pk, name="Hoffmann Foods plc"
+        ),
+    )
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert [error.code for error in form.errors.as_data()["owner"]] == ["owner_changed_since"]
+    assert "changed to Marcus Hale" in response.content.decode()
+    firm.hoffmann.refresh_from_db()
+    assert (firm.hoffmann.owner, firm.hoffmann.name) == (firm.marcus, "Hoffmann Foods")
+    assert not LogEntry.objects.exists()
+
+
+def test_admin_form_opened_with_the_current_owner_saves(admin_browser, firm):
+    response = admin_browser.post(
+        _change_url(firm.hoffmann),
+        _client_form(firm.hoffmann, owner=firm.marcus.pk, owner_seen=firm.dana.pk),
+    )
+    assert response.status_code == 302
+    firm.hoffmann.refresh_from_db()
+    assert firm.hoffmann.owner == firm.marcus
