@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from clients.access import SHARE_MODELS, permission_name, records_for_user
 from clients.models import Case, Client, Matter
-from transfers.models import Transfer, TransferredRecord
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
 
 RECORD_TYPES: dict[type[Model], tuple[str, str]] = {
     Client: (TransferredRecord.RecordType.CLIENT, TransferredRecord.RecordType.CLIENT_SHARE),
@@ -120,6 +120,25 @@ def _receipt_url(transfer_id: int) -> str | None:
         return None
 
 
+def _deleted_recipient_names(transfer_ids: set[int]) -> dict[int, str]:
+    """The name snapshot of the deleted recipient of each transfer, where the
+    transfer had exactly one recipient who has been deleted since (otherwise
+    which of them received the record is no longer known). No query when no
+    recipient was deleted."""
+    if not transfer_ids:
+        return {}
+    names: dict[int, list[str]] = {}
+    for transfer_id, name in TransferRecipient.objects.filter(
+        transfer_id__in=transfer_ids, to_user__isnull=True
+    ).values_list("transfer_id", "to_user_name"):
+        names.setdefault(transfer_id, []).append(name)
+    return {
+        transfer_id: f"{found[0]} (deleted since)"
+        for transfer_id, found in names.items()
+        if len(found) == 1
+    }
+
+
 def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> list[OwnershipEvent]:
     """Every transfer that moved `record` (or a share on it), newest first; one query.
 
@@ -133,6 +152,10 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
         .select_related("transfer", "from_user", "to_user", "permission")
         .order_by("-transfer__created_at", "-transfer_id", "record_type", "pk")[:limit]
     )
+    rows = list(rows)
+    deleted_recipient_names = _deleted_recipient_names(
+        {row.transfer_id for row in rows if row.to_user_id is None}
+    )
     events = []
     for row in rows:
         transfer = row.transfer
@@ -140,7 +163,10 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
             from_name = row.from_user.full_name
         else:
             from_name = transfer.from_user_name or "a deleted user"
-        to_name = row.to_user.full_name if row.to_user is not None else "a deleted user"
+        if row.to_user is not None:
+            to_name = row.to_user.full_name
+        else:
+            to_name = deleted_recipient_names.get(transfer.pk, "a deleted user")
         events.append(
             OwnershipEvent(
                 transfer_id=transfer.pk,

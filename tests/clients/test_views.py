@@ -565,6 +565,18 @@ def test_ownership_history_survives_deleted_users(manager, firm, administrator):
     assert event.transfer_id == transfer.pk
 
 
+def test_ownership_history_names_a_deleted_recipient_from_the_receipt(firm, administrator):
+    """The receipt's recipient keeps a snapshot of the name; the record's
+    history uses it once the user who received the record is deleted."""
+    gone = OwnerFactory(first_name="Gina", last_name="Gone")
+    _transfer(actor=administrator, from_user=firm.dana, to_user=gone, client=firm.hoffmann)
+    Client.objects.filter(pk=firm.hoffmann.pk).update(owner=firm.dana)  # moved on since
+    gone.delete()
+    [event] = selectors.record_ownership_history(record=firm.hoffmann)
+    assert event.to_name == "Gina Gone (deleted since)"
+    assert event.from_name == "Dana Reyes"
+
+
 # --- Query budgets --------------------------------------------------------------
 
 
