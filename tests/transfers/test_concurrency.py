@@ -88,6 +88,23 @@ def assert_blocked(worker):
     assert worker.is_alive(), f"{worker.name} should be waiting for a row lock"
 
 
+def race(target, attribute, first_call, second_call):
+    """Hold `first_call` inside `target.attribute` (in its transaction, with its
+    locks), start `second_call`, check that it waits, then let both finish.
+    Returns the two finished workers, first and second."""
+    first = Worker("first", first_call)
+    second = Worker("second", second_call)
+    with gate(target, attribute, "first") as (reached, release):
+        first.start()
+        assert reached.wait(WAIT)
+        second.start()
+        assert_blocked(second)
+        release.set()
+        first.finish()
+        second.finish()
+    return first, second
+
+
 def small_firm(old):
     client = ClientFactory(owner=old)
     matter = MatterFactory(client=client, owner=old)
@@ -103,26 +120,12 @@ def test_two_transfers_of_the_same_user_never_interleave(administrator):
     old, first_new, second_new = OwnerFactory(), OwnerFactory(), OwnerFactory()
     for _ in range(3):
         small_firm(old)
-    with gate(transfers.services, "_move_shares", "first") as (reached, release):
-        first = Worker(
-            "first",
-            lambda: records_transfer_all(
-                acting_user=administrator, old_user=old, new_user=first_new
-            ),
-        )
-        first.start()
-        assert reached.wait(WAIT)
-        second = Worker(
-            "second",
-            lambda: records_transfer_all(
-                acting_user=administrator, old_user=old, new_user=second_new
-            ),
-        )
-        second.start()
-        assert_blocked(second)
-        release.set()
-        first.finish()
-        second.finish()
+    first, second = race(
+        transfers.services,
+        "_move_shares",
+        lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=first_new),
+        lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=second_new),
+    )
     assert first.error is None
     assert isinstance(second.error, TransferRefused)
     assert second.error.code == "nothing_to_transfer"
@@ -139,24 +142,14 @@ def test_two_deactivating_transfers_racing_in_opposite_directions(administrator)
     a, b = OwnerFactory(), OwnerFactory()
     small_firm(a)
     small_firm(b)
-    with gate(transfers.services, "_move_shares", "a_to_b") as (reached, release):
-        a_to_b = Worker(
-            "a_to_b",
-            lambda: records_transfer_all(
-                acting_user=administrator, old_user=a, new_user=b, deactivate_old_user=True
-            ),
-        )
-        a_to_b.start()
-        assert reached.wait(WAIT)
-        b_to_a = Worker(
-            "b_to_a",
-            lambda: records_transfer_all(acting_user=administrator, old_user=b.pk, new_user=a.pk),
-        )
-        b_to_a.start()
-        assert_blocked(b_to_a)
-        release.set()
-        a_to_b.finish()
-        b_to_a.finish()
+    a_to_b, b_to_a = race(
+        transfers.services,
+        "_move_shares",
+        lambda: records_transfer_all(
+            acting_user=administrator, old_user=a, new_user=b, deactivate_old_user=True
+        ),
+        lambda: records_transfer_all(acting_user=administrator, old_user=b.pk, new_user=a.pk),
+    )
     assert a_to_b.error is None
     assert b_to_a.error.code == "new_user_inactive"
     assert owned_by(b) == 6
@@ -165,26 +158,14 @@ def test_two_deactivating_transfers_racing_in_opposite_directions(administrator)
 def test_record_created_while_a_deactivating_transfer_runs_is_refused(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    with gate(transfers.services, "_move_shares", "transfer") as (reached, release):
-        transfer = Worker(
-            "transfer",
-            lambda: records_transfer_all(
-                acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
-            ),
-        )
-        transfer.start()
-        assert reached.wait(WAIT)
-        create = Worker(
-            "create",
-            lambda: client_create(
-                acting_user=administrator, owner=old, number="C-RACE-1", name="Late"
-            ),
-        )
-        create.start()
-        assert_blocked(create)
-        release.set()
-        transfer.finish()
-        create.finish()
+    transfer, create = race(
+        transfers.services,
+        "_move_shares",
+        lambda: records_transfer_all(
+            acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
+        ),
+        lambda: client_create(acting_user=administrator, owner=old, number="C-RACE-1", name="Late"),
+    )
     assert transfer.error is None
     assert isinstance(create.error, ValidationError)
     assert create.error.error_dict["owner"][0].code == "owner_inactive"
@@ -196,26 +177,16 @@ def test_record_created_while_a_deactivating_transfer_runs_is_refused(administra
 def test_record_created_just_before_a_deactivating_transfer_is_moved(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    with gate(clients.services, "validate_owner", "create") as (reached, release):
-        create = Worker(
-            "create",
-            lambda: client_create(
-                acting_user=administrator, owner=old, number="C-RACE-2", name="Early"
-            ),
-        )
-        create.start()
-        assert reached.wait(WAIT)
-        transfer = Worker(
-            "transfer",
-            lambda: records_transfer_all(
-                acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
-            ),
-        )
-        transfer.start()
-        assert_blocked(transfer)
-        release.set()
-        create.finish()
-        transfer.finish()
+    create, transfer = race(
+        clients.services,
+        "validate_owner",
+        lambda: client_create(
+            acting_user=administrator, owner=old, number="C-RACE-2", name="Early"
+        ),
+        lambda: records_transfer_all(
+            acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
+        ),
+    )
     assert create.error is None
     assert transfer.error is None
     assert Client.objects.get(number="C-RACE-2").owner_id == new.pk
@@ -226,22 +197,12 @@ def test_record_created_just_before_a_deactivating_transfer_is_moved(administrat
 def test_new_user_deactivated_during_a_transfer_is_refused_owns_records(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    with gate(transfers.services, "_move_shares", "transfer") as (reached, release):
-        transfer = Worker(
-            "transfer",
-            lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
-        )
-        transfer.start()
-        assert reached.wait(WAIT)
-        deactivate = Worker(
-            "deactivate",
-            lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
-        )
-        deactivate.start()
-        assert_blocked(deactivate)
-        release.set()
-        transfer.finish()
-        deactivate.finish()
+    transfer, deactivate = race(
+        transfers.services,
+        "_move_shares",
+        lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
+        lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
+    )
     assert transfer.error is None
     assert deactivate.error.code == "owns_records"
     assert User.objects.get(pk=new.pk).is_active
@@ -251,22 +212,12 @@ def test_new_user_deactivated_during_a_transfer_is_refused_owns_records(administ
 def test_transfer_to_a_user_being_deactivated_is_refused(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    with gate(users.services, "deactivation_refusal", "deactivate") as (reached, release):
-        deactivate = Worker(
-            "deactivate",
-            lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
-        )
-        deactivate.start()
-        assert reached.wait(WAIT)
-        transfer = Worker(
-            "transfer",
-            lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
-        )
-        transfer.start()
-        assert_blocked(transfer)
-        release.set()
-        deactivate.finish()
-        transfer.finish()
+    deactivate, transfer = race(
+        users.services,
+        "deactivation_refusal",
+        lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
+        lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
+    )
     assert deactivate.error is None
     assert transfer.error.code == "new_user_inactive"
     assert owned_by(old) == 3
@@ -276,23 +227,13 @@ def test_transfer_to_a_user_being_deactivated_is_refused(administrator):
 def test_double_submission_lands_on_one_receipt(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    with gate(transfers.services, "_move_shares", "one") as (reached, release):
-        calls = [
-            Worker(
-                name,
-                lambda: records_transfer_all(
-                    acting_user=administrator, old_user=old, new_user=new, request_key="same"
-                ),
-            )
-            for name in ("one", "two")
-        ]
-        calls[0].start()
-        assert reached.wait(WAIT)
-        calls[1].start()
-        assert_blocked(calls[1])
-        release.set()
-        for worker in calls:
-            worker.finish()
+
+    def submit():
+        return records_transfer_all(
+            acting_user=administrator, old_user=old, new_user=new, request_key="same"
+        )
+
+    calls = race(transfers.services, "_move_shares", submit, submit)
     assert [worker.error for worker in calls] == [None, None]
     assert calls[0].result.pk == calls[1].result.pk
     assert Transfer.objects.count() == 1
@@ -303,22 +244,12 @@ def test_two_superusers_deactivated_at_once_leave_one_active(administrator):
     together they must not leave the firm without one."""
     first_super = OwnerFactory(username="super.one", is_superuser=True)
     second_super = OwnerFactory(username="super.two", is_superuser=True)
-    with gate(users.services, "deactivation_refusal", "first") as (reached, release):
-        first = Worker(
-            "first",
-            lambda: user_set_active(user=first_super, is_active=False, acting_user=administrator),
-        )
-        first.start()
-        assert reached.wait(WAIT)
-        second = Worker(
-            "second",
-            lambda: user_set_active(user=second_super, is_active=False, acting_user=administrator),
-        )
-        second.start()
-        assert_blocked(second)
-        release.set()
-        first.finish()
-        second.finish()
+    first, second = race(
+        users.services,
+        "deactivation_refusal",
+        lambda: user_set_active(user=first_super, is_active=False, acting_user=administrator),
+        lambda: user_set_active(user=second_super, is_active=False, acting_user=administrator),
+    )
     assert first.error is None
     assert isinstance(second.error, ValidationError)
     assert second.error.code == "last_superuser"
