@@ -174,3 +174,24 @@ def test_admin_refuses_an_inactive_owner(admin_client):
     assert "inactive and cannot be given records" in response.content.decode()
     client_obj.refresh_from_db()
     assert client_obj.owner_id == case.owner_id
+
+
+def test_admin_bulk_delete_keeps_users_who_own_records(rf, admin_user):
+    from django.contrib import admin
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from tests.factories import UserFactory
+
+    owner = CaseFactory().owner
+    idle = UserFactory()
+    request = rf.post("/")
+    request.user = admin_user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    admin.site._registry[User].delete_queryset(
+        request, User.objects.filter(pk__in=[owner.pk, idle.pk])
+    )
+    assert User.objects.filter(pk=owner.pk).exists()
+    assert not User.objects.filter(pk=idle.pk).exists()
+    assert any("Transfer them first" in str(m) for m in get_messages(request))

@@ -1,10 +1,11 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from users.models import User
-from users.selectors import eligible_owners, user_owns_anything
+from users.selectors import eligible_owners, user_owns_anything, with_workload
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
 
@@ -40,7 +41,11 @@ class UserAdmin(DjangoUserAdmin):
         return super().delete_view(request, object_id, extra_context)
 
     def delete_queryset(self, request, queryset):
-        owners = [user for user in queryset if user_owns_anything(user)]
+        owners = list(
+            with_workload(queryset).filter(
+                Q(client_count__gt=0) | Q(matter_count__gt=0) | Q(case_count__gt=0)
+            )
+        )
         if owners:
             for user in owners:
                 self.message_user(
