@@ -272,16 +272,18 @@ def _move_to(
     return counts
 
 
-def _deactivate(*, user: User, acting_user: User) -> None:
+def _deactivate(*, user: User, acting_user: User, transfer_id: int | None = None) -> None:
     """Deactivate the old user through the one function that may do it."""
     try:
-        user_set_active(user=user, is_active=False, acting_user=acting_user)
+        user_set_active(
+            user=user, is_active=False, acting_user=acting_user, receipt_number=transfer_id
+        )
     except ValidationError as error:
         raise TransferRefused(error.code, field=FIELD_DEACTIVATE, old=user.full_name) from error
 
 
-def _reactivate(*, user: User, acting_user: User) -> None:
-    user_set_active(user=user, is_active=True, acting_user=acting_user)
+def _reactivate(*, user: User, acting_user: User, transfer_id: int | None = None) -> None:
+    user_set_active(user=user, is_active=True, acting_user=acting_user, receipt_number=transfer_id)
 
 
 def _notify_after_commit(transfer_id: int) -> None:
@@ -421,7 +423,7 @@ def _record_transfer(
     for field in ("client_count", "matter_count", "case_count", "share_count"):
         setattr(transfer, field, sum(getattr(r, field) for r in recipients))
     if deactivate:
-        _deactivate(user=old, acting_user=acting_user)
+        _deactivate(user=old, acting_user=acting_user, transfer_id=transfer.pk)
     transfer.save(update_fields=["client_count", "matter_count", "case_count", "share_count"])
     transfer.recipient_rows = recipients
     _notify_after_commit(transfer.pk)
@@ -687,7 +689,7 @@ def transfer_revert(
             request_key=request_key or None,
         )
         if original.deactivated_from_user and not old.is_active:
-            _reactivate(user=old, acting_user=acting_user)
+            _reactivate(user=old, acting_user=acting_user, transfer_id=revert.pk)
             revert.reactivated_user = True
         moved = 0
         for record_type, model, _client_field in RECORD_STEPS:

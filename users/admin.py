@@ -1,25 +1,110 @@
+"""The Django admin for users and groups, on the rules of users.services.
+
+- is_active changes only through user_set_active (the change form and the
+  Activate / Deactivate actions): refused, with the same message and code as
+  everywhere, for one's own account, the last active superuser and a user who
+  owns records (with a link to User Transfer All for them).
+- Groups, direct permissions and the staff and superuser flags change only
+  through user_access_update: taking the permission to own records from a
+  user who owns records is refused.
+- Each change is written to the account's history; deleting a user who owns
+  records is refused.
+"""
+
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from users.models import User
-from users.selectors import eligible_owners, user_owns_anything, with_workload
+from users.models import AccountEvent, User
+from users.refusals import refusal_html, with_transfer_link
+from users.selectors import (
+    access_would_allow_owning,
+    eligible_owners,
+    group_change_loses_owners,
+    user_may_own_records,
+    user_owns_anything,
+    with_workload,
+)
+from users.services import (
+    account_event_record,
+    deactivation_refusal,
+    ownership_permission_refusal,
+    user_access_update,
+    user_delete_record,
+    user_set_active,
+)
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
+GROUP_REFUSED = (
+    "{names} still own clients, matters or cases and would lose the permission to own them. "
+    "Transfer their records to another user first."
+)
+# Saved by the change form itself; access fields and is_active go through the services.
+DETAIL_FIELDS = ["username", "first_name", "last_name", "email", "last_login", "date_joined"]
+
+
+class AccountChangeRefused(Exception):
+    """Refused under the lock while saving; the transaction is rolled back."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AccountChangeForm(UserChangeForm):
+    """Checks the rules of users.services up front, so a refusal is shown next
+    to its field; the services check again under the lock when saving."""
+
+    acting_user: User | None = None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk is None:
+            return cleaned_data
+        stored = User.objects.get(pk=self.instance.pk)
+        if "is_active" in cleaned_data and stored.is_active and not cleaned_data["is_active"]:
+            refusal = deactivation_refusal(user=stored, acting_user=self.acting_user)
+            if refusal is not None:
+                self.add_error("is_active", with_transfer_link(refusal, stored))
+        access_fields = {"groups", "user_permissions", "is_superuser"}
+        if access_fields <= set(cleaned_data) and user_may_own_records(stored):
+            allowed = access_would_allow_owning(
+                groups=cleaned_data["groups"],
+                permissions=cleaned_data["user_permissions"],
+                is_superuser=cleaned_data["is_superuser"],
+            )
+            if not allowed and user_owns_anything(stored):
+                self.add_error(
+                    "groups", with_transfer_link(ownership_permission_refusal(user=stored), stored)
+                )
+        return cleaned_data
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = AccountChangeForm
     list_display = ["username", "full_name", "email", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["first_name", "last_name", "username"]
+    actions = ["deactivate_selected", "activate_selected"]
 
     @admin.display(description="Full name", ordering="first_name")
     def full_name(self, obj):
         return obj.full_name
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if issubclass(form, AccountChangeForm):
+            form = type(form.__name__, (form,), {"acting_user": request.user})
+        return form
 
     def get_search_results(self, request, queryset, search_term):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -33,12 +118,91 @@ class UserAdmin(DjangoUserAdmin):
             queryset = queryset.filter(pk__in=eligible_owners().values("pk"))
         return queryset, may_have_duplicates
 
+    # Saving: details here, access and is_active through the services ----------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AccountChangeRefused as refused:  # the transaction was rolled back
+            self.message_user(request, refused.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # A new account is active from the start; recorded as created.
+            super().save_model(request, obj, form, change)
+            account_event_record(user=obj, kind=AccountEvent.Kind.CREATED, acting_user=request.user)
+            return
+        obj.save(update_fields=[name for name in DETAIL_FIELDS if name in form.cleaned_data])
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        user, data = form.instance, form.cleaned_data
+        try:
+            user_access_update(
+                user=user,
+                acting_user=request.user,
+                groups=data.get("groups"),
+                user_permissions=data.get("user_permissions"),
+                is_staff=data.get("is_staff"),
+                is_superuser=data.get("is_superuser"),
+            )
+            if "is_active" in data:
+                user_set_active(user=user, is_active=data["is_active"], acting_user=request.user)
+        except ValidationError as error:
+            raise AccountChangeRefused(
+                " ".join(
+                    refusal_html(message, item.code, user)
+                    for item in error.error_list
+                    for message in item.messages
+                )
+            ) from error
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    # List actions ------------------------------------------------------------
+
+    def _set_active(self, request, queryset, is_active: bool):
+        changed = 0
+        for user in queryset.order_by("pk"):
+            if user.is_active == is_active:
+                continue
+            try:
+                user_set_active(user=user, is_active=is_active, acting_user=request.user)
+            except ValidationError as error:
+                self.message_user(
+                    request, refusal_html(error.messages[0], error.code, user), messages.ERROR
+                )
+            else:
+                changed += 1
+        if changed:
+            verb = "activated" if is_active else "deactivated"
+            noun = "user" if changed == 1 else "users"
+            self.message_user(request, f"{changed} {noun} {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    @admin.action(description="Activate selected users", permissions=["change"])
+    def activate_selected(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    # Deletion ------------------------------------------------------------------
+
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, object_id)
         if user is not None and user_owns_anything(user):
             self.message_user(request, DELETE_REFUSED.format(name=user.full_name), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:users_user_change", args=[user.pk]))
         return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            user_delete_record(user=obj, acting_user=request.user)
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         owners = list(
@@ -52,4 +216,71 @@ class UserAdmin(DjangoUserAdmin):
                     request, DELETE_REFUSED.format(name=user.full_name), messages.ERROR
                 )
             queryset = queryset.exclude(pk__in=[user.pk for user in owners])
-        super().delete_queryset(request, queryset)
+        with transaction.atomic():
+            for user in queryset.order_by("pk"):
+                user_delete_record(user=user, acting_user=request.user)
+            super().delete_queryset(request, queryset)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    """Refuses to take the permission to own records (by editing the group's
+    permissions, or deleting it) from members who own records."""
+
+    def _refusal(self, group: Group, permissions) -> str | None:
+        losing = group_change_loses_owners(group=group, permissions=permissions)
+        if not losing:
+            return None
+        return GROUP_REFUSED.format(names=", ".join(user.full_name for user in losing))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        model_admin = self
+
+        class GroupForm(form):
+            def clean(self):
+                cleaned_data = super().clean()
+                if self.instance.pk is not None and "permissions" in cleaned_data:
+                    refusal = model_admin._refusal(self.instance, cleaned_data["permissions"])
+                    if refusal:
+                        self.add_error("permissions", refusal)
+                return cleaned_data
+
+        return GroupForm
+
+    def delete_view(self, request, object_id, extra_context=None):
+        group = self.get_object(request, object_id)
+        if group is not None and (refusal := self._refusal(group, permissions=())):
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:auth_group_change", args=[group.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        refused = []
+        for group in queryset:
+            if refusal := self._refusal(group, permissions=()):
+                self.message_user(request, refusal, messages.ERROR)
+                refused.append(group.pk)
+        super().delete_queryset(request, queryset.exclude(pk__in=refused))
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(admin.ModelAdmin):
+    """The account history, read-only."""
+
+    list_display = ["created_at", "user_name", "kind", "actor_name", "detail", "receipt_number"]
+    list_filter = ["kind"]
+    search_fields = ["user_name", "actor_name", "detail"]
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

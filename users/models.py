@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractUser
+from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 OWN_RECORDS_PERMISSION = "users.own_records"
 TRANSFER_RECORDS_PERMISSION = "users.transfer_records"
@@ -26,3 +28,41 @@ class User(AbstractUser):
     @property
     def full_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+class AccountEvent(models.Model):
+    """One change to an account: created, deactivated, reactivated, groups or
+    access changed, deleted. Written by users.services in the transaction of
+    the change. Names are snapshots, so the history survives deletions."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        DEACTIVATED = "deactivated", "Deactivated"
+        REACTIVATED = "reactivated", "Reactivated"
+        GROUPS_CHANGED = "groups_changed", "Groups changed"
+        ACCESS_CHANGED = "access_changed", "Access changed"
+        DELETED = "deleted", "Deleted"
+
+    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="account_events"
+    )
+    user_name = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
+    receipt_number = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The transfer or revert that made this change (its receipt number).",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "created_at"], name="account_event_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.user_name}"

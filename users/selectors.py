@@ -67,3 +67,48 @@ def user_owns_anything(user: User) -> bool:
     from clients.models import Case, Client, Matter
 
     return any(model.objects.filter(owner=user).exists() for model in (Client, Matter, Case))
+
+
+def user_may_own_records(user: User) -> bool:
+    """Whether `user` holds the permission to own records, active or not,
+    read from the database (not from the user object's permission cache)."""
+    return User.objects.filter(_holds_permission_q("own_records", "users"), pk=user.pk).exists()
+
+
+def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> bool:
+    """Whether a user with these groups, direct permissions and superuser flag
+    would hold the permission to own records (for a form, before saving)."""
+    if is_superuser:
+        return True
+    own = own_records_permission()
+    if any(permission.pk == own.pk for permission in permissions):
+        return True
+    from django.contrib.auth.models import Group
+
+    return Group.objects.filter(pk__in=[group.pk for group in groups], permissions=own).exists()
+
+
+def group_change_loses_owners(*, group, permissions) -> list[User]:
+    """Members of `group` who own records and would no longer be allowed to
+    own them if the group had only `permissions` (none: the group deleted)."""
+    own = own_records_permission()
+    if any(permission.pk == own.pk for permission in permissions):
+        return []
+    if not group.permissions.filter(pk=own.pk).exists():
+        return []
+    other_grant = User.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__permissions=own
+    ).exclude(group_id=group.pk)
+    direct_grant = User.user_permissions.through.objects.filter(
+        user_id=OuterRef("pk"), permission=own
+    )
+    losing = (
+        User.objects.filter(groups=group, is_superuser=False)
+        .exclude(Exists(other_grant))
+        .exclude(Exists(direct_grant))
+    )
+    return [
+        user
+        for user in with_workload(losing).order_by("first_name", "last_name", "pk")
+        if user.client_count or user.matter_count or user.case_count
+    ]

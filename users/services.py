@@ -1,13 +1,17 @@
-"""Writes about users. `user_set_active` is the only code that changes is_active."""
+"""Writes about users. `user_set_active` is the only code that changes
+is_active, `user_access_update` the only one that changes groups, permissions
+and the staff and superuser flags; both write the account's history
+(AccountEvent) in the same transaction."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from users.models import User
-from users.selectors import user_owns_anything
+from users.models import AccountEvent, User
+from users.selectors import user_may_own_records, user_owns_anything
 
 DEACTIVATION_ERRORS = {
     "deactivate_self": "You cannot deactivate your own account.",
@@ -16,6 +20,137 @@ DEACTIVATION_ERRORS = {
         "{name} still owns clients, matters or cases. Transfer them to another user first."
     ),
 }
+ACCESS_ERRORS = {
+    "owner_permission_removed": (
+        "{name} still owns clients, matters or cases, so they must stay allowed to own them "
+        "(in a group that may own records). Transfer them to another user first."
+    ),
+}
+# Refusals that a transfer to another user resolves: shown with a link to User Transfer All.
+TRANSFER_FIRST_CODES = frozenset({"owns_records", "owner_permission_removed"})
+
+
+def _name(user: User | None) -> str:
+    return user.full_name if user is not None else ""
+
+
+def account_event_record(
+    *,
+    user: User,
+    kind: str,
+    acting_user: User | None,
+    detail: str = "",
+    receipt_number: int | None = None,
+) -> AccountEvent:
+    return AccountEvent.objects.create(
+        user=user,
+        user_name=user.full_name,
+        kind=kind,
+        actor=acting_user,
+        actor_name=_name(acting_user),
+        detail=detail,
+        receipt_number=receipt_number,
+    )
+
+
+@dataclass(frozen=True)
+class AccessSnapshot:
+    """What an account may do, read before and after a change to compare."""
+
+    groups: tuple[str, ...]
+    permissions: tuple[str, ...]
+    is_staff: bool
+    is_superuser: bool
+    may_own_records: bool
+
+
+def access_snapshot(user: User) -> AccessSnapshot:
+    stored = User.objects.get(pk=user.pk)
+    return AccessSnapshot(
+        groups=tuple(stored.groups.order_by("name").values_list("name", flat=True)),
+        permissions=tuple(
+            f"{app}.{codename}"
+            for app, codename in stored.user_permissions.order_by(
+                "content_type__app_label", "codename"
+            ).values_list("content_type__app_label", "codename")
+        ),
+        is_staff=stored.is_staff,
+        is_superuser=stored.is_superuser,
+        may_own_records=user_may_own_records(stored),
+    )
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def ownership_permission_refusal(*, user: User) -> ValidationError:
+    return ValidationError(
+        ACCESS_ERRORS["owner_permission_removed"].format(name=user.full_name),
+        code="owner_permission_removed",
+    )
+
+
+def user_access_update(
+    *,
+    user: User,
+    acting_user: User | None,
+    groups: Iterable[Group] | None = None,
+    user_permissions: Iterable[Permission] | None = None,
+    is_staff: bool | None = None,
+    is_superuser: bool | None = None,
+) -> User:
+    """Change a user's groups, direct permissions or staff and superuser flags
+    (None leaves one as it is), and record what changed.
+
+    Refused (ValidationError, code owner_permission_removed, nothing changed)
+    when the user owns records and would lose the permission to own them. The
+    user's row is locked first, so a record being created for them waits and
+    then sees the new permissions.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = access_snapshot(locked)
+        flags = {}
+        if is_staff is not None and is_staff != locked.is_staff:
+            flags["is_staff"] = is_staff
+        if is_superuser is not None and is_superuser != locked.is_superuser:
+            flags["is_superuser"] = is_superuser
+        if flags:
+            User.objects.filter(pk=user.pk).update(**flags)
+            for field, value in flags.items():
+                setattr(user, field, value)
+        if groups is not None:
+            user.groups.set(groups)
+        if user_permissions is not None:
+            user.user_permissions.set(user_permissions)
+        after = access_snapshot(locked)
+        if before.may_own_records and not after.may_own_records and user_owns_anything(locked):
+            raise ownership_permission_refusal(user=locked)
+        if before.groups != after.groups:
+            account_event_record(
+                user=locked,
+                kind=AccountEvent.Kind.GROUPS_CHANGED,
+                acting_user=acting_user,
+                detail=f"Groups: {_listed(before.groups)} → {_listed(after.groups)}",
+            )
+        changes = []
+        if before.is_staff != after.is_staff:
+            changes.append("staff access " + ("given" if after.is_staff else "removed"))
+        if before.is_superuser != after.is_superuser:
+            changes.append("superuser " + ("given" if after.is_superuser else "removed"))
+        if before.permissions != after.permissions:
+            changes.append(
+                f"permissions: {_listed(before.permissions)} → {_listed(after.permissions)}"
+            )
+        if changes:
+            account_event_record(
+                user=locked,
+                kind=AccountEvent.Kind.ACCESS_CHANGED,
+                acting_user=acting_user,
+                detail="; ".join(changes).capitalize(),
+            )
+    return user
 
 
 def user_create(
@@ -34,6 +169,13 @@ def user_create(
         user.full_clean()
         user.save()
         user.groups.set(groups)
+        names = ", ".join(sorted(group.name for group in groups))
+        account_event_record(
+            user=user,
+            kind=AccountEvent.Kind.CREATED,
+            acting_user=acting_user,
+            detail=f"Groups: {names}" if names else "",
+        )
     return user
 
 
@@ -47,15 +189,30 @@ def user_update(
     groups: Iterable[Group],
     is_active: bool | None = None,
 ) -> User:
+    """Save the details; change groups and the active state through
+    user_access_update and user_set_active. Every refusal is raised at once
+    as ValidationError({"groups": ..., "is_active": ...}); nothing is saved."""
     with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        errors = {}
+        try:
+            with transaction.atomic():
+                user_access_update(user=user, acting_user=acting_user, groups=groups)
+        except ValidationError as error:
+            errors["groups"] = error
+        if is_active is not None and is_active != locked.is_active:
+            refusal = not is_active and deactivation_refusal(user=locked, acting_user=acting_user)
+            if refusal:
+                errors["is_active"] = refusal
+            elif not errors:
+                user_set_active(user=user, is_active=is_active, acting_user=acting_user)
+        if errors:
+            raise ValidationError(errors)
         user.first_name = first_name
         user.last_name = last_name
         user.email = email
         user.full_clean()
         user.save(update_fields=["first_name", "last_name", "email"])
-        user.groups.set(groups)
-        if is_active is not None and is_active != user.is_active:
-            user_set_active(user=user, is_active=is_active, acting_user=acting_user)
     return user
 
 
@@ -90,8 +247,15 @@ def _superuser_deactivations_serialize() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SUPERUSER_DEACTIVATION_LOCK])
 
 
-def user_set_active(*, user: User, is_active: bool, acting_user: User | None) -> User:
-    """Activate or deactivate an account.
+def user_set_active(
+    *,
+    user: User,
+    is_active: bool,
+    acting_user: User | None,
+    receipt_number: int | None = None,
+) -> User:
+    """Activate or deactivate an account, and record it in the account's
+    history (`receipt_number`: the transfer or revert doing it).
 
     Deactivation is refused for one's own account, the last active superuser
     and anyone who still owns records. A deactivated user's sessions stop
@@ -109,6 +273,19 @@ def user_set_active(*, user: User, is_active: bool, acting_user: User | None) ->
             refusal = deactivation_refusal(user=locked, acting_user=acting_user)
             if refusal is not None:
                 raise refusal
-        User.objects.filter(pk=user.pk).update(is_active=is_active)
+        if locked.is_active != is_active:
+            User.objects.filter(pk=user.pk).update(is_active=is_active)
+            account_event_record(
+                user=locked,
+                kind=AccountEvent.Kind.REACTIVATED if is_active else AccountEvent.Kind.DEACTIVATED,
+                acting_user=acting_user,
+                receipt_number=receipt_number,
+            )
     user.is_active = is_active
     return user
+
+
+def user_delete_record(*, user: User, acting_user: User | None) -> None:
+    """Record a deletion in the account's history (the row stays, its user
+    link set to NULL). Call in the transaction that deletes the user."""
+    account_event_record(user=user, kind=AccountEvent.Kind.DELETED, acting_user=acting_user)

@@ -13,8 +13,9 @@ from django.views.generic import FormView, ListView, TemplateView
 
 from users.forms import UserCreateForm, UserSearchForm, UserUpdateForm
 from users.models import ACCESS_SETTINGS_PERMISSION, User
+from users.refusals import with_transfer_link
 from users.selectors import with_workload
-from users.services import DEACTIVATION_ERRORS, user_create, user_update
+from users.services import user_create, user_update
 
 
 class SettingsPermissionMixin(PermissionRequiredMixin):
@@ -120,8 +121,7 @@ class UserUpdateView(SettingsPermissionMixin, FormView):
                 is_active=data["is_active"],
             )
         except ValidationError as error:
-            field = "is_active" if getattr(error, "code", None) in DEACTIVATION_ERRORS else None
-            form.add_error(field, error)
+            form.add_error(None, with_transfer_link(error, self.user))
             return self.form_invalid(form)
         message = f"User {user.full_name} was saved."
         if was_active and not user.is_active:

@@ -2,9 +2,11 @@ import secrets
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from users import groups
 from users.models import User
+from users.services import user_access_update, user_create, user_set_active
 
 
 class Command(BaseCommand):
@@ -15,20 +17,32 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, **options):
         password = secrets.token_urlsafe(12)
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": "Site",
-                "last_name": "Administrator",
-                "email": f"{username}@example.com",
-            },
-        )
-        user.is_active = True
-        user.is_staff = True
-        user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        user.groups.add(Group.objects.get(name=groups.ADMINISTRATORS))
+        administrators = Group.objects.get(name=groups.ADMINISTRATORS)
+        with transaction.atomic():
+            user = User.objects.filter(username=username).first()
+            created = user is None
+            if created:
+                # Through the services, like every other door: the account's
+                # history records who created, reactivated or promoted it.
+                user = user_create(
+                    username=username,
+                    password=password,
+                    first_name="Site",
+                    last_name="Administrator",
+                    email=f"{username}@example.com",
+                    groups=[administrators],
+                )
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            user_access_update(
+                user=user,
+                acting_user=None,
+                groups=[administrators, *user.groups.exclude(pk=administrators.pk)],
+                is_staff=True,
+                is_superuser=True,
+            )
+            user_set_active(user=user, is_active=True, acting_user=None)
         verb = "Created" if created else "Reset"
         self.stdout.write(self.style.SUCCESS(f"{verb} the administrator account."))
         self.stdout.write(f"  Username: {username}")
