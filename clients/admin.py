@@ -1,10 +1,12 @@
 """The Django admin for corrections to single clients, matters and cases.
 
-- An owner change goes through clients.services.record_owner_change (the
-  owner's row locked, then validated: no inactive or ineligible owner), and the
+- A new record is created through clients.services (client_create,
+  matter_create, case_create: the owner's row locked, then validated), and an
+  owner change goes through clients.services.record_owner_change (the same
+  lock and validation, and an ownership event in the record's history); the
   admin's log entry names the old and the new owner.
-- Guardian's object-permission pages (shares) open only for users who may
-  manage shares (the change permission on the record type's share models);
+- Guardian's object-permission pages (shares) open only for active users who
+  may manage shares (the change permission on the record type's share models);
   guardian on its own lets anyone who may change a record edit its shares.
 - No facets and no full-table counts on the large tables.
 """
@@ -31,7 +33,7 @@ from clients.models import (
     MatterGroupObjectPermission,
     MatterUserObjectPermission,
 )
-from clients.services import record_owner_change
+from clients.services import case_create, client_create, matter_create, record_owner_change
 from users.models import User
 
 
@@ -145,17 +147,17 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             raise PermissionDenied
         return super().obj_perms_manage_view(request, object_pk)
 
+    def _may_change_share(self, request, share_model) -> bool:
+        user = request.user
+        return user.is_active and (user.is_superuser or user.has_perm(_perm(share_model, "change")))
+
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
-        if not request.user.is_superuser and not request.user.has_perm(
-            _perm(SHARE_MODELS[self.model][0], "change")
-        ):
+        if not self._may_change_share(request, SHARE_MODELS[self.model][0]):
             raise PermissionDenied
         return super().obj_perms_manage_user_view(request, object_pk, user_id)
 
     def obj_perms_manage_group_view(self, request, object_pk, group_id):
-        if not request.user.is_superuser and not request.user.has_perm(
-            _perm(SHARE_MODELS[self.model][1], "change")
-        ):
+        if not self._may_change_share(request, SHARE_MODELS[self.model][1]):
             raise PermissionDenied
         return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
@@ -176,7 +178,8 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
-        """Write the changed fields; a new owner only through record_owner_change.
+        """A new record through the create service; on a change, write the
+        changed fields, and a new owner only through record_owner_change.
 
         The form has already run the model's validation (clean() refuses an
         inactive or ineligible owner); the service checks again with the
@@ -184,7 +187,22 @@ class OwnedRecordAdmin(GuardedModelAdmin):
         fields the form changed are written, so saving a record does not put
         back an owner that a transfer gave it after the form was opened."""
         if not change:
-            super().save_model(request, obj, form, change)
+            fields = {
+                name: value
+                for name, value in form.cleaned_data.items()
+                if name not in ("owner_seen", "owner")
+            }
+            try:
+                create = {Client: client_create, Matter: matter_create, Case: case_create}
+                created = create[self.model](
+                    acting_user=request.user, owner=form.cleaned_data["owner"], **fields
+                )
+            except ValidationError as error:
+                raise OwnerChangeRefused(" ".join(error.messages)) from error
+            # The admin goes on with this object (log entry, redirect).
+            obj.pk = created.pk
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
+            obj._state.adding = False
             return
         changed = [name for name in form.changed_data if name != "owner"]
         if changed:

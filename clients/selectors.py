@@ -111,6 +111,7 @@ class OwnershipEvent:
     permission: str
     is_revert: bool
     receipt_url: str | None
+    is_owner_change: bool = False  # one record given to another owner outside a transfer
 
 
 def _receipt_url(transfer_id: int) -> str | None:
@@ -140,7 +141,9 @@ def _deleted_recipient_names(transfer_ids: set[int]) -> dict[int, str]:
 
 
 def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> list[OwnershipEvent]:
-    """Every transfer that moved `record` (or a share on it), newest first; one query.
+    """Every transfer and every owner change outside a transfer (the admin,
+    record_owner_change: receipts of mode OWNER_CHANGE) that moved `record`
+    (or a share on it), newest first; one query.
 
     Names come from the users when they still exist and from the receipt's text
     snapshots when they were deleted since."""
@@ -178,6 +181,7 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
                 permission=row.permission.name if row.permission is not None else "",
                 is_revert=transfer.mode == Transfer.Mode.REVERT,
                 receipt_url=_receipt_url(transfer.pk),
+                is_owner_change=transfer.mode == Transfer.Mode.OWNER_CHANGE,
             )
         )
     return events

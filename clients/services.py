@@ -8,11 +8,13 @@ wait for it, then see the owner inactive and refuse (code owner_inactive).
 If the creation goes first, the transfer waits for it and moves the record.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from clients.models import Case, Client, Matter, validate_owner
+from clients.signals import owner_changed
 from users.models import User
 
 
@@ -114,10 +116,13 @@ def case_create(
 
 
 def record_owner_change(*, acting_user: User | None, record: Model, new_owner: User | int) -> Model:
-    """Give one client, matter or case to `new_owner` (active and eligible).
+    """Give one client, matter or case to `new_owner` (active and eligible),
+    and record the change (who, when, from whom, to whom) in the same
+    transaction through the `owner_changed` signal.
 
     Raises ValidationError({"owner": ...}) with code owner_inactive or
-    owner_ineligible. Only the owner (and updated_at) is written.
+    owner_ineligible. Only the owner (and updated_at) is written; giving a
+    record to its current owner writes and records nothing.
     """
     model = type(record)
     if model not in (Client, Matter, Case):
@@ -125,8 +130,29 @@ def record_owner_change(*, acting_user: User | None, record: Model, new_owner: U
     with transaction.atomic():
         locked_owner = _lock_owner(new_owner)
         validate_owner(locked_owner)
+        old_owner_id = (
+            model.objects.select_for_update()
+            .filter(pk=record.pk)
+            .values_list("owner_id", flat=True)
+        ).get()
+        if old_owner_id == locked_owner.pk:
+            record.owner = locked_owner
+            return record
         now = timezone.now()
         model.objects.filter(pk=record.pk).update(owner=locked_owner, updated_at=now)
+        recorded = owner_changed.send(
+            sender=model,
+            record=record,
+            old_owner=User.objects.filter(pk=old_owner_id).first(),
+            new_owner=locked_owner,
+            acting_user=acting_user,
+            changed_at=now,
+        )
+        if not any(response is not None for _receiver, response in recorded):
+            raise ImproperlyConfigured(
+                "An owner change must be recorded: no receiver of clients.signals.owner_changed "
+                "recorded it (is the transfers app installed?)."
+            )
     record.owner = locked_owner
     record.updated_at = now
     return record

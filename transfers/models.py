@@ -12,6 +12,9 @@ class Transfer(models.Model):
         ALL = "all", "User Transfer All"
         PER_CLIENT = "per_client", "User Transfer"
         REVERT = "revert", "Revert"
+        # One record given to another owner outside a transfer (the admin,
+        # clients.services.record_owner_change), recorded as a receipt.
+        OWNER_CHANGE = "owner_change", "Owner change"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     mode = models.CharField(max_length=20, choices=Mode.choices)

@@ -1,0 +1,46 @@
+"""Owner changes made outside a transfer, recorded as receipts.
+
+One model serves every change of owner: an owner change in the admin (or any
+caller of clients.services.record_owner_change) is a Transfer of mode
+OWNER_CHANGE with one recipient and one TransferredRecord row, written in
+the transaction of the change. A record's "Ownership history", Transfer
+History, the user page and Revert read it like any other receipt.
+"""
+
+from django.utils import timezone
+
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
+
+COUNT_FIELD = {
+    TransferredRecord.RecordType.CLIENT: "client_count",
+    TransferredRecord.RecordType.MATTER: "matter_count",
+    TransferredRecord.RecordType.CASE: "case_count",
+}
+
+
+def owner_change_receipt(
+    sender, *, record, old_owner, new_owner, acting_user, changed_at=None, **kwargs
+) -> Transfer:
+    """Receiver of clients.signals.owner_changed: write the receipt."""
+    record_type = TransferredRecord.RecordType(sender._meta.model_name)
+    counts = {COUNT_FIELD[record_type]: 1}
+    transfer = Transfer.objects.create(
+        created_at=changed_at or timezone.now(),
+        mode=Transfer.Mode.OWNER_CHANGE,
+        actor=acting_user,
+        actor_name=acting_user.full_name if acting_user is not None else "",
+        from_user=old_owner,
+        from_user_name=old_owner.full_name if old_owner is not None else "",
+        **counts,
+    )
+    TransferRecipient.objects.create(
+        transfer=transfer, to_user=new_owner, to_user_name=new_owner.full_name, **counts
+    )
+    TransferredRecord.objects.create(
+        transfer=transfer,
+        record_type=record_type,
+        record_id=record.pk,
+        from_user=old_owner,
+        to_user=new_owner,
+    )
+    return transfer
