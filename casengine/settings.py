@@ -164,13 +164,20 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CaseEngine <noreply@casengine.local>")
 
-# Sign-in throttling (django-axes): five failed attempts for one username from
-# one address lock that pair out for a cool-off period; a success resets the
-# count. Behind a reverse proxy set AXES_IPWARE_PROXY_COUNT to the number of
-# proxies so the client's address, not the proxy's, is counted.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+# Sign-in throttling (django-axes), counted in one cool-off window:
+# - five failed attempts for one username from one address lock that pair out;
+# - fifty failed attempts from one address, whatever the usernames, lock the
+#   address out, so it cannot guess across many usernames (an office behind
+#   one address is not locked out by a few typos).
+# A success resets only its own username and address (casengine.security). Behind a
+# reverse proxy set AXES_IPWARE_PROXY_COUNT to the number of proxies so the
+# client's address, not the proxy's, is counted.
+SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+SIGN_IN_FAILURES_PER_ADDRESS = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "50"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = "casengine.security.failure_limit"
+AXES_HANDLER = "casengine.security.SignInAttemptHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
 AXES_LOCKOUT_CALLABLE = "casengine.security.lockout_response"

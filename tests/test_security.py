@@ -180,7 +180,7 @@ def _sign_in(client, username, password, url_name="login"):
 
 
 def test_five_wrong_passwords_lock_the_sign_in_with_a_clear_message(client, attorney):
-    limit = settings.AXES_FAILURE_LIMIT
+    limit = settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS
     assert limit == 5
     for _ in range(limit - 1):
         response = _sign_in(client, attorney.username, "wrong")
@@ -203,7 +203,7 @@ def test_five_wrong_passwords_lock_the_sign_in_with_a_clear_message(client, atto
 
 
 def test_lockout_is_per_username_and_address(client, attorney, paralegal):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS):
         _sign_in(client, attorney.username, "wrong")
     assert _sign_in(client, attorney.username, TEST_PASSWORD).status_code == 429
     # A colleague at the same address can still sign in.
@@ -214,7 +214,7 @@ def test_lockout_is_per_username_and_address(client, attorney, paralegal):
 
 
 def test_lockout_ends_after_the_cool_off(client, attorney):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS):
         _sign_in(client, attorney.username, "wrong")
     assert _sign_in(client, attorney.username, TEST_PASSWORD).status_code == 429
     AccessAttempt.objects.update(
@@ -224,17 +224,45 @@ def test_lockout_ends_after_the_cool_off(client, attorney):
 
 
 def test_a_successful_sign_in_resets_the_count(client, attorney):
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS - 1):
         _sign_in(client, attorney.username, "wrong")
     assert _sign_in(client, attorney.username, TEST_PASSWORD).status_code == 302
     client.post(reverse("logout"))
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS - 1):
         assert _sign_in(client, attorney.username, "wrong").status_code == 200
     assert _sign_in(client, attorney.username, TEST_PASSWORD).status_code == 302
 
 
+def test_one_address_is_locked_after_fifty_failures_across_usernames(attorney):
+    """Per address, whatever the usernames, with its own page; below the limit an
+    office behind one address keeps signing in."""
+    limit = settings.SIGN_IN_FAILURES_PER_ADDRESS
+    assert (limit, settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS) == (50, 5)
+    office = Client(REMOTE_ADDR="203.0.113.5")
+    for number in range(limit - 1):
+        assert _sign_in(office, f"typo{number % 25}", "wrong").status_code == 200
+    assert _sign_in(office, "typo-last", "wrong").status_code == 429
+    response = _sign_in(office, attorney.username, TEST_PASSWORD)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Too many failed sign-in attempts from your network address" in page
+    assert "after 50 wrong passwords for any username" in page
+    assert "_auth_user_id" not in office.session
+
+
+def test_a_successful_sign_in_resets_only_its_own_username(attorney, paralegal):
+    """A valid account cannot wipe the address's count of guesses at others."""
+    office = Client(REMOTE_ADDR="203.0.113.6")
+    for number in range(settings.SIGN_IN_FAILURES_PER_ADDRESS - 1):
+        _sign_in(office, f"guess{number % 25}", "wrong")
+    assert _sign_in(office, attorney.username, TEST_PASSWORD).status_code == 302
+    office.post(reverse("logout"))
+    assert _sign_in(office, paralegal.username, "wrong").status_code == 429
+    assert _sign_in(office, paralegal.username, TEST_PASSWORD).status_code == 429
+
+
 def test_admin_sign_in_is_throttled_too(client, superuser):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS):
         response = _sign_in(client, superuser.username, "wrong", url_name="admin:login")
     assert response.status_code == 429
     assert "Sign-in locked" in response.content.decode()

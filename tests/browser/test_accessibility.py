@@ -57,7 +57,7 @@ def test_sign_in_forbidden_and_lockout_pages_pass_axe(
     expect(page.get_by_role("alert")).to_be_visible()
     check_page(page)  # the form with its error
 
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+    for _ in range(settings.SIGN_IN_FAILURES_PER_USERNAME_AND_ADDRESS - 1):
         sign_in(attorney, password="not-the-password")
     expect(page.get_by_role("heading", name="Sign-in locked")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-in attempts")
