@@ -1,6 +1,6 @@
 from django.urls import path
 
-from transfers import views
+from transfers import account_views, views
 
 app_name = "transfers"
 
@@ -12,6 +12,7 @@ urlpatterns = [
         views.TransferPerClientView.as_view(),
         name="transfer_per_client",
     ),
+    path("users/<int:user_pk>/", account_views.UserPageView.as_view(), name="user_page"),
     path("<int:pk>/", views.TransferDetailView.as_view(), name="transfer_detail"),
     path("<int:pk>/records.csv", views.TransferCsvView.as_view(), name="transfer_csv"),
     path(

@@ -113,7 +113,10 @@ def test_grid_shows_groups_status_workload_and_action_menu(admin_http):
     assert "<h1>User Registration</h1>" in html
     assert f'<a class="button primary" href="{reverse("users:user_create")}">Add</a>' in html
     assert '<label for="id_q">Search users</label>' in html
-    row = re.search(r"<tr>\s*<th scope=\"row\">Dana Reyes</th>.*?</tr>", html, re.S).group(0)
+    page_url = reverse("transfers:user_page", args=[owner.pk])
+    row = re.search(
+        rf'<tr>\s*<th scope="row"><a href="{page_url}">Dana Reyes</a></th>.*?</tr>', html, re.S
+    ).group(0)
     assert "Attorneys" in row
     assert "Active" in row
     clients_url = reverse("clients:client_list") + f"?owner={owner.pk}"
@@ -136,7 +139,7 @@ def test_grid_shows_groups_status_workload_and_action_menu(admin_http):
         f'<a href="{reverse("transfers:transfer_per_client", args=[owner.pk])}">User Transfer</a>'
         in row
     )
-    inactive_row = re.search(r"<th scope=\"row\">Ina Active</th>.*?</tr>", html, re.S).group(0)
+    inactive_row = re.search(r">Ina Active</a></th>.*?</tr>", html, re.S).group(0)
     assert "badge-inactive" in inactive_row
 
 
