@@ -16,6 +16,7 @@ from clients.models import (
 )
 from users import groups
 from users.models import User
+from users.services import user_create
 
 DEMO_PASSWORD = "casengine-demo"
 
@@ -122,20 +123,20 @@ class SeedSummary:
 
 
 def demo_users_ensure() -> dict[str, User]:
+    """The demo users, created through users.services.user_create (so their
+    account history starts with "Created") when they do not exist yet."""
     users = {}
     for username, first_name, last_name, group_name in DEMO_USERS:
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": f"{username}@example.com",
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save(update_fields=["password"])
-            user.groups.add(Group.objects.get(name=group_name))
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                first_name=first_name,
+                last_name=last_name,
+                email=f"{username}@example.com",
+                groups=[Group.objects.get(name=group_name)],
+            )
         users[username] = user
     return users
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html_join
 
 from users.models import AccountEvent, User
 from users.refusals import refusal_html, with_transfer_link
@@ -133,16 +134,10 @@ class UserAdmin(DjangoUserAdmin):
             super().save_model(request, obj, form, change)
             account_event_record(user=obj, kind=AccountEvent.Kind.CREATED, acting_user=request.user)
             return
-        obj.save(update_fields=[name for name in DETAIL_FIELDS if name in form.cleaned_data])
-
-    def save_related(self, request, form, formsets, change):
-        if not change:
-            super().save_related(request, form, formsets, change)
-            return
-        user, data = form.instance, form.cleaned_data
+        data = form.cleaned_data
         try:
             user_access_update(
-                user=user,
+                user=obj,
                 acting_user=request.user,
                 groups=data.get("groups"),
                 user_permissions=data.get("user_permissions"),
@@ -150,15 +145,28 @@ class UserAdmin(DjangoUserAdmin):
                 is_superuser=data.get("is_superuser"),
             )
             if "is_active" in data:
-                user_set_active(user=user, is_active=data["is_active"], acting_user=request.user)
+                user_set_active(user=obj, is_active=data["is_active"], acting_user=request.user)
         except ValidationError as error:
+            stored = User.objects.get(pk=obj.pk)  # the form's new name is not saved
             raise AccountChangeRefused(
-                " ".join(
-                    refusal_html(message, item.code, user)
-                    for item in error.error_list
-                    for message in item.messages
+                format_html_join(
+                    " ",
+                    "{}",
+                    (
+                        (refusal_html(message, item.code, stored),)
+                        for item in error.error_list
+                        for message in item.messages
+                    ),
                 )
             ) from error
+        # The details last, so the services above read (and name) the stored account.
+        obj.save(update_fields=[name for name in DETAIL_FIELDS if name in data])
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        # Groups and permissions were saved by user_access_update in save_model.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -192,10 +200,23 @@ class UserAdmin(DjangoUserAdmin):
 
     # Deletion ------------------------------------------------------------------
 
+    def _delete_refusal(self, request, user) -> str | None:
+        """Deleting ends the account like a deactivation, with the same rules."""
+        if user_owns_anything(user):
+            return DELETE_REFUSED.format(name=user.full_name)
+        refusal = deactivation_refusal(user=user, acting_user=request.user)
+        if refusal is not None:
+            return (
+                refusal.messages[0]
+                .replace("deactivate", "delete")
+                .replace("deactivated", "deleted")
+            )
+        return None
+
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, object_id)
-        if user is not None and user_owns_anything(user):
-            self.message_user(request, DELETE_REFUSED.format(name=user.full_name), messages.ERROR)
+        if user is not None and (refusal := self._delete_refusal(request, user)):
+            self.message_user(request, refusal, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:users_user_change", args=[user.pk]))
         return super().delete_view(request, object_id, extra_context)
 
@@ -216,6 +237,12 @@ class UserAdmin(DjangoUserAdmin):
                     request, DELETE_REFUSED.format(name=user.full_name), messages.ERROR
                 )
             queryset = queryset.exclude(pk__in=[user.pk for user in owners])
+        refused = []
+        for user in queryset.filter(Q(pk=request.user.pk) | Q(is_superuser=True, is_active=True)):
+            if refusal := self._delete_refusal(request, user):
+                self.message_user(request, refusal, messages.ERROR)
+                refused.append(user.pk)
+        queryset = queryset.exclude(pk__in=refused)
         with transaction.atomic():
             for user in queryset.order_by("pk"):
                 user_delete_record(user=user, acting_user=request.user)
