@@ -1,0 +1,82 @@
+"""Owner changes outside a transfer are receipts of mode OWNER_CHANGE: the
+receipt page, Transfer History and Revert treat them like any other."""
+
+import pytest
+from django.urls import reverse
+
+from clients.selectors import record_ownership_history
+from clients.services import record_owner_change
+from tests.factories import CaseFactory, OwnerFactory
+from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from transfers.services import transfer_revert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def changed(administrator):
+    owen = OwnerFactory(username="owen.owner", first_name="Owen", last_name="Owner")
+    nina = OwnerFactory(username="nina.new", first_name="Nina", last_name="New")
+    case = CaseFactory(matter__client__owner=owen, matter__owner=owen, owner=owen)
+    record_owner_change(acting_user=administrator, record=case, new_owner=nina)
+    return owen, nina, case, Transfer.objects.get()
+
+
+def test_the_receipt_holds_who_when_from_and_to(administrator, changed):
+    owen, nina, case, receipt = changed
+    assert (receipt.mode, receipt.actor, receipt.actor_name) == (
+        Transfer.Mode.OWNER_CHANGE,
+        administrator,
+        "Olivia Grant",
+    )
+    assert (receipt.from_user, receipt.from_user_name, receipt.case_count) == (
+        owen,
+        "Owen Owner",
+        1,
+    )
+    recipient = TransferRecipient.objects.get(transfer=receipt)
+    assert (recipient.to_user, recipient.to_user_name, recipient.case_count) == (
+        nina,
+        "Nina New",
+        1,
+    )
+    row = TransferredRecord.objects.get(transfer=receipt)
+    assert (row.record_type, row.record_id, row.from_user, row.to_user) == (
+        "case",
+        case.pk,
+        owen,
+        nina,
+    )
+    case.refresh_from_db()
+    assert case.updated_at == receipt.created_at
+
+
+def test_names_survive_the_deletion_of_both_users(administrator, changed):
+    owen, nina, case, receipt = changed
+    # Give the case to a third owner, then delete the first two.
+    third = OwnerFactory(first_name="Tess", last_name="Third")
+    record_owner_change(acting_user=administrator, record=case, new_owner=third)
+    record_owner_change(acting_user=administrator, record=case.matter, new_owner=third)
+    record_owner_change(acting_user=administrator, record=case.matter.client, new_owner=third)
+    owen.delete()
+    nina.delete()
+    oldest = record_ownership_history(record=case)[-1]
+    assert (oldest.from_name, oldest.to_name) == ("Owen Owner", "Nina New (deleted since)")
+
+
+def test_receipt_page_history_and_revert(client, administrator, changed):
+    owen, nina, case, receipt = changed
+    client.force_login(administrator)
+    page = client.get(reverse("transfers:transfer_detail", args=[receipt.pk])).content.decode()
+    assert f"Transfer #{receipt.pk}: Owner change" in page
+    listing = client.get(reverse("transfers:transfer_list")).content.decode()
+    assert "Owner change" in listing
+
+    revert = transfer_revert(acting_user=administrator, transfer=receipt)
+    case.refresh_from_db()
+    assert case.owner == owen and revert.case_count == 1
+    history = record_ownership_history(record=case)
+    assert [(e.from_name, e.to_name, e.is_revert, e.is_owner_change) for e in history] == [
+        ("Nina New", "Owen Owner", True, False),
+        ("Owen Owner", "Nina New", False, True),
+    ]
