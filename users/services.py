@@ -196,13 +196,14 @@ def user_update(
         locked = User.objects.select_for_update().get(pk=user.pk)
         errors = {}
         try:
-            with transaction.atomic():
-                user_access_update(user=user, acting_user=acting_user, groups=groups)
-        except ValidationError as error:
+            user_access_update(user=user, acting_user=acting_user, groups=groups)
+        except ValidationError as error:  # its savepoint was rolled back
             errors["groups"] = error
         if is_active is not None and is_active != locked.is_active:
-            refusal = not is_active and deactivation_refusal(user=locked, acting_user=acting_user)
-            if refusal:
+            refusal = None
+            if not is_active:
+                refusal = deactivation_refusal(user=locked, acting_user=acting_user)
+            if refusal is not None:
                 errors["is_active"] = refusal
             elif not errors:
                 user_set_active(user=user, is_active=is_active, acting_user=acting_user)
