@@ -80,3 +80,45 @@ def test_receipt_page_history_and_revert(client, administrator, changed):
         ("Nina New", "Owen Owner", True, False),
         ("Owen Owner", "Nina New", False, True),
     ]
+
+
+def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(administrator):
+    """The data migration turns the admin's log of earlier owner changes into
+    receipts, so those records no longer claim "Never transferred"."""
+    import importlib
+
+    from django.apps import apps
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    migration = importlib.import_module("transfers.migrations.0006_owner_changes_from_admin_log")
+    owen = OwnerFactory(username="owen.owner", first_name="Owen", last_name="Owner")
+    nina = OwnerFactory(username="nina.new", first_name="Nina", last_name="New")
+    case = CaseFactory(matter__client__owner=nina, matter__owner=nina, owner=nina)
+    entry = LogEntry.objects.create(
+        user=administrator,
+        content_type=ContentType.objects.get_for_model(case),
+        object_id=str(case.pk),
+        object_repr=str(case),
+        action_flag=CHANGE,
+        change_message=(
+            f"Changed owner from Owen Owner (#{owen.pk}) to Nina New (#{nina.pk}). Changed Court."
+        ),
+    )
+    LogEntry.objects.create(  # not an owner change
+        user=administrator,
+        content_type=ContentType.objects.get_for_model(case),
+        object_id=str(case.pk),
+        object_repr=str(case),
+        action_flag=CHANGE,
+        change_message='[{"changed": {"fields": ["Court"]}}]',
+    )
+    migration.receipts_from_admin_log(apps, None)
+    [event] = record_ownership_history(record=case)
+    assert (event.from_name, event.to_name, event.actor_name, event.happened_at) == (
+        "Owen Owner",
+        "Nina New",
+        "Olivia Grant",
+        entry.action_time,
+    )
+    assert event.is_owner_change
