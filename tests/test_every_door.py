@@ -285,6 +285,22 @@ def test_admin_user_change_form_refuses_and_records(client, doors):
         assert (event.actor, event.detail) == (doors.admin, detail)
 
 
+def test_admin_user_add_form_records_the_creation(client, doors):
+    client.force_login(doors.admin)
+    response = client.post(
+        reverse("admin:users_user_add"),
+        {
+            "username": "added.in.admin",
+            "usable_password": "true",
+            "password1": "Quill-Harbour-7731",
+            "password2": "Quill-Harbour-7731",
+        },
+    )
+    assert response.status_code == 302
+    event = AccountEvent.objects.get(user__username="added.in.admin")
+    assert (event.kind, event.actor, event.actor_name) == ("created", doors.admin, "Olivia Grant")
+
+
 def test_admin_user_change_form_refusal_under_the_lock_rolls_back(client, doors, monkeypatch):
     """The owner gets a record after the form's check: the service refuses under
     the lock, the whole save (details included) is rolled back."""

@@ -3,6 +3,7 @@ go around them: the admin's user form, ensure_admin, the settings Edit form's
 groups, the admin's record forms and share pages, and sign-in throttling
 across usernames. tests/test_every_door.py walks every door generically."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -76,7 +77,7 @@ def test_admin_user_form_refuses_to_deactivate_an_owner(admin_http, owner):
     assert response.status_code == 200  # the form again
     html = response.content.decode()
     assert OWNS_RECORDS in html
-    assert f'href="{transfer_all_url(owner)}"' in html
+    assert f'<a href="{transfer_all_url(owner)}">User Transfer All for Dana Reyes</a>' in html
     owner.refresh_from_db()
     assert owner.is_active
 
@@ -88,7 +89,7 @@ def test_admin_user_form_refuses_to_take_the_last_owning_group_from_an_owner(adm
     assert response.status_code == 200
     html = response.content.decode()
     assert "Dana Reyes still owns clients, matters or cases, so" in html
-    assert f'href="{transfer_all_url(owner)}"' in html
+    assert f'<a href="{transfer_all_url(owner)}">User Transfer All for Dana Reyes</a>' in html
     assert list(owner.groups.values_list("name", flat=True)) == [groups.ATTORNEYS]
 
 
@@ -107,7 +108,11 @@ def test_settings_edit_refuses_to_take_the_last_owning_group_from_an_owner(admin
     assert response.status_code == 200
     codes = [e.code for e in response.context["form"].errors.as_data()["groups"]]
     assert codes == ["owner_permission_removed"]
-    assert f'href="{transfer_all_url(owner)}"' in response.content.decode()
+    errors = re.search(
+        r'<ul class="errorlist" id="id_groups_error">(.*?)</ul>', response.content.decode(), re.S
+    ).group(1)
+    assert "Dana Reyes still owns clients, matters or cases, so" in errors
+    assert f'<a href="{transfer_all_url(owner)}">User Transfer All for Dana Reyes</a>' in errors
     assert list(owner.groups.values_list("name", flat=True)) == [groups.ATTORNEYS]
 
 
