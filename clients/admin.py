@@ -33,7 +33,13 @@ from clients.models import (
     MatterGroupObjectPermission,
     MatterUserObjectPermission,
 )
-from clients.services import case_create, client_create, matter_create, record_owner_change
+from clients.services import (
+    case_create,
+    client_create,
+    matter_create,
+    record_owner_change,
+    record_update,
+)
 from users.models import User
 
 
@@ -178,8 +184,8 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
-        """A new record through the create service; on a change, write the
-        changed fields, and a new owner only through record_owner_change.
+        """A new record through the create service; on a change, the changed
+        fields through record_update and a new owner through record_owner_change.
 
         The form has already run the model's validation (clean() refuses an
         inactive or ineligible owner); the service checks again with the
@@ -204,16 +210,16 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
             obj._state.adding = False
             return
-        changed = [name for name in form.changed_data if name != "owner"]
-        if changed:
-            if "matter" in changed:
-                changed.append("client")  # Case.save() follows the matter's client
-            obj.save(update_fields=[*changed, "updated_at"])
-        if "owner" in form.changed_data:
-            try:
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name != "owner"
+        }
+        try:
+            if changes:
+                record_update(acting_user=request.user, record=obj, **changes)
+            if "owner" in form.changed_data:
                 record_owner_change(acting_user=request.user, record=obj, new_owner=obj.owner)
-            except ValidationError as error:
-                raise OwnerChangeRefused(" ".join(error.messages)) from error
+        except ValidationError as error:
+            raise OwnerChangeRefused(" ".join(error.messages)) from error
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)

@@ -115,6 +115,33 @@ def case_create(
     )
 
 
+def record_update(*, acting_user: User | None, record: Model, **changes) -> Model:
+    """Change fields of one client, matter or case other than its owner (that
+    is record_owner_change's), validated like the model, with the record's row
+    locked. Only the changed fields (and updated_at) are written, so an owner
+    given by a transfer meanwhile is kept. A case moved to another matter
+    follows that matter's client."""
+    model = type(record)
+    if model not in (Client, Matter, Case):
+        raise TypeError(f"{model.__name__} is not a client, matter or case")
+    if "owner" in changes or "owner_id" in changes:
+        raise ValueError("Change an owner with record_owner_change.")
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=record.pk)
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        fields = list(changes)
+        if model is Case and "matter" in changes:
+            locked.client_id = locked.matter.client_id
+            fields.append("client")
+        locked.full_clean()
+        locked.save(update_fields=[*fields, "updated_at"])
+    for name in [*fields, "updated_at"]:
+        field = model._meta.get_field(name)
+        setattr(record, field.attname, getattr(locked, field.attname))
+    return record
+
+
 def record_owner_change(*, acting_user: User | None, record: Model, new_owner: User | int) -> Model:
     """Give one client, matter or case to `new_owner` (active and eligible),
     and record the change (who, when, from whom, to whom) in the same

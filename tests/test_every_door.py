@@ -562,6 +562,7 @@ DOOR_PARAMETERS = {
     "new_user",
     "transfer",
     "user",
+    "record",
 }
 SERVICE_DOORS = {
     "users.services.user_create": "records created",
@@ -577,6 +578,7 @@ SERVICE_DOORS = {
     "clients.services.matter_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.case_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.record_owner_change": "refuses; records an owner-change receipt",
+    "clients.services.record_update": "refuses an owner (record_owner_change's)",
     "transfers.services.records_transfer_all": "receipt; deactivation recorded",
     "transfers.services.records_transfer_per_client": "receipt; deactivation recorded",
     "transfers.services.transfer_revert": "receipt; reactivation recorded",
@@ -676,6 +678,12 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
             caption="X",
         )
     ) == {"owner": ["owner_inactive"]}
+    for model in OWNED_MODELS:
+        for field in ("owner", "owner_id"):
+            with pytest.raises(ValueError, match="record_owner_change"):
+                clients_services.record_update(
+                    acting_user=admin_user, record=doors.record[model], **{field: doors.nina}
+                )
     assert_dana_untouched(doors)
     assert not AccountEvent.objects.exists() and not Transfer.objects.exists()
 

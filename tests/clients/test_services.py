@@ -4,8 +4,20 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from clients.models import Case, Client, Matter
-from clients.services import case_create, client_create, matter_create, record_owner_change
-from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
+from clients.services import (
+    case_create,
+    client_create,
+    matter_create,
+    record_owner_change,
+    record_update,
+)
+from tests.factories import (
+    CaseFactory,
+    ClientFactory,
+    MatterFactory,
+    OwnerFactory,
+    UserFactory,
+)
 from users import groups
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +132,36 @@ def test_invalid_fields_are_refused(administrator):
     with pytest.raises(ValidationError) as caught:
         client_create(acting_user=administrator, owner=owner, number="C-DUP", name="Z")
     assert "number" in caught.value.error_dict
+
+
+def test_record_update_writes_only_the_changed_fields_and_the_case_follows_its_matter(
+    administrator,
+):
+    case = CaseFactory(court="High Court")
+    other_matter = MatterFactory()
+    # Another session gives the case a new owner after this copy was read.
+    stale = Case.objects.get(pk=case.pk)
+    new_owner = OwnerFactory()
+    Case.objects.filter(pk=case.pk).update(owner=new_owner)
+
+    record_update(
+        acting_user=administrator, record=stale, court="County Court", matter=other_matter
+    )
+    case.refresh_from_db()
+    assert (case.court, case.matter, case.client) == (
+        "County Court",
+        other_matter,
+        other_matter.client,
+    )
+    assert case.owner == new_owner  # not put back
+    assert stale.client_id == other_matter.client_id
+
+
+def test_record_update_validates_like_the_model(administrator):
+    taken = ClientFactory(number="C-TAKEN")
+    client = ClientFactory()
+    with pytest.raises(ValidationError) as refused:
+        record_update(acting_user=administrator, record=client, number=taken.number)
+    assert [e.code for e in refused.value.error_dict["number"]] == ["unique"]
+    client.refresh_from_db()
+    assert client.number != "C-TAKEN"
