@@ -210,9 +210,7 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
             obj._state.adding = False
             return
-        changes = {
-            name: form.cleaned_data[name] for name in form.changed_data if name != "owner"
-        }
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "owner"}
         try:
             if changes:
                 record_update(acting_user=request.user, record=obj, **changes)

@@ -120,7 +120,8 @@ def record_update(*, acting_user: User | None, record: Model, **changes) -> Mode
     is record_owner_change's), validated like the model, with the record's row
     locked. Only the changed fields (and updated_at) are written, so an owner
     given by a transfer meanwhile is kept. A case moved to another matter
-    follows that matter's client."""
+    follows that matter's client; a matter moved to another client takes its
+    cases along."""
     model = type(record)
     if model not in (Client, Matter, Case):
         raise TypeError(f"{model.__name__} is not a client, matter or case")
@@ -136,6 +137,9 @@ def record_update(*, acting_user: User | None, record: Model, **changes) -> Mode
             fields.append("client")
         locked.full_clean()
         locked.save(update_fields=[*fields, "updated_at"])
+        if model is Matter and "client" in changes:
+            # A case's client repeats its matter's: the matter's cases follow it.
+            Case.objects.filter(matter=locked).update(client_id=locked.client_id)
     for name in [*fields, "updated_at"]:
         field = model._meta.get_field(name)
         setattr(record, field.attname, getattr(locked, field.attname))

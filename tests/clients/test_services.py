@@ -165,3 +165,11 @@ def test_record_update_validates_like_the_model(administrator):
     assert [e.code for e in refused.value.error_dict["number"]] == ["unique"]
     client.refresh_from_db()
     assert client.number != "C-TAKEN"
+
+
+def test_record_update_moves_a_matters_cases_with_it_to_another_client(administrator):
+    case = CaseFactory()
+    other_client = ClientFactory()
+    record_update(acting_user=administrator, record=case.matter, client=other_client)
+    case.refresh_from_db()
+    assert (case.matter.client, case.client) == (other_client, other_client)
