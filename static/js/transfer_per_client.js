@@ -116,7 +116,9 @@
       }
       var query = userFilter.value.trim().toLowerCase();
       userItems.forEach(function (item) {
-        item.hidden = !!query && item.textContent.toLowerCase().indexOf(query) === -1;
+        // The label reads "Dana Reyes — 12 clients, …": filter on the name.
+        var name = item.textContent.split(" — ")[0].toLowerCase();
+        item.hidden = !!query && name.indexOf(query) === -1;
       });
     }
     if (userFilter) {
