@@ -5,7 +5,9 @@ when request.POST is first read, which CsrfViewMiddleware does before any view
 runs. User Transfer posts one field per linked client (and one per ticked
 row), so for that one URL the form body is parsed here, before the CSRF check,
 with the limit of PER_CLIENT_MAX_FIELDS; every other form keeps the site-wide
-limit, and the body still may not exceed DATA_UPLOAD_MAX_MEMORY_SIZE."""
+limit, and the body still may not exceed DATA_UPLOAD_MAX_MEMORY_SIZE. The page
+posts urlencoded (a form without enctype); a multipart post to it keeps the
+site-wide limit."""
 
 from urllib.parse import parse_qsl
 

@@ -174,8 +174,9 @@
             var changed = answer.querySelector("input[name=client_ids]");
             var ids = form.querySelector("input[name=client_ids]");
             if (changed && changed.value !== ids.value) {
-              // The list of clients changed meanwhile: show the current one.
-              form.requestSubmit(form.querySelector("button[value=filter]"));
+              // The list of clients changed meanwhile: let the server show the
+              // current one, with its message.
+              form.requestSubmit(button);
               return;
             }
             var region = form.querySelector("[data-region=" + (button.value === "preview" ? "preview" : "distribution-totals") + "]");
