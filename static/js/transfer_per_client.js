@@ -131,6 +131,25 @@
       });
     }
 
+    /* A row changed by hand after Distribute or Preview: their tables no
+       longer describe the form; say so (Preview shows the new figures). */
+    var table = form.querySelector("table.transfer-grid");
+    table.addEventListener("input", function (event) {
+      if (!event.target.matches("input[data-assignment]")) {
+        return;
+      }
+      ["distribution-totals", "preview"].forEach(function (name) {
+        var region = form.querySelector("[data-region=" + name + "]");
+        if (region && region.querySelector("table") && !region.querySelector("[data-stale]")) {
+          var note = document.createElement("p");
+          note.className = "helptext";
+          note.setAttribute("data-stale", "");
+          note.textContent = "Rows changed since these figures: Preview shows what Save would move now.";
+          region.appendChild(note);
+        }
+      });
+    });
+
     /* Distribute and Preview ask the server (one algorithm, one engine) and
        take from its answer the rows' values and the regions it refreshes,
        leaving the filter, the ticks and the scroll position as they are. */

@@ -184,6 +184,13 @@ def test_filter_select_assign_selected_and_preview(
     check_page(page)
     assert Transfer.objects.count() == 0
 
+    # A row changed by hand after the preview: the page says its figures are old.
+    page.get_by_label("New user for Acorn Bank").fill("Marcus Hale (marcus.hale)")
+    expect(page.locator("[data-region=preview] [data-stale]")).to_have_text(
+        "Rows changed since these figures: Preview shows what Save would move now."
+    )
+    page.get_by_label("New user for Acorn Bank").fill("Dana Reyes (dana.reyes)")
+
     page.get_by_role("button", name="Save").click()
     expect(
         page.get_by_role("heading", name=re.compile(r"Transfer #\d+: User Transfer$"))
