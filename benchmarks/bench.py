@@ -704,7 +704,9 @@ def section_user_transfer(args) -> list[dict]:
     request_started.disconnect(reset_queries)
     admin, leavers = user_transfer_load()
     # An interrupted run may have left a transfer unreverted.
-    for left in Transfer.objects.filter(from_user__in=leavers.values(), revert__isnull=True):
+    for left in Transfer.objects.filter(
+        mode=Transfer.Mode.PER_CLIENT, from_user__in=leavers.values(), revert__isnull=True
+    ):
         transfer_revert(acting_user=admin, transfer=left)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE users_user, clients_client, clients_matter, clients_case")
