@@ -120,6 +120,25 @@ def per_client_row_html(row: dict, client_url: str) -> SafeString:
     )
 
 
+def eligible_user_html(entry: dict) -> tuple[SafeString, SafeString]:
+    """A user's <option> in the shared list and checkbox under "Distribute
+    among", built here for the same reason as the rows (1,400 users)."""
+    user = entry["user"]
+    pk = user.pk
+    option = (
+        f'<option value="{escape(entry["reference"])}">'
+        f"{user.client_count} client{pluralize(user.client_count)}, "
+        f"{user.case_count} case{pluralize(user.case_count)}</option>"
+    )
+    checkbox = (
+        f"<li{'' if entry['shown'] else ' hidden'}>"
+        f'<input type="checkbox" name="distribute_to" value="{pk}" id="id_distribute_to_{pk}"'
+        f"{' checked' if entry['checked'] else ''}> "
+        f'<label for="id_distribute_to_{pk}">{escape(entry["workload"])}</label></li>\n'
+    )
+    return mark_safe(option), mark_safe(checkbox)  # noqa: S308 - escaped values only
+
+
 def transfer_summary(transfer: Transfer) -> str:
     """The success message after Save: counts, new users and deactivation."""
     recipients = list(transfer.recipients.all())
@@ -440,6 +459,8 @@ class TransferPerClientView(OldUserMixin, View):
             }
             for user in self.new_users()
         ]
+        for entry in new_users:
+            entry["option_html"], entry["checkbox_html"] = eligible_user_html(entry)
         if request_key is None:
             request_key = form.data.get("request_key", "") if form.is_bound else ""
         return render(

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BOOK = 1_000
 ELIGIBLE = 200
+BIG_PAGE_WAIT = 30_000  # ms
 
 
 def per_client_path(user):
@@ -77,7 +78,7 @@ def test_assign_all_then_save_with_1000_clients(live_server, page, signed_in, ad
 
     page = signed_in(administrator, per_client_path(leaver))
     expect(page.get_by_role("heading", name="User Transfer", exact=True)).to_be_visible()
-    expect(page.locator("input[data-assignment]")).to_have_count(BOOK)
+    expect(page.locator("input[data-assignment]")).to_have_count(BOOK, timeout=BIG_PAGE_WAIT)
     expect(page.locator("datalist option")).to_have_count(ELIGIBLE)
 
     page.get_by_label("Assign all to").fill("Nina Park (nina.park)")
@@ -92,7 +93,7 @@ def test_assign_all_then_save_with_1000_clients(live_server, page, signed_in, ad
 
     expect(
         page.get_by_role("heading", name=re.compile(r"Transfer #\d+: User Transfer$"))
-    ).to_be_visible()
+    ).to_be_visible(timeout=BIG_PAGE_WAIT)
     transfer = Transfer.objects.get()
     assert transfer.client_count == BOOK
     assert set(Client.objects.filter(pk__in=client_ids).values_list("owner", flat=True)) == {
@@ -128,8 +129,12 @@ def test_distribute_among_three_then_save(live_server, page, signed_in, administ
     expect(distribute.get_by_label("Balance by workload")).to_be_checked()
     distribute.get_by_role("button", name="Distribute").click()
 
-    totals = page.get_by_role("table", name="Proposal: each chosen user's totals after Save")
-    expect(totals).to_be_visible()
+    # A server round trip on a page of 1,000 rows: on a busy machine it may take
+    # longer than expect's default 5 s, so wait up to BIG_PAGE_WAIT.
+    totals = page.locator("[data-region=distribution-totals]").get_by_role(
+        "table", name="Proposal: each chosen user's totals after Save"
+    )
+    expect(totals).to_be_visible(timeout=BIG_PAGE_WAIT)
     expect(totals.get_by_role("row")).to_have_count(4)
     expect(totals.get_by_role("row", name=re.compile("^Ada Abel"))).to_contain_text("40 →")
     first, last = client_ids[0], client_ids[-1]
@@ -141,7 +146,7 @@ def test_distribute_among_three_then_save(live_server, page, signed_in, administ
     page.get_by_role("button", name="Save").click()
     expect(
         page.get_by_role("heading", name=re.compile(r"Transfer #\d+: User Transfer$"))
-    ).to_be_visible()
+    ).to_be_visible(timeout=BIG_PAGE_WAIT)
     owners = dict(Client.objects.filter(pk__in=client_ids).values_list("pk", "owner_id"))
     assert owners == expected
     assert not Case.objects.filter(owner=leaver).exists()
