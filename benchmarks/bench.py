@@ -14,12 +14,20 @@ Two databases, built on the first run and reused afterwards:
   users up to 2,000 in all.
 - casengine_bench_grids (BENCH_GRIDS_DATABASE_URL; see benchmarks/grids.py):
   100,000 clients, 500,000 matters, 2,500,000 cases.
+- casengine_bench_user_transfer (BENCH_USER_TRANSFER_DATABASE_URL, on the
+  server of the bench database otherwise): leavers linked to 1,000 and 5,000
+  clients (each with a matter and two cases) and 1,400 eligible users, of whom
+  1,200 leave the Attorneys group for the rows with 200.
 
 Sections (--only): `transfers` (Transfer All, service against hand-written SQL;
 per-client transfer of bench.pc's 1,000 clients to 10 users; revert of it),
 `pages` (User Registration with 2,000 users, User Transfer All and User
-Transfer forms, a Transfer All receipt) and `grids` (the record grids at full
-scale). Pages are rendered in-process with django.test.Client; server time is
+Transfer forms, a Transfer All receipt), `grids` (the record grids at full
+scale) and `user_transfer` (the User Transfer page at 1,000 and 5,000 clients x
+200 and 1,400 eligible users: bytes and server time; its Save of 5,000 clients
+to 10 users, Distribute and Preview through the view; and, when Playwright and
+Chromium are installed, the page's load in headless Chromium at 1,000 x 200).
+Pages are rendered in-process with django.test.Client; server time is
 the time of the client.get call, queries are counted with
 CaptureQueriesContext. Each section runs in its own process (its own database).
 
@@ -42,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +58,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH_DIR))
 
-SECTIONS = ("transfers", "pages", "grids")
+SECTIONS = ("transfers", "pages", "grids", "user_transfer")
 TARGET_RATIO = 1.5
 TOTAL_USERS = 2_000
 PC_OWNED_CLIENTS = 950
@@ -484,6 +493,341 @@ def section_grids(args) -> list[dict]:
     return rows
 
 
+# ---------------------------------------------------- user transfer section
+
+UT_BOOKS = (1_000, 5_000)
+UT_ELIGIBLE = (200, 1_400)
+UT_RECIPIENTS = 10
+UT_PAGE_LIMIT_BYTES = 1_000_000  # at 1,000 clients x 200 eligible users (PRODUCT.md)
+UT_LOAD_LIMIT_MS = 2_000  # the same page, loaded in headless Chromium
+UT_SAVE_BUDGET = 60 + 10 * UT_RECIPIENTS
+
+
+def user_transfer_database_url() -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    import transfer as transfer_bench  # benchmarks/transfer.py
+
+    explicit = os.environ.get("BENCH_USER_TRANSFER_DATABASE_URL")
+    if explicit:
+        return explicit
+    parts = urlsplit(transfer_bench.bench_database_url())
+    return urlunsplit((parts.scheme, parts.netloc, "/casengine_bench_user_transfer", "", ""))
+
+
+def user_transfer_load():
+    """The leavers, their books and 1,400 eligible users (built once)."""
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from clients.models import Case, Client, Matter
+    from users import groups
+    from users.models import User
+
+    attorneys = Group.objects.get(name=groups.ATTORNEYS)
+
+    def ensure(username, first, last, group):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last, "password": "!"}
+        )
+        if created:
+            user.groups.add(group)
+        return user
+
+    admin = ensure("bench.ut.admin", "Ada", "Admin", Group.objects.get(name=groups.ADMINISTRATORS))
+    leavers = {
+        size: ensure(f"bench.ut{size}", "Leaver", f"of {size:,}", attorneys) for size in UT_BOOKS
+    }
+    missing = max(UT_ELIGIBLE) - User.objects.filter(username__startswith="bench.ut.staff").count()
+    if missing > 0:
+        progress(f"adding {missing:,} eligible users ...")
+        names = ["Adler", "Brandt", "Castillo", "Dubois", "Eriksen", "Ferreira", "Gallo"]
+        with transaction.atomic():
+            made = User.objects.bulk_create(
+                [
+                    User(
+                        username=f"bench.ut.staff{i:04d}",
+                        first_name=["Alice", "Ben", "Chloe", "David", "Emma"][i % 5],
+                        last_name=f"{names[i % len(names)]} {i:04d}",
+                        password="!",
+                    )
+                    for i in range(missing)
+                ]
+            )
+            attorneys.user_set.add(*made)
+    for size, leaver in leavers.items():
+        if Client.objects.filter(owner=leaver).count() == size:
+            continue
+        progress(f"building the book of {size:,} clients ...")
+        with transaction.atomic():
+            clients = Client.objects.bulk_create(
+                [
+                    Client(
+                        number=f"UT{size}-{i:05d}",
+                        name=f"Client {i:05d} of {size:,}",
+                        owner=leaver,
+                    )
+                    for i in range(size)
+                ],
+                batch_size=2000,
+            )
+            matters = Matter.objects.bulk_create(
+                [
+                    Matter(client=c, number=f"M-{c.number}", title="Matter", owner=leaver)
+                    for c in clients
+                ],
+                batch_size=2000,
+            )
+            Case.objects.bulk_create(
+                [
+                    Case(
+                        matter=m,
+                        client=m.client,
+                        number=f"K-{m.number}-{k}",
+                        caption="Case",
+                        owner=leaver,
+                    )
+                    for m in matters
+                    for k in range(2)
+                ],
+                batch_size=2000,
+            )
+    return admin, leavers
+
+
+def set_eligible(count: int) -> None:
+    """Keep `count` of the staff in the Attorneys group (the rest: none)."""
+    from django.contrib.auth.models import Group
+
+    from users import groups
+    from users.models import User
+
+    attorneys = Group.objects.get(name=groups.ATTORNEYS)
+    staff = list(
+        User.objects.filter(username__startswith="bench.ut.staff")
+        .order_by("username")
+        .values_list("pk", flat=True)
+    )
+    through = User.groups.through
+    through.objects.filter(user_id__in=staff, group=attorneys).delete()
+    through.objects.bulk_create(
+        [through(user_id=pk, group_id=attorneys.pk) for pk in staff[:count]]
+    )
+
+
+def chromium_load_times(url_path: str, cookie: tuple[str, str], runs: int) -> list[float] | None:
+    """Seconds from navigation to the load event of `url_path` in headless
+    Chromium, served by a threaded WSGI server; None without Playwright or a
+    Chromium binary."""
+    import shutil
+    import threading
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    executable = os.environ.get("CHROMIUM_PATH") or next(
+        (
+            path
+            for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+            if Path(path).exists()
+        ),
+        shutil.which("chromium"),
+    )
+    if not executable:
+        return None
+    from django.core.wsgi import get_wsgi_application
+
+    class ThreadingServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server(
+        "127.0.0.1",
+        0,
+        get_wsgi_application(),
+        server_class=ThreadingServer,
+        handler_class=QuietHandler,
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    times = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--disable-gpu"]
+            )
+            context = browser.new_context()
+            context.add_cookies([{"name": cookie[0], "value": cookie[1], "url": base}])
+            page = context.new_page()
+            page.goto(base + url_path)  # warm-up
+            for _ in range(runs):
+                started = time.perf_counter()
+                page.goto(base + url_path, wait_until="load")
+                times.append(time.perf_counter() - started)
+            browser.close()
+    finally:
+        server.shutdown()
+    return times
+
+
+def section_user_transfer(args) -> list[dict]:
+    import transfer as transfer_bench  # benchmarks/transfer.py
+
+    url = user_transfer_database_url()
+    transfer_bench.ensure_database(url)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casengine.test_settings")
+    os.environ.setdefault("CONN_MAX_AGE", "600")
+    transfer_bench.setup_django(url)
+
+    from urllib.parse import urlencode
+
+    from django.conf import settings
+    from django.core.signals import request_started
+    from django.db import connection, reset_queries
+    from django.test import Client as TestClient
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from transfers.forms import user_reference
+    from transfers.models import Transfer
+    from transfers.selectors import linked_client_ids
+    from transfers.services import transfer_revert
+    from users.models import User
+    from users.selectors import eligible_owners
+
+    request_started.disconnect(reset_queries)
+    admin, leavers = user_transfer_load()
+    # An interrupted run may have left a transfer unreverted.
+    for left in Transfer.objects.filter(
+        mode=Transfer.Mode.PER_CLIENT, from_user__in=leavers.values(), revert__isnull=True
+    ):
+        transfer_revert(acting_user=admin, transfer=left)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE users_user, clients_client, clients_matter, clients_case")
+    browser = TestClient()
+    browser.force_login(admin)
+    rows: list[dict] = []
+    print("User Transfer page, Save, Distribute and Preview", flush=True)
+    for eligible in UT_ELIGIBLE:
+        # The other leaver is eligible too: the staff make up the rest.
+        set_eligible(eligible - 1)
+        pages = []
+        for size, leaver in leavers.items():
+            shown = eligible_owners().exclude(pk=leaver.pk).count()
+            key = f"user_transfer_page_{size}x{eligible}"
+            label = f"User Transfer page, {size:,} clients x {shown:,} eligible users"
+            path = reverse("transfers:transfer_per_client", args=[leaver.pk])
+            pages.append((key, label, path, PAGE_BUDGET))
+        page_rows = timed_pages(browser, pages, args.runs)
+        for item in page_rows:
+            item["bytes"] = len(browser.get(pages[page_rows.index(item)][2]).content)
+            item["note"] = f"{item['bytes']:,} bytes"
+            if item["key"] == f"user_transfer_page_{UT_BOOKS[0]}x{UT_ELIGIBLE[0]}":
+                item["limit_bytes"] = UT_PAGE_LIMIT_BYTES
+                item["note"] += f" (limit {UT_PAGE_LIMIT_BYTES:,})"
+        rows += page_rows
+
+    set_eligible(UT_ELIGIBLE[0] - 1)
+    small, big = (leavers[size] for size in UT_BOOKS)
+    cookie = (settings.SESSION_COOKIE_NAME, browser.cookies[settings.SESSION_COOKIE_NAME].value)
+    load_times = chromium_load_times(
+        reverse("transfers:transfer_per_client", args=[small.pk]), cookie, args.runs
+    )
+    if load_times is None:
+        progress("headless Chromium: Playwright or Chromium not installed, row skipped")
+    else:
+        item = row(
+            "user_transfer_chromium_load",
+            f"User Transfer page in headless Chromium, {UT_BOOKS[0]:,} x {UT_ELIGIBLE[0]}: load",
+            load_times,
+            [0],
+            note=f"limit {UT_LOAD_LIMIT_MS:,} ms",
+        )
+        item["limit_ms"] = UT_LOAD_LIMIT_MS
+        rows.append(item)
+        progress(f"{item['label']}: median {item['median_ms']:.0f} ms")
+
+    path = reverse("transfers:transfer_per_client", args=[big.pk])
+    recipients = list(
+        User.objects.filter(username__startswith="bench.ut.staff").order_by("username")[
+            :UT_RECIPIENTS
+        ]
+    )
+    client_ids = sorted(linked_client_ids(user=big))
+    form = {
+        "client_ids": ",".join(map(str, client_ids)),
+        "distribute_mode": "workload",
+    }
+
+    def timed_post(body) -> tuple[float, int, object]:
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = browser.post(
+                path, urlencode(body, doseq=True), content_type="application/x-www-form-urlencoded"
+            )
+            seconds = time.perf_counter() - started
+        return seconds, len(captured.captured_queries), response
+
+    for action, label, shows in (
+        (
+            "distribute",
+            f"Distribute {len(client_ids):,} clients among {UT_RECIPIENTS} users",
+            b"Proposal: each chosen user",
+        ),
+        (
+            "preview",
+            f"Preview (dry run) of {len(client_ids):,} clients to {UT_RECIPIENTS} users",
+            b"Preview: what Save would move",
+        ),
+    ):
+        body = dict(form, action=action, distribute_to=[str(u.pk) for u in recipients])
+        for i, client_id in enumerate(client_ids):
+            body[f"client-{client_id}"] = user_reference(recipients[i % UT_RECIPIENTS])
+        times, queries = [], []
+        for _ in range(args.rounds):
+            seconds, count, response = timed_post(body)
+            if response.status_code != 200 or shows not in response.content:
+                raise SystemExit(f"{action} failed ({response.status_code})")
+            times.append(seconds)
+            queries.append(count)
+        rows.append(row(f"user_transfer_{action}", label, times, queries, UT_SAVE_BUDGET))
+        progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms")
+
+    save_times, save_queries = [], []
+    for number in range(args.rounds):
+        body = dict(form, action="save", request_key=str(uuid.uuid4()))
+        for i, client_id in enumerate(client_ids):
+            body[f"client-{client_id}"] = user_reference(recipients[i % UT_RECIPIENTS])
+        body["selected"] = [str(pk) for pk in client_ids]  # every row ticked: 10,000+ fields
+        seconds, count, response = timed_post(body)
+        if response.status_code != 302:
+            raise SystemExit(f"Save failed: {response.status_code}")
+        save_times.append(seconds)
+        save_queries.append(count)
+        done = Transfer.objects.order_by("-pk").first()
+        progress(
+            f"Save {number + 1}: {done.record_count:,} records, {seconds:.2f} s, {count} queries"
+        )
+        transfer_revert(acting_user=admin, transfer=done)
+    rows.append(
+        row(
+            "user_transfer_save_5000",
+            f"User Transfer Save, {len(client_ids):,} clients to {UT_RECIPIENTS} users "
+            f"({done.record_count:,} records, through the view)",
+            save_times,
+            save_queries,
+            UT_SAVE_BUDGET,
+        )
+    )
+    return rows
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -514,6 +858,12 @@ def machine() -> dict:
 
 
 def budget_text(item: dict) -> str:
+    if item.get("limit_bytes") is not None and item["bytes"] > item["limit_bytes"]:
+        return "BYTES"
+    if item.get("limit_ms") is not None and item["median_ms"] > item["limit_ms"]:
+        return "SLOW"
+    if item.get("budget") is None and (item.get("limit_ms") or item.get("limit_bytes")):
+        return "ok"
     if item.get("ratio") is not None:
         return "ok" if item["ratio"] <= TARGET_RATIO else "RATIO"
     if item.get("budget") is None:
@@ -571,6 +921,8 @@ def main() -> int:
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         if args.section == "grids":
             rows = section_grids(args)
+        elif args.section == "user_transfer":
+            rows = section_user_transfer(args)
         else:
             wanted = set(args.section.split("+"))
             rows = section_transfers_and_pages(args, "transfers" in wanted, "pages" in wanted)
@@ -595,6 +947,8 @@ def main() -> int:
         children.append(first)
     if "grids" in chosen:
         children.append("grids")
+    if "user_transfer" in chosen:
+        children.append("user_transfer")
     rows: list[dict] = []
     for section in children:
         print(f"== {section.replace('+', ' and ')}", flush=True)

@@ -7,8 +7,8 @@ import uuid
 
 from django import forms
 from django.template.defaultfilters import pluralize
-from django.utils.html import format_html
 
+from transfers.selectors import DistributionMode
 from users.models import User
 
 
@@ -86,28 +86,108 @@ class TransferAllForm(forms.Form):
 ASSIGNMENT_PREFIX = "client-"
 ASSIGNMENT_NAME = re.compile(rf"^{ASSIGNMENT_PREFIX}(\d+)$")
 
+# User Transfer handles this many linked clients in one Save; a bigger book
+# goes through `manage.py transfer_user --plan` (or --distribute).
+PER_CLIENT_MAX_CLIENTS = 5_000
+# The fields its Save may post: per row the new user and, when ticked, the
+# row's checkbox; the users ticked under "Distribute among"; the rest.
+PER_CLIENT_MAX_FIELDS = 2 * PER_CLIENT_MAX_CLIENTS + 2_000 + 100
+
+# The id of the one <datalist> of eligible users every user input shares.
+USERS_DATALIST_ID = "eligible-users"
+REFERENCE_USERNAME = re.compile(r"\(([^()\s]+)\)\s*$")
+
+
+def user_reference(user: User) -> str:
+    """How a user is written in the user inputs: "Dana Reyes (dana.reyes)"."""
+    return f"{user.full_name} ({user.username})"
+
+
+def parse_user_reference(text: str) -> int | str:
+    """A user input's value: a user id ("12"), or a username, alone or in
+    parentheses after the name ("Dana Reyes (dana.reyes)")."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    match = REFERENCE_USERNAME.search(text)
+    return match.group(1) if match else text
+
+
+class UserReferenceField(forms.CharField):
+    """A text input offering the eligible users (one shared <datalist>)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 300)
+        attrs = {"list": USERS_DATALIST_ID, "autocomplete": "off", "data-user-input": ""}
+        super().__init__(widget=forms.TextInput(attrs=attrs), **kwargs)
+
+
+def too_many_clients_message(old_username: str = "OLD") -> str:
+    return (
+        f"User Transfer handles up to {PER_CLIENT_MAX_CLIENTS:,} clients in one Save. "
+        f"Transfer a bigger book from the command line: manage.py transfer_user "
+        f"{old_username} --plan plan.csv --by YOUR_USERNAME (or --distribute with the "
+        f"usernames of the new users)."
+    )
+
 
 class TransferPerClientForm(forms.Form):
-    """Save: one new user per client. The rows are not declared fields: they are
-    read from every "client-<id>" value posted, so that an id the form never
-    showed still reaches the service (which refuses it as not linked).
+    """User Transfer: one new user per client, and the tools that fill the rows
+    (Assign all / Assign selected / Distribute), the filter and the preview.
+
+    The rows are not declared fields: they are read from every "client-<id>"
+    value posted, so that an id the form never showed still reaches the service
+    (which refuses it as not linked). A row's value names a user
+    (parse_user_reference); usernames are looked up in one query, and an id
+    goes to the service as it is, which refuses one that may not receive.
 
     `client_ids` carries the linked clients the form showed, so the service can
     refuse a form opened before the list changed."""
 
     error_messages = {
         "invalid_client_ids": "The form was damaged. Open User Transfer again.",
-        "invalid_assignment": "Select a valid user.",
+        "invalid_assignment": "Choose a user from the list.",
         "assign_all_required": "Choose the user to assign every client to.",
+        "assign_selected_required": "Choose the user to assign the selected clients to.",
+        "nothing_selected": "Select the clients to assign first.",
+        "distribute_to_required": "Choose the users to distribute the clients among.",
+        "distribute_to_invalid": (
+            "Distribute among users who may receive records: {names} may not. "
+            "The list below is the current one."
+        ),
         "list_changed": (
             "The clients linked to {old} changed since this form was opened. "
             "The list below is the current one; review it and save again."
         ),
         "unassigned_row": "Choose a new user for this client.",
+        "too_many_clients": too_many_clients_message(),
     }
 
     client_ids = forms.CharField(widget=forms.HiddenInput, required=False)
-    assign_all_to = UserIdField(label="Assign all to", required=False)
+    q = forms.CharField(
+        label="Filter clients",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "data-row-filter": ""}),
+        help_text="Client name or number.",
+    )
+    select_shown = forms.BooleanField(label="Select all shown clients", required=False)
+    assign_all_to = UserReferenceField(label="Assign all to")
+    assign_selected_to = UserReferenceField(label="Assign selected to")
+    user_q = forms.CharField(
+        label="Filter users",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "data-user-filter": ""}),
+    )
+    distribute_mode = forms.ChoiceField(
+        label="Distribute by",
+        choices=DistributionMode.CHOICES,
+        required=False,
+        initial=DistributionMode.WORKLOAD,
+        widget=forms.RadioSelect,
+    )
     deactivate_old_user = forms.BooleanField(
         label="Deactivate the old user",
         required=False,
@@ -115,10 +195,19 @@ class TransferPerClientForm(forms.Form):
     )
     request_key = RequestKeyField()
 
-    def __init__(self, *args, new_user_choices=(), **kwargs):
+    def __init__(self, *args, old_username: str = "OLD", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assign_all_to"].choices = [("", "Choose a user"), *new_user_choices]
+        self.old_username = old_username
         self.row_errors: dict[int, str] = {}
+        self.usernames: dict[str, int] = {}
+
+    def _ids(self, name: str) -> list[int]:
+        values = [value.strip() for value in self.data.getlist(name)] if self.is_bound else []
+        if not all(value.isdigit() for value in values):
+            raise forms.ValidationError(
+                self.error_messages["invalid_client_ids"], code="invalid_client_ids"
+            )
+        return list(dict.fromkeys(int(value) for value in values))
 
     def clean_client_ids(self) -> list[int]:
         value = self.cleaned_data["client_ids"].strip()
@@ -129,29 +218,72 @@ class TransferPerClientForm(forms.Form):
             raise forms.ValidationError(
                 self.error_messages["invalid_client_ids"], code="invalid_client_ids"
             )
+        if len(ids) > PER_CLIENT_MAX_CLIENTS:
+            raise forms.ValidationError(
+                too_many_clients_message(self.old_username), code="too_many_clients"
+            )
         return [int(part) for part in ids]
+
+    def clean_distribute_mode(self) -> str:
+        return self.cleaned_data["distribute_mode"] or DistributionMode.WORKLOAD
 
     def clean(self):
         cleaned = super().clean()
-        assignments: dict[int, int] = {}
+        try:
+            cleaned["selected"] = self._ids("selected")
+            cleaned["distribute_to"] = self._ids("distribute_to")
+        except forms.ValidationError as error:
+            self.add_error(None, error)
+            return cleaned
+        texts: dict[int, str] = {}
         for name in self.data:
             match = ASSIGNMENT_NAME.match(name)
-            if not match:
+            if match:
+                text = self.data.get(name, "").strip()
+                if text:
+                    texts[int(match.group(1))] = text
+        if len(texts) > PER_CLIENT_MAX_CLIENTS:
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    too_many_clients_message(self.old_username), code="too_many_clients"
+                ),
+            )
+            return cleaned
+        references = {client_id: parse_user_reference(text) for client_id, text in texts.items()}
+        for name in ("assign_all_to", "assign_selected_to"):
+            if cleaned.get(name):
+                references[name] = parse_user_reference(cleaned[name])
+        usernames = {ref for ref in references.values() if isinstance(ref, str)}
+        if usernames:
+            self.usernames = dict(
+                User.objects.filter(username__in=usernames).values_list("username", "pk")
+            )
+        resolved: dict = {}
+        for key, reference in references.items():
+            user_id = reference if isinstance(reference, int) else self.usernames.get(reference)
+            if user_id is None:
+                if isinstance(key, int):
+                    self.row_errors[key] = self.error_messages["invalid_assignment"]
+                else:
+                    self.add_error(
+                        key,
+                        forms.ValidationError(
+                            self.error_messages["invalid_assignment"], code="invalid_assignment"
+                        ),
+                    )
                 continue
-            value = self.data.get(name, "").strip()
-            if not value:
-                continue
-            if not value.isdigit():
-                self.row_errors[int(match.group(1))] = self.error_messages["invalid_assignment"]
-                self.add_error(
-                    None,
-                    forms.ValidationError(
-                        self.error_messages["invalid_assignment"], code="invalid_assignment"
-                    ),
-                )
-                continue
-            assignments[int(match.group(1))] = int(value)
-        cleaned["assignments"] = assignments
+            resolved[key] = user_id
+        if self.row_errors:
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    self.error_messages["invalid_assignment"], code="invalid_assignment"
+                ),
+            )
+        cleaned["assignments"] = {k: v for k, v in resolved.items() if isinstance(k, int)}
+        cleaned["assign_all_user"] = resolved.get("assign_all_to")
+        cleaned["assign_selected_user"] = resolved.get("assign_selected_to")
         return cleaned
 
     def posted_assignment(self, client_id: int) -> str:
@@ -159,23 +291,5 @@ class TransferPerClientForm(forms.Form):
             return ""
         return self.data.get(f"{ASSIGNMENT_PREFIX}{client_id}", "").strip()
 
-
-class OptionsHTML:
-    """The <option>s of a user select, built once and reused for every row: a
-    form with 1,000 clients renders 1,000 selects without 1,000 loops."""
-
-    def __init__(self, choices, empty_label="Choose a user"):
-        self.values = {value for value, _ in choices}
-        parts = [format_html('<option value="">{}</option>', empty_label)]
-        parts += [
-            format_html('<option value="{}">{}</option>', value, label) for value, label in choices
-        ]
-        self.html = "".join(parts)
-
-    def render(self, selected: str = ""):
-        from django.utils.safestring import mark_safe
-
-        if selected and selected in self.values:
-            marker = f'<option value="{selected}">'
-            return mark_safe(self.html.replace(marker, f'<option value="{selected}" selected>', 1))
-        return mark_safe(self.html)
+    def required_error(self, field: str, code: str) -> None:
+        self.add_error(field, forms.ValidationError(self.error_messages[code], code=code))

@@ -7,7 +7,7 @@ the records (one transaction per Save) and every refusal it raises
 changed."""
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -18,6 +18,8 @@ from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import get_text_list
 from django.views import View
 from django.views.generic import ListView
@@ -26,11 +28,15 @@ from clients.models import Client
 from transfers import selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
-    OptionsHTML,
+    PER_CLIENT_MAX_CLIENTS,
+    USERS_DATALIST_ID,
     TransferAllForm,
     TransferPerClientForm,
     new_request_key,
+    too_many_clients_message,
     user_choices,
+    user_reference,
+    workload_label,
 )
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import ACCESS_SETTINGS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
@@ -77,6 +83,60 @@ def client_holdings_text(client: Client) -> str:
     if client.held_case_count:
         parts.append(f"{client.held_case_count} case{pluralize(client.held_case_count)}")
     return ", ".join(parts)
+
+
+def row_matches(client: Client, query: str) -> bool:
+    """The filter of User Transfer's rows: client name or number contains it."""
+    return not query or query in client.name.casefold() or query in client.number.casefold()
+
+
+ROW_PK_MARK = 987654321
+
+
+def per_client_row_html(row: dict, client_url: str) -> SafeString:
+    """One row of User Transfer, built here rather than in the template: a
+    book of 5,000 clients renders in a few milliseconds instead of a second.
+    Every value is escaped."""
+    client = row["client"]
+    pk = client.pk
+    name = escape(client.name)
+    field_id = row["field_id"]
+    error = escape(row["error"])
+    invalid = f' aria-invalid="true" aria-describedby="{field_id}_error"' if error else ""
+    message = f'<p class="errorlist" id="{field_id}_error">{error}</p>' if error else ""
+    attributes = (' class="row-invalid"' if error else "") + ("" if row["shown"] else " hidden")
+    return mark_safe(  # noqa: S308 - built from escaped values only
+        f"<tr{attributes} data-row>\n"
+        f'<td><input type="checkbox" name="selected" value="{pk}" id="s{pk}"'
+        f"{' checked' if row['selected'] else ''}>"
+        f'<label class="visually-hidden" for="s{pk}">Select {name}</label></td>\n'
+        f'<th scope="row"><a href="{client_url.format(pk=pk)}">{name}</a></th>\n'
+        f"<td>{escape(client.number)}</td>\n"
+        f"<td>{escape(row['holds'])}</td>\n"
+        f'<td><label class="visually-hidden" for="{field_id}">New user for {name}</label>'
+        f'<input name="client-{pk}" id="{field_id}" list="{USERS_DATALIST_ID}" '
+        f'autocomplete="off" value="{escape(row["value"])}" data-assignment{invalid}>'
+        f"{message}</td>\n</tr>\n"
+    )
+
+
+def eligible_user_html(entry: dict) -> tuple[SafeString, SafeString]:
+    """A user's <option> in the shared list and checkbox under "Distribute
+    among", built here for the same reason as the rows (1,400 users)."""
+    user = entry["user"]
+    pk = user.pk
+    option = (
+        f'<option value="{escape(entry["reference"])}">'
+        f"{user.client_count} client{pluralize(user.client_count)}, "
+        f"{user.case_count} case{pluralize(user.case_count)}</option>"
+    )
+    checkbox = (
+        f"<li{'' if entry['shown'] else ' hidden'}>"
+        f'<input type="checkbox" name="distribute_to" value="{pk}" id="id_distribute_to_{pk}"'
+        f"{' checked' if entry['checked'] else ''}> "
+        f'<label for="id_distribute_to_{pk}">{escape(entry["workload"])}</label></li>\n'
+    )
+    return mark_safe(option), mark_safe(checkbox)  # noqa: S308 - escaped values only
 
 
 def transfer_summary(transfer: Transfer) -> str:
@@ -187,34 +247,28 @@ class TransferAllView(OldUserMixin, View):
 class TransferPerClientView(OldUserMixin, View):
     """User Transfer: a new user for each client linked to the old user.
 
-    "Assign all to" fills every row: with JavaScript in the page, without it by
-    posting the form with action=assign_all, which re-renders it and transfers
-    nothing."""
+    Besides Save, the form's buttons fill or show the form and transfer
+    nothing: Filter, "Assign to every client", "Assign selected to",
+    Distribute and Preview. With JavaScript in the page the first three work
+    in the browser and the last two fetch the same answer without reloading."""
 
     template_name = "transfers/transfer_per_client.html"
+    form_actions = ("filter", "assign_all", "assign_selected", "distribute", "preview")
 
     def get(self, request, user_pk):
         form = TransferPerClientForm(
-            initial={"request_key": new_request_key()}, new_user_choices=self.new_user_choices()
+            initial={"request_key": new_request_key()}, old_username=self.old_user.username
         )
         return self.render(form, request_key=form.initial["request_key"])
 
     def post(self, request, user_pk):
-        form = TransferPerClientForm(request.POST, new_user_choices=self.new_user_choices())
+        form = TransferPerClientForm(request.POST, old_username=self.old_user.username)
         if not form.is_valid():
             return self.render(form)
         data = form.cleaned_data
-        if request.POST.get("action") == "assign_all":
-            if data["assign_all_to"] is None:
-                form.add_error(
-                    "assign_all_to",
-                    ValidationError(
-                        TransferPerClientForm.error_messages["assign_all_required"],
-                        code="assign_all_required",
-                    ),
-                )
-                return self.render(form)
-            return self.render(form, fill_with=str(data["assign_all_to"]))
+        action = request.POST.get("action", "save")
+        if action in self.form_actions:
+            return getattr(self, f"{action}_action")(form)
         transfer = submit_transfer(
             request,
             form,
@@ -231,12 +285,118 @@ class TransferPerClientView(OldUserMixin, View):
             return HttpResponseRedirect(transfer.get_absolute_url())
         return self.render(form)
 
-    def render(self, form, *, fill_with: str = "", request_key: str | None = None):
-        clients = list(selectors.linked_clients(user=self.old_user))
+    # --- actions that fill or show the form -----------------------------------
+
+    def filter_action(self, form):
+        return self.render(form)
+
+    def assign_all_action(self, form):
+        user_id = form.cleaned_data["assign_all_user"]
+        if user_id is None:
+            form.required_error("assign_all_to", "assign_all_required")
+            return self.render(form)
+        text = self.reference_text(user_id, form.cleaned_data["assign_all_to"])
+        return self.render(form, fill=lambda client: text)
+
+    def assign_selected_action(self, form):
+        data = form.cleaned_data
+        if data["assign_selected_user"] is None:
+            form.required_error("assign_selected_to", "assign_selected_required")
+            return self.render(form)
+        selected = set(data["selected"])
+        text = self.reference_text(data["assign_selected_user"], data["assign_selected_to"])
+        shown_only = data["select_shown"]
+        query = data["q"].strip().casefold()
+
+        def fill(client):
+            if client.pk in selected or (shown_only and row_matches(client, query)):
+                return text
+            return None
+
+        if not selected and not shown_only:
+            form.required_error("assign_selected_to", "nothing_selected")
+            return self.render(form)
+        return self.render(form, fill=fill)
+
+    def distribute_action(self, form):
+        data = form.cleaned_data
+        eligible = {user.pk: user for user in self.new_users()}
+        chosen = data["distribute_to"]
+        if not chosen:
+            form.required_error(None, "distribute_to_required")
+            return self.render(form)
+        not_eligible = [user_id for user_id in chosen if user_id not in eligible]
+        if not_eligible:
+            names = User.objects.filter(pk__in=not_eligible).order_by(
+                "first_name", "last_name", "pk"
+            )
+            text = get_text_list([user.full_name for user in names] or ["an unknown user"], "and")
+            form.add_error(
+                None,
+                ValidationError(
+                    TransferPerClientForm.error_messages["distribute_to_invalid"].format(
+                        names=text
+                    ),
+                    code="distribute_to_invalid",
+                ),
+            )
+            return self.render(form)
+        # In the order of the list on the page, whatever the order posted.
+        chosen_users = [user for user in self.new_users() if user.pk in set(chosen)]
+        distribution = selectors.client_distribution(
+            old_user=self.old_user, to_users=chosen_users, mode=data["distribute_mode"]
+        )
+        texts = {user.pk: user_reference(user) for user in chosen_users}
+        return self.render(
+            form,
+            fill=lambda client: texts.get(distribution.assignments.get(client.pk)),
+            distribution=[
+                {"name": eligible[load.user_id].full_name, "load": load}
+                for load in distribution.loads
+            ],
+        )
+
+    def preview_action(self, form):
+        """What Save would move to each new user, from the engine's own dry run."""
+        data = form.cleaned_data
+        try:
+            transfer = services.records_transfer_per_client(
+                acting_user=self.request.user,
+                old_user=self.old_user,
+                assignments=data["assignments"],
+                deactivate_old_user=data["deactivate_old_user"],
+                expected_client_ids=data["client_ids"],
+                dry_run=True,
+            )
+        except TransferRefused as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal)
+            form.refusal = refusal
+            return self.render(form)
+        return self.render(form, preview=transfer)
+
+    def reference_text(self, user_id: int, posted: str) -> str:
+        """How a chosen user is written back into the rows."""
+        for user in self.new_users():
+            if user.pk == user_id:
+                return user_reference(user)
+        return posted
+
+    # --- the page ---------------------------------------------------------------
+
+    def render(
+        self,
+        form,
+        *,
+        fill: Callable[[Client], str | None] | None = None,
+        request_key: str | None = None,
+        distribution: list | None = None,
+        preview: Transfer | None = None,
+    ):
+        clients = list(selectors.linked_clients(user=self.old_user)[: PER_CLIENT_MAX_CLIENTS + 1])
+        too_many = len(clients) > PER_CLIENT_MAX_CLIENTS
+        if too_many:
+            clients = []
         current_ids = [client.pk for client in clients]
-        # The rows' selects name the users only: with 1,000 rows, repeating
-        # each workload would multiply the page's size; "Assign all to" shows it.
-        options = OptionsHTML([(str(user.pk), user.full_name) for user in self.new_users()])
         refusal = getattr(form, "refusal", None)
         row_errors = dict(form.row_errors)
         problems: list[str] = []
@@ -255,8 +415,8 @@ class TransferPerClientView(OldUserMixin, View):
             )
             for client_id in refusal.client_ids:
                 row_errors[client_id] = row_message
-        elif form.is_bound and fill_with and form.cleaned_data.get("client_ids") != current_ids:
-            # "Assign all to" re-renders the current list: say so when it changed.
+        elif form.is_bound and fill and form.cleaned_data.get("client_ids") != current_ids:
+            # A filled form re-renders the current list: say so when it changed.
             form.add_error(
                 None,
                 ValidationError(
@@ -266,16 +426,41 @@ class TransferPerClientView(OldUserMixin, View):
                     code="list_changed",
                 ),
             )
-        rows = [
+        posted = form.data if form.is_bound else {}
+        client_url = reverse("clients:client_detail", args=[ROW_PK_MARK]).replace(
+            str(ROW_PK_MARK), "{pk}"
+        )
+        query = posted.get("q", "").strip().casefold()
+        selected = set(posted.getlist("selected")) if form.is_bound else set()
+        rows = []
+        for client in clients:
+            value = fill(client) if fill else None
+            rows.append(
+                {
+                    "client": client,
+                    "field_id": f"id_client-{client.pk}",
+                    "holds": client_holdings_text(client),
+                    "value": value if value is not None else form.posted_assignment(client.pk),
+                    "error": row_errors.get(client.pk, ""),
+                    "shown": row_matches(client, query),
+                    "selected": str(client.pk) in selected,
+                }
+            )
+            rows[-1]["html"] = per_client_row_html(rows[-1], client_url)
+        user_query = posted.get("user_q", "").strip().casefold()
+        ticked = set(posted.getlist("distribute_to")) if form.is_bound else set()
+        new_users = [
             {
-                "client": client,
-                "field_id": f"id_client-{client.pk}",
-                "holds": client_holdings_text(client),
-                "options": options.render(fill_with or form.posted_assignment(client.pk)),
-                "error": row_errors.get(client.pk, ""),
+                "user": user,
+                "reference": user_reference(user),
+                "workload": workload_label(user),
+                "checked": str(user.pk) in ticked,
+                "shown": not user_query or user_query in user.full_name.casefold(),
             }
-            for client in clients
+            for user in self.new_users()
         ]
+        for entry in new_users:
+            entry["option_html"], entry["checkbox_html"] = eligible_user_html(entry)
         if request_key is None:
             request_key = form.data.get("request_key", "") if form.is_bound else ""
         return render(
@@ -286,11 +471,20 @@ class TransferPerClientView(OldUserMixin, View):
                 "holdings": selectors.user_holdings(user=self.old_user),
                 "form": form,
                 "rows": rows,
+                "shown_count": sum(1 for row in rows if row["shown"]),
+                "new_users": new_users,
+                "users_datalist_id": USERS_DATALIST_ID,
                 "shown_client_ids": ",".join(str(pk) for pk in current_ids),
                 "request_key": request_key or new_request_key(),
                 "refused_clients": problems,
                 "refusal": refusal,
                 "deactivate_checked": form.is_bound and form.data.get("deactivate_old_user"),
+                "distribute_mode": form.data.get("distribute_mode", "") if form.is_bound else "",
+                "distribution": distribution,
+                "preview": preview,
+                "too_many_clients": too_many,
+                "too_many_message": too_many_clients_message(self.old_user.username),
+                "max_clients": PER_CLIENT_MAX_CLIENTS,
             },
         )
 

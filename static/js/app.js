@@ -33,33 +33,6 @@
     });
   });
 
-  /* "Assign all to": fill every row's select at once, without a round trip.
-     Without JavaScript the same button asks the server to do it. */
-  function assignAll(button) {
-    button.addEventListener("click", function (event) {
-      var form = button.form;
-      var source = form.querySelector("#" + button.dataset.assignAll);
-      if (!source) {
-        return;
-      }
-      event.preventDefault();
-      if (!source.value) {
-        source.focus();
-        return;
-      }
-      var selects = form.querySelectorAll("select[data-assignment]");
-      selects.forEach(function (select) {
-        select.value = source.value;
-      });
-      var status = form.querySelector("[data-assign-status]");
-      if (status) {
-        // The option reads "Dana Reyes — 12 clients, …": name the person only.
-        var name = source.options[source.selectedIndex].text.split(" — ")[0];
-        status.textContent = selects.length + " client" + (selects.length === 1 ? "" : "s") + " assigned to " + name + ".";
-      }
-    });
-  }
-
   /* Action menus: a button with aria-expanded that shows and hides its list
      of links; Escape closes it and gives the focus back to the button. */
   function actionMenu(container) {
@@ -92,6 +65,5 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-action-menu]").forEach(actionMenu);
     document.querySelectorAll("form[data-once]").forEach(guardSubmission);
-    document.querySelectorAll("button[data-assign-all]").forEach(assignAll);
   });
 })();

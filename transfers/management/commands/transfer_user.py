@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from clients.models import Client
 from transfers.errors import TransferRefused
 from transfers.models import Transfer
-from transfers.selectors import linked_clients
+from transfers.selectors import DistributionMode, client_distribution, linked_clients
 from transfers.services import records_transfer_all, records_transfer_per_client
 from users.models import User
 
@@ -17,10 +17,18 @@ HELP = """Transfer the clients, matters, cases and shares of user OLD.
 
   transfer_user OLD --to NEW --by ACTOR            everything to one user (User Transfer All)
   transfer_user OLD --plan plan.csv --by ACTOR     client by client (User Transfer)
+  transfer_user OLD --distribute a,b,c --by ACTOR  client by client, balanced by workload
 
 The plan is a CSV file with two columns, client number and username of the
 new user (a header row is allowed). Every client linked to OLD (owned by OLD,
 or with matters or cases of OLD) must appear in it, and only those.
+
+--distribute spreads every client linked to OLD, each whole, over the users
+named (usernames, comma-separated), exactly as Distribute on the User Transfer
+screen: largest client first, each to the user whose resulting case count
+(then client count) is smallest, counting what they already own; with
+--round-robin the clients are dealt in order (name, number) to the users in
+the order given.
 
 --by names the user the receipt records as having done the transfer; it is
 required and that user must hold the permission to transfer records (e.g. be
@@ -50,6 +58,16 @@ class Command(BaseCommand):
         target.add_argument(
             "--plan", metavar="CSV", help="CSV file: client number, username of its new user"
         )
+        target.add_argument(
+            "--distribute",
+            metavar="USERS",
+            help="usernames, comma-separated: spread the clients among them by workload",
+        )
+        parser.add_argument(
+            "--round-robin",
+            action="store_true",
+            help="with --distribute: deal the clients in turn instead of by workload",
+        )
         parser.add_argument(
             "--by",
             metavar="ACTOR",
@@ -64,6 +82,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if options["round_robin"] and not options["distribute"]:
+            raise CommandError("--round-robin goes with --distribute.")
         actor = self._user(options["by"], "actor (--by)")
         old = self._user(options["old"], "old user")
         try:
@@ -77,12 +97,19 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                 )
             else:
-                assignments = self._read_plan(Path(options["plan"]))
+                expected = None
+                if options["distribute"]:
+                    assignments, expected = self._distribute(
+                        old, options["distribute"], round_robin=options["round_robin"]
+                    )
+                else:
+                    assignments = self._read_plan(Path(options["plan"]))
                 transfer = records_transfer_per_client(
                     acting_user=actor,
                     old_user=old,
                     assignments=assignments,
                     deactivate_old_user=options["deactivate"],
+                    expected_client_ids=expected,
                     dry_run=options["dry_run"],
                 )
         except TransferRefused as refusal:
@@ -148,6 +175,24 @@ class Command(BaseCommand):
                 )
             assignments[client_id] = users[username]
         return assignments
+
+    def _distribute(
+        self, old: User, usernames_text: str, *, round_robin: bool
+    ) -> tuple[dict[int, int], list[int]]:
+        usernames = list(dict.fromkeys(n.strip() for n in usernames_text.split(",") if n.strip()))
+        if not usernames:
+            raise CommandError("--distribute needs at least one username.")
+        users = {user.username: user for user in User.objects.filter(username__in=usernames)}
+        unknown = [name for name in usernames if name not in users]
+        if unknown:
+            raise CommandError("Unknown usernames in --distribute: " + ", ".join(unknown))
+        mode = DistributionMode.ROUND_ROBIN if round_robin else DistributionMode.WORKLOAD
+        distribution = client_distribution(
+            old_user=old, to_users=[users[name] for name in usernames], mode=mode
+        )
+        # The clients the proposal covers: a client linked meanwhile is refused
+        # (stale_form) rather than left behind.
+        return distribution.assignments, list(distribution.assignments)
 
     # --- output --------------------------------------------------------------
 
