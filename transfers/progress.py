@@ -1,0 +1,109 @@
+"""Progress of a transfer while it runs: the phase (clients, matters, cases,
+shares, receipt) and what has moved so far.
+
+The services call a hook at each phase and after each set-based move (a few
+calls per new user, never per record). The default hook does nothing; the
+worker's hook writes to the "progress" database alias (see
+transfers.routers), the command line's draws a line on a terminal.
+"""
+
+import logging
+import time
+from typing import TextIO
+
+from django.db import DatabaseError
+from django.utils import timezone
+
+from transfers.routers import PROGRESS_DATABASE
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("clients", "matters", "cases", "shares", "receipt")
+PHASE_LABELS = {
+    "clients": "Moving clients",
+    "matters": "Moving matters",
+    "cases": "Moving cases",
+    "shares": "Moving shares",
+    "receipt": "Writing the receipt",
+}
+COUNT_FIELDS = ("client_count", "matter_count", "case_count", "share_count")
+
+
+class ProgressHook:
+    """What the services report to. This base class ignores it all."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+        self.counts = dict.fromkeys(COUNT_FIELDS, 0)
+
+    def started(self, phase: str) -> None:
+        self.phase = phase
+        self.changed()
+
+    def moved(self, field: str, count: int) -> None:
+        self.counts[field] += count
+
+    def changed(self) -> None:
+        """Override to show or store the phase and counts."""
+
+
+class StoredProgress(ProgressHook):
+    """Writes the progress of job `job_id` to the progress alias, in its own
+    autocommit connection, at the start of each phase (five small writes per
+    new user, none per record), so that any web server can read it while the
+    transfer's transaction is still open. A failing write is logged and never
+    stops the transfer."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+
+    def changed(self) -> None:
+        self.write()
+
+    def write(self) -> None:
+        from transfers.models import TransferProgress
+
+        try:
+            TransferProgress.objects.using(PROGRESS_DATABASE).update_or_create(
+                job_id=self.job_id,
+                defaults={"phase": self.phase, "updated_at": timezone.now(), **self.counts},
+            )
+        except DatabaseError:
+            logger.exception("Could not record the progress of transfer job %s", self.job_id)
+
+    def clear(self) -> None:
+        from transfers.models import TransferProgress
+
+        try:
+            TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=self.job_id).delete()
+        except DatabaseError:
+            logger.exception("Could not clear the progress of transfer job %s", self.job_id)
+
+
+class TerminalProgress(ProgressHook):
+    """One line on a terminal (stderr of transfer_user), redrawn in place."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.started_at = time.monotonic()
+
+    def moved(self, field: str, count: int) -> None:
+        super().moved(field, count)
+        self.changed()
+
+    def changed(self) -> None:
+        counts = self.counts
+        elapsed = time.monotonic() - self.started_at
+        line = (
+            f"{PHASE_LABELS.get(self.phase, self.phase)}: {counts['client_count']:,} clients, "
+            f"{counts['matter_count']:,} matters, {counts['case_count']:,} cases, "
+            f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
+        )
+        self.stream.write(f"\r\x1b[2K{line}")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
