@@ -20,11 +20,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# The background worker (large transfers) runs beside the server and stops with it.
 run: $(VENV)/.installed
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py migrate --noinput --database progress
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	DEBUG=true $(BIN)/python manage.py ensure_admin
 	@echo "Serving CaseEngine on http://$(HOST):$(PORT)/ (sign in with the administrator above)"
+	DEBUG=true $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-test
