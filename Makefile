@@ -63,4 +63,4 @@ load: $(VENV)/.installed
 	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache

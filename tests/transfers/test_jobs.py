@@ -8,7 +8,6 @@ progress alias is a connection of its own."""
 
 import importlib
 import io
-import signal
 import threading
 import uuid
 from unittest import mock
@@ -23,6 +22,7 @@ from django_tasks_db.models import DBTaskResult
 import transfers.services as services
 from clients.models import Case, Client, Matter
 from tests.transfers.conftest import ownership
+from tests.transfers.job_support import run_worker
 from transfers import jobs
 from transfers.models import Transfer, TransferJob, TransferProgress
 from transfers.routers import PROGRESS_DATABASE
@@ -47,18 +47,6 @@ def default_groups(transactional_db):
 def threshold(settings):
     """The firm's leaver holds 8 records (2 clients, 3 matters, 3 cases)."""
     settings.TRANSFER_BACKGROUND_THRESHOLD = 3
-
-
-def run_worker() -> None:
-    """`manage.py db_worker --batch`: run every queued task, then return."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        call_command(
-            "db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval=0", verbosity=0
-        )
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def all_url(user):
