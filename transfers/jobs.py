@@ -9,12 +9,15 @@ old user is queued or running (a partial unique constraint on TransferJob).
 """
 
 import logging
+import os
+import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from transfers import services
@@ -113,10 +116,64 @@ def transfer_in_progress(job: TransferJob) -> TransferRefused:
     return refusal
 
 
-def _finish(job: TransferJob, status: str, **fields) -> None:
-    TransferJob.objects.filter(pk=job.pk).update(
+def _finish(job: TransferJob, status: str, **fields) -> int:
+    """End an active job (a job already ended is left as it is)."""
+    return TransferJob.objects.filter(pk=job.pk, status__in=TransferJob.ACTIVE).update(
         status=status, finished_at=timezone.now(), **fields
     )
+
+
+# --- is the worker still there? ----------------------------------------------
+
+WORKER_LOCK_BASE = 0x7472_616E_0000_0000  # advisory lock keys of transfer jobs
+WORKER_GONE_MESSAGE = (
+    "The worker running this transfer stopped before it finished (its process ended), "
+    "so its transaction was rolled back."
+)
+
+
+def _worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@contextmanager
+def _worker_lock(job_id: int):
+    """On PostgreSQL, hold a session-level advisory lock for the job from
+    before the worker claims it until after its last write: if the worker
+    dies, its connection closes and the lock goes with it, wherever the
+    worker ran."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [WORKER_LOCK_BASE + job_id])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [WORKER_LOCK_BASE + job_id])
+        except DatabaseError:  # a broken connection has released it already
+            logger.warning("Could not release the lock of transfer job %s", job_id)
+
+
+def _worker_is_gone(job: TransferJob) -> bool:
+    """Whether the worker of a running job has died: on PostgreSQL its lock
+    is free; on SQLite (one machine) its process no longer exists."""
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [WORKER_LOCK_BASE + job.pk])
+            return bool(cursor.fetchone()[0])
+    host, _, pid = job.worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @task()
@@ -125,8 +182,13 @@ def transfer_job_run(job_id: int) -> int | None:
     refusal (the data changed since it was queued) and any error leave
     everything as it was and are recorded on the job; an error also fails
     the task, so the worker logs it."""
+    with _worker_lock(job_id):
+        return _run_job(job_id)
+
+
+def _run_job(job_id: int) -> int | None:
     claimed = TransferJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
+        status=Status.RUNNING, started_at=timezone.now(), worker=_worker_identity()
     )
     if not claimed:
         return None
@@ -149,6 +211,9 @@ def transfer_job_run(job_id: int) -> int | None:
             Status.FAILED,
             message=f"The transfer stopped with an error ({type(error).__name__}: {error}).",
         )
+        raise
+    except BaseException:  # the worker was told to stop at once
+        _finish(job, Status.FAILED, message=WORKER_GONE_MESSAGE)
         raise
     finally:
         progress.clear()
@@ -187,6 +252,14 @@ class JobState:
         return max(0, int((until - since).total_seconds()))
 
 
+def _receipt_of(job: TransferJob) -> Transfer | None:
+    receipt = Transfer.objects.filter(request_key=job.request_key).first()
+    if receipt is not None:
+        _finish(job, Status.DONE, transfer=receipt)
+        job.refresh_from_db()
+    return receipt
+
+
 def transfer_job_state(*, job: TransferJob) -> JobState:
     """Where `job` is. While the worker reports progress, that is read from
     the progress alias only. Otherwise a receipt carrying the job's
@@ -200,10 +273,14 @@ def transfer_job_state(*, job: TransferJob) -> JobState:
                 TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).first()
             )
         if progress is None:
-            receipt = Transfer.objects.filter(request_key=job.request_key).first()
-            if receipt is not None:
-                _finish(job, Status.DONE, transfer=receipt)
+            receipt = _receipt_of(job)
+        if receipt is None and job.status == Status.RUNNING and _worker_is_gone(job):
+            # Its transaction rolled back, unless it committed just before.
+            receipt = _receipt_of(job)
+            if receipt is None:
+                _finish(job, Status.FAILED, message=WORKER_GONE_MESSAGE)
                 job.refresh_from_db()
+                progress = None
     if receipt is not None:
         counts = (receipt.client_count, receipt.matter_count, receipt.case_count)
         shares = receipt.share_count

@@ -198,6 +198,9 @@ class TransferJob(models.Model):
     )
     request_key = models.CharField(max_length=64, unique=True)
     task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="host:pid of the worker process running it."
+    )
     transfer = models.OneToOneField(
         Transfer, on_delete=models.SET_NULL, null=True, blank=True, related_name="job"
     )

@@ -8,6 +8,9 @@ progress alias is a connection of its own."""
 
 import importlib
 import io
+import socket
+import subprocess
+import sys
 import threading
 import uuid
 from unittest import mock
@@ -17,6 +20,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connections, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 import transfers.services as services
@@ -366,3 +370,44 @@ def test_job_pages_need_the_permission_to_view_transfers(admin_http, firm, attor
     assert other.get(job.get_absolute_url()).status_code == 403
     assert other.get(reverse("transfers:transfer_job_status", args=[job.pk])).status_code == 403
     assert ownership()["cases"]  # untouched fixture data still there
+
+
+def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, firm, snapshot):
+    job = queue_transfer_all(admin_http, firm)
+    before = snapshot()
+    # A worker claimed it and its process ended (killed, machine lost): on
+    # PostgreSQL its advisory lock went with its connection, on SQLite its
+    # process is gone. Its transaction never committed.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    TransferJob.objects.filter(pk=job.pk).update(
+        status=TransferJob.Status.RUNNING,
+        started_at=timezone.now(),
+        worker=f"{socket.gethostname()}:{ended.stdout.strip()}",
+    )
+    status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
+    assert status["status"] == "failed" and status["active"] is False
+    job.refresh_from_db()
+    assert job.message == jobs.WORKER_GONE_MESSAGE
+    assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
+    assert snapshot() == before and moved_nothing(firm)
+    queue_transfer_all(admin_http, firm)  # the user is free for a new Save
+
+
+def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, firm, snapshot):
+    job = queue_transfer_all(admin_http, firm)
+    before = snapshot()
+
+    def stop_now(**kwargs):
+        raise SystemExit(1)
+
+    with mock.patch.object(services, "_move_shares", stop_now), pytest.raises(SystemExit):
+        jobs.transfer_job_run.call(job.pk)
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.FAILED
+    assert job.message == jobs.WORKER_GONE_MESSAGE
+    assert snapshot() == before and moved_nothing(firm)
