@@ -201,8 +201,15 @@ class TransferJob(models.Model):
     worker = models.CharField(
         max_length=200, blank=True, help_text="host:pid of the worker process running it."
     )
+    # No database constraint: receipts stay free of references, so the
+    # benchmarks can TRUNCATE them between rounds (Django still sets NULL).
     transfer = models.OneToOneField(
-        Transfer, on_delete=models.SET_NULL, null=True, blank=True, related_name="job"
+        Transfer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="job",
+        db_constraint=False,
     )
     refusal_code = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
