@@ -194,6 +194,7 @@ def _run_job(job_id: int) -> int | None:
         return None
     job = TransferJob.objects.select_related("actor").get(pk=job_id)
     progress = StoredProgress(job.pk)
+    progress.start()
     try:
         transfer = SERVICES[job.mode](
             acting_user=job.actor,

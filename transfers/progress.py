@@ -8,10 +8,11 @@ transfers.routers), the command line's draws a line on a terminal.
 """
 
 import logging
+import threading
 import time
 from typing import TextIO
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from transfers.routers import PROGRESS_DATABASE
@@ -48,37 +49,76 @@ class ProgressHook:
 
 
 class StoredProgress(ProgressHook):
-    """Writes the progress of job `job_id` to the progress alias, in its own
-    autocommit connection, at the start of each phase (five small writes per
-    new user, none per record), so that any web server can read it while the
-    transfer's transaction is still open. A failing write is logged and never
-    stops the transfer."""
+    """Keeps the progress of job `job_id` in the progress alias, so that any
+    web server can read it while the transfer's transaction is still open.
 
-    def __init__(self, job_id: int) -> None:
+    The transfer never waits for it: the hook only notes the state, and a
+    thread of the worker writes the latest state, when it changed, every
+    `interval` seconds, over its own autocommit connection. A failing write
+    is logged and never stops the transfer."""
+
+    def __init__(self, job_id: int, *, interval: float = 0.25) -> None:
         super().__init__()
         self.job_id = job_id
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._version = 0
+        self._written = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._write(self._snapshot()[1])
+        self._thread = threading.Thread(
+            target=self._run, name=f"transfer-job-{self.job_id}-progress", daemon=True
+        )
+        self._thread.start()
 
     def changed(self) -> None:
-        self.write()
+        with self._lock:
+            self._version += 1
 
-    def write(self) -> None:
-        from transfers.models import TransferProgress
-
-        try:
-            TransferProgress.objects.using(PROGRESS_DATABASE).update_or_create(
-                job_id=self.job_id,
-                defaults={"phase": self.phase, "updated_at": timezone.now(), **self.counts},
-            )
-        except DatabaseError:
-            logger.exception("Could not record the progress of transfer job %s", self.job_id)
+    def moved(self, field: str, count: int) -> None:
+        with self._lock:
+            super().moved(field, count)
+            self._version += 1
 
     def clear(self) -> None:
+        """Stop writing and remove the row (the job's own row says the rest)."""
         from transfers.models import TransferProgress
 
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
         try:
             TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=self.job_id).delete()
         except DatabaseError:
             logger.exception("Could not clear the progress of transfer job %s", self.job_id)
+
+    def _snapshot(self) -> tuple[int, dict]:
+        with self._lock:
+            return self._version, {"phase": self.phase, **self.counts}
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                version, state = self._snapshot()
+                if version != self._written and self._write(state):
+                    self._written = version
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _write(self, state: dict) -> bool:
+        from transfers.models import TransferProgress
+
+        try:
+            TransferProgress.objects.using(PROGRESS_DATABASE).update_or_create(
+                job_id=self.job_id, defaults={**state, "updated_at": timezone.now()}
+            )
+        except DatabaseError:
+            logger.exception("Could not record the progress of transfer job %s", self.job_id)
+            return False
+        return True
 
 
 class TerminalProgress(ProgressHook):

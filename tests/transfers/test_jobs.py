@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from unittest import mock
 
@@ -316,8 +317,15 @@ def test_progress_is_readable_by_another_connection_while_the_transaction_is_ope
     seen = []
 
     def look_from_another_request():
+        # The worker's progress thread writes the state it notes within a
+        # quarter of a second; ask like the page does until it shows.
         try:
-            seen.append(viewer.get(status_url).json())
+            for _ in range(200):
+                response = viewer.get(status_url)
+                if response.status_code == 200 and response.json()["phase"] == "shares":
+                    seen.append(response.json())
+                    return
+                time.sleep(0.05)
         finally:
             connections.close_all()
 
