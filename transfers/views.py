@@ -8,6 +8,7 @@ changed."""
 
 import csv
 from collections.abc import Iterator
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -123,14 +124,16 @@ def refuse_on_form(form, refusal: TransferRefused) -> None:
     form.refusal = refusal
 
 
-def save_transfer(request, form, service, **arguments) -> Transfer | TransferJob | None:
-    """Save a valid transfer form: run `service(**arguments)` now, or queue it
-    when it would move more than TRANSFER_BACKGROUND_THRESHOLD records.
+def save_transfer(request, form, call: partial) -> Transfer | TransferJob | None:
+    """Save a valid transfer form: run `call`, a service with its keyword
+    arguments, now, or queue it when it would move more than
+    TRANSFER_BACKGROUND_THRESHOLD records.
 
     Either way every refusal goes on the form at once (None is returned): a
     queued transfer is first checked by a validate_only pass of the same
     service, under the same locks, without moving anything. Returns the
     receipt or the job, both of which have a page to redirect to."""
+    service, arguments = call.func, call.keywords
     old_user = arguments["old_user"]
     key = arguments.get("request_key")
     if key and (job := TransferJob.objects.filter(request_key=key).first()):
@@ -142,7 +145,7 @@ def save_transfer(request, form, service, **arguments) -> Transfer | TransferJob
     holdings = selectors.user_holdings(user=old_user)
     already_saved = bool(key) and Transfer.objects.filter(request_key=key).exists()
     if already_saved or not jobs.transfer_runs_in_background(holdings.records):
-        return submit_transfer(request, form, lambda: service(**arguments))
+        return submit_transfer(request, form, call)
     try:
         service(**arguments, validate_only=True)
         job = jobs.transfer_job_queue(service=service, record_count=holdings.records, **arguments)
@@ -214,12 +217,14 @@ class TransferAllView(OldUserMixin, View):
             transfer = save_transfer(
                 request,
                 form,
-                services.records_transfer_all,
-                acting_user=request.user,
-                old_user=self.old_user,
-                new_user=data["new_user"],
-                deactivate_old_user=data["deactivate_old_user"],
-                request_key=data["request_key"],
+                partial(
+                    services.records_transfer_all,
+                    acting_user=request.user,
+                    old_user=self.old_user,
+                    new_user=data["new_user"],
+                    deactivate_old_user=data["deactivate_old_user"],
+                    request_key=data["request_key"],
+                ),
             )
             if transfer is not None:
                 return HttpResponseRedirect(transfer.get_absolute_url())
@@ -271,13 +276,15 @@ class TransferPerClientView(OldUserMixin, View):
         transfer = save_transfer(
             request,
             form,
-            services.records_transfer_per_client,
-            acting_user=request.user,
-            old_user=self.old_user,
-            assignments=data["assignments"],
-            deactivate_old_user=data["deactivate_old_user"],
-            expected_client_ids=data["client_ids"],
-            request_key=data["request_key"],
+            partial(
+                services.records_transfer_per_client,
+                acting_user=request.user,
+                old_user=self.old_user,
+                assignments=data["assignments"],
+                deactivate_old_user=data["deactivate_old_user"],
+                expected_client_ids=data["client_ids"],
+                request_key=data["request_key"],
+            ),
         )
         if transfer is not None:
             return HttpResponseRedirect(transfer.get_absolute_url())
