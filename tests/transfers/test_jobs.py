@@ -199,6 +199,9 @@ def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_ht
         again.content.decode()
     )
     page = admin_http.get(per_client_url(firm.leaver))
+    notice = f'is queued in the background: <a href="{job.get_absolute_url()}">see its progress</a>'
+    assert notice in page.content.decode()
+    assert notice in admin_http.get(all_url(firm.leaver)).content.decode()
     per_client = admin_http.post(
         per_client_url(firm.leaver),
         {
