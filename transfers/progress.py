@@ -128,6 +128,7 @@ class TerminalProgress(ProgressHook):
         super().__init__()
         self.stream = stream
         self.started_at = time.monotonic()
+        self.ended = False
 
     def moved(self, field: str, count: int) -> None:
         super().moved(field, count)
@@ -141,9 +142,12 @@ class TerminalProgress(ProgressHook):
             f"{counts['matter_count']:,} matters, {counts['case_count']:,} cases, "
             f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
         )
-        self.stream.write(f"\r\x1b[2K{line}")
+        # The last phase ends the line: what the commit logs goes below it.
+        self.ended = self.phase == PHASES[-1]
+        self.stream.write(f"\r\x1b[2K{line}" + ("\n" if self.ended else ""))
         self.stream.flush()
 
     def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        if not self.ended:
+            self.stream.write("\n")
+            self.stream.flush()
