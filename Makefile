@@ -57,6 +57,12 @@ bench-grids: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
+# A Save above the background threshold on the reference load: time to queue, then the
+# worker's phases as the progress page sees them (needs the load of bench-transfer).
+.PHONY: bench-background
+bench-background: $(VENV)/.installed
+	$(BIN)/python benchmarks/background.py
+
 # gunicorn on PostgreSQL under staff browsing and concurrent transfers, then integrity checks.
 LOAD_ARGS ?= --duration 60 --workers 4
 load: $(VENV)/.installed
