@@ -20,11 +20,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# The background worker (large transfers) runs beside the server and stops with it.
 run: $(VENV)/.installed
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
+	DEBUG=true $(BIN)/python manage.py migrate --noinput --database progress
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	DEBUG=true $(BIN)/python manage.py ensure_admin
 	@echo "Serving CaseEngine on http://$(HOST):$(PORT)/ (sign in with the administrator above)"
+	DEBUG=true $(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-test
@@ -53,10 +57,16 @@ bench-grids: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
+# A Save above the background threshold on the reference load: time to queue, then the
+# worker's phases as the progress page sees them (needs the load of bench-transfer).
+.PHONY: bench-background
+bench-background: $(VENV)/.installed
+	$(BIN)/python benchmarks/background.py
+
 # gunicorn on PostgreSQL under staff browsing and concurrent transfers, then integrity checks.
 LOAD_ARGS ?= --duration 60 --workers 4
 load: $(VENV)/.installed
 	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache

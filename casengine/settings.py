@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "guardian",
     "django_filters",
     "django_tables2",
+    "django_tasks",
+    "django_tasks_db",
     "users",
     "clients",
     "transfers",
@@ -113,6 +115,30 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs up to a second on the workload subqueries of the
     # user pages and never pays back on short interactive queries.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+
+# Background transfers report progress through a second alias (why: see
+# transfers/routers.py): on SQLite a file beside the database, on PostgreSQL
+# the same database over a connection of its own.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _database_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["progress"] = {
+        **DATABASES["default"],
+        "NAME": str(_database_file.with_name(f"{_database_file.stem}-progress.sqlite3")),
+        "OPTIONS": {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+else:
+    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["transfers.routers.ProgressRouter"]
+
+# Transfers moving more than this many clients, matters and cases run in a
+# worker (`manage.py db_worker`), with a progress page, instead of in the request.
+TRANSFER_BACKGROUND_THRESHOLD = int(os.environ.get("TRANSFER_BACKGROUND_THRESHOLD", "20000"))
+# django-tasks (the backport of Django 6's django.tasks) with its database
+# backend: on Django 6 drop "django_tasks" from INSTALLED_APPS, nothing else.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"

@@ -421,7 +421,7 @@ def test_sign_in_pages_and_static_files_are_public(client):
     assert response.status_code == 200
 
 
-def _settings_urls(user_pk, transfer_pk):
+def _settings_urls(user_pk, transfer_pk, job_pk):
     """Every users:* and transfers:* URL, with real objects for its parameters."""
     urls = []
     for name, pattern, _route in _all_patterns():
@@ -431,13 +431,15 @@ def _settings_urls(user_pk, transfer_pk):
         for key in pattern.pattern.converters:
             is_transfer = "transfer" in key or (name.startswith("transfers:") and key == "pk")
             kwargs[key] = transfer_pk if is_transfer and "user" not in key else user_pk
+            if name.startswith("transfers:transfer_job") and key == "pk":
+                kwargs[key] = job_pk
         urls.append((name, reverse(name, kwargs=kwargs)))
     return urls
 
 
 @pytest.fixture
 def settings_urls(attorney, administrator):
-    from transfers.models import Transfer
+    from transfers.models import Transfer, TransferJob
 
     old_user = UserFactory(groups=[groups.ATTORNEYS])
     transfer = Transfer.objects.create(
@@ -447,7 +449,14 @@ def settings_urls(attorney, administrator):
         from_user=old_user,
         from_user_name=old_user.full_name,
     )
-    urls = _settings_urls(old_user.pk, transfer.pk)
+    job = TransferJob.objects.create(
+        mode=Transfer.Mode.ALL,
+        actor=administrator,
+        from_user=old_user,
+        request_key="queued-for-the-url-checks",
+        record_count=30_000,
+    )
+    urls = _settings_urls(old_user.pk, transfer.pk, job.pk)
     assert ("users:settings", reverse("users:settings")) in urls
     return urls
 

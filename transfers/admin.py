@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,3 +57,22 @@ class TransferredRecordAdmin(ReadOnlyAdmin):
     list_filter = ["record_type"]
     list_select_related = ["transfer", "from_user", "to_user"]
     search_fields = ["=transfer__pk", "=record_id"]
+
+
+@admin.register(TransferJob)
+class TransferJobAdmin(ReadOnlyAdmin):
+    """Background transfers: written by transfers.jobs only."""
+
+    list_display = [
+        "pk",
+        "created_at",
+        "status",
+        "mode",
+        "actor_name",
+        "from_user_name",
+        "record_count",
+        "transfer",
+    ]
+    list_filter = ["status", "mode"]
+    search_fields = ["actor_name", "from_user_name", "=request_key"]
+    date_hierarchy = "created_at"

@@ -28,6 +28,10 @@ MESSAGES = {
     "owns_records": "{old} would still own records, so the account cannot be deactivated.",
     "revert_not_allowed": "This transfer cannot be reverted: {reason}",
     "revert_conflict": "This transfer cannot be reverted: {reason}",
+    "transfer_in_progress": (
+        "A transfer of {old}'s records is already queued or running. "
+        "Wait for it to finish, then save again if anything is left."
+    ),
 }
 
 

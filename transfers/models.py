@@ -161,3 +161,99 @@ class TransferredRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_record_type_display()} #{self.record_id} in transfer #{self.transfer_id}"
+
+
+class TransferJob(models.Model):
+    """A transfer too large to run inside a request: queued, then run by a
+    worker (transfers.jobs) through the same service, in one transaction.
+
+    The receipt it produces carries the job's request_key, so the job is done
+    exactly when that receipt is committed. At most one job per old user is
+    queued or running (a partial unique constraint)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=20, choices=Transfer.Mode.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=300, blank=True)
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transfer_jobs"
+    )
+    from_user_name = models.CharField(max_length=300, blank=True)
+    arguments = models.JSONField(
+        default=dict, help_text="What the form asked for: new user(s), deactivation."
+    )
+    record_count = models.PositiveIntegerField(
+        default=0, help_text="Clients, matters and cases the old user held when it was queued."
+    )
+    request_key = models.CharField(max_length=64, unique=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(
+        max_length=200, blank=True, help_text="host:pid of the worker process running it."
+    )
+    # No database constraint: receipts stay free of references, so the
+    # benchmarks can TRUNCATE them between rounds (Django still sets NULL).
+    transfer = models.OneToOneField(
+        Transfer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="job",
+        db_constraint=False,
+    )
+    refusal_code = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_user"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_transfer_job_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer job #{self.pk} ({self.get_status_display()}) from {self.from_user_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("transfers:transfer_job", kwargs={"pk": self.pk})
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class TransferProgress(models.Model):
+    """Where a running job is: written by the worker while its transaction is
+    open, through the separate "progress" database alias (see
+    transfers.routers), and read by the progress page."""
+
+    job_id = models.BigIntegerField(unique=True)
+    phase = models.CharField(max_length=20)
+    client_count = models.PositiveIntegerField(default=0)
+    matter_count = models.PositiveIntegerField(default=0)
+    case_count = models.PositiveIntegerField(default=0)
+    share_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Progress of transfer job #{self.job_id}: {self.phase}"
+
+    @property
+    def record_count(self) -> int:
+        return self.client_count + self.matter_count + self.case_count

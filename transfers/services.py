@@ -47,6 +47,7 @@ from transfers.errors import (
 )
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.notifications import transfer_notify_recipients
+from transfers.progress import ProgressHook
 from transfers.selectors import linked_client_ids, transfer_revert_refusal, user_holdings
 from users.models import OWN_RECORDS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import users_holding_permission
@@ -74,6 +75,7 @@ COUNT_FIELDS = {
     RecordType.MATTER_SHARE: "share_count",
     RecordType.CASE_SHARE: "share_count",
 }
+PHASES = {RecordType.CLIENT: "clients", RecordType.MATTER: "matters", RecordType.CASE: "cases"}
 AUDIT_FIELDS = (
     "transfer",
     "record_type",
@@ -232,11 +234,18 @@ def _move_shares(
 
 
 def _move_to(
-    *, transfer_id: int, old_id: int, new_id: int, client_ids: Collection[int] | None, now
+    *,
+    transfer_id: int,
+    old_id: int,
+    new_id: int,
+    client_ids: Collection[int] | None,
+    now,
+    progress: ProgressHook,
 ) -> dict[str, int]:
     """Move what `old_id` holds (within `client_ids`, or everything) to `new_id`."""
     counts = {"client_count": 0, "matter_count": 0, "case_count": 0, "share_count": 0}
     for record_type, model, client_field in RECORD_STEPS:
+        progress.started(PHASES[record_type])
         audited = _audit_owned(
             transfer_id=transfer_id,
             record_type=record_type,
@@ -259,8 +268,10 @@ def _move_to(
                 f"{audited} {record_type} receipt rows for {moved} records moved"
             )
         counts[COUNT_FIELDS[record_type]] += moved
+        progress.moved(COUNT_FIELDS[record_type], moved)
+    progress.started("shares")
     for record_type, share_model, record_model in SHARE_STEPS:
-        counts["share_count"] += _move_shares(
+        shares = _move_shares(
             transfer_id=transfer_id,
             record_type=record_type,
             share_model=share_model,
@@ -269,6 +280,8 @@ def _move_to(
             new_id=new_id,
             client_ids=client_ids,
         )
+        counts["share_count"] += shares
+        progress.moved("share_count", shares)
     return counts
 
 
@@ -397,6 +410,7 @@ def _record_transfer(
     mode: str,
     deactivate: bool,
     request_key: str | None,
+    progress: ProgressHook,
 ) -> Transfer:
     now = timezone.now()
     transfer = Transfer.objects.create(
@@ -412,13 +426,19 @@ def _record_transfer(
     recipients = []
     for new, client_ids in groups:
         counts = _move_to(
-            transfer_id=transfer.pk, old_id=old.pk, new_id=new.pk, client_ids=client_ids, now=now
+            transfer_id=transfer.pk,
+            old_id=old.pk,
+            new_id=new.pk,
+            client_ids=client_ids,
+            now=now,
+            progress=progress,
         )
         recipient = TransferRecipient(
             transfer=transfer, to_user=new, to_user_name=new.full_name, **counts
         )
         recipient.client_ids = client_ids
         recipients.append(recipient)
+    progress.started("receipt")
     TransferRecipient.objects.bulk_create(recipients)
     for field in ("client_count", "matter_count", "case_count", "share_count"):
         setattr(transfer, field, sum(getattr(r, field) for r in recipients))
@@ -438,12 +458,17 @@ def records_transfer_all(
     deactivate_old_user: bool = False,
     request_key: str | None = None,
     dry_run: bool = False,
-) -> Transfer:
+    validate_only: bool = False,
+    progress: ProgressHook | None = None,
+) -> Transfer | None:
     """Transfer every client, matter and case `old_user` owns, and their
     explicit shares, to `new_user` ("User Transfer All").
 
     With `dry_run` everything is done and checked, then rolled back: the
     returned (unsaved) Transfer says what would move (`recipient_rows`).
+    With `validate_only` every check is made under the same locks and
+    nothing is moved: None, or the refusal (or the saved transfer of
+    `request_key`). `progress` is told the phases and counts as they happen.
     """
     _check_permission(acting_user)
     if (existing := _existing(request_key)) is not None:
@@ -465,6 +490,8 @@ def records_transfer_all(
             _check_deactivation(old=old, acting_user=acting_user)
         if not deactivate_old_user and user_holdings(user=old).total == 0:
             raise TransferRefused("nothing_to_transfer", old=old.full_name)
+        if validate_only:
+            return None
         return _record_transfer(
             acting_user=acting_user,
             old=old,
@@ -472,6 +499,7 @@ def records_transfer_all(
             mode=Transfer.Mode.ALL,
             deactivate=deactivate_old_user,
             request_key=request_key,
+            progress=progress or ProgressHook(),
         )
 
     return _run(work, dry_run=dry_run)
@@ -486,12 +514,15 @@ def records_transfer_per_client(
     expected_client_ids: Collection[int] | None = None,
     request_key: str | None = None,
     dry_run: bool = False,
-) -> Transfer:
+    validate_only: bool = False,
+    progress: ProgressHook | None = None,
+) -> Transfer | None:
     """Transfer, client by client, what `old_user` holds to the client's new
     user ("User Transfer"): the client if they own it, their matters and
     cases under it, and their shares within it. `assignments` maps every
     linked client id to its new user; `expected_client_ids` is the list of
     linked clients the caller showed (stale_form when it changed since).
+    `validate_only` and `progress`: as for records_transfer_all.
     """
     _check_permission(acting_user)
     if (existing := _existing(request_key)) is not None:
@@ -552,6 +583,8 @@ def records_transfer_per_client(
             _check_deactivation(old=old, acting_user=acting_user)
         if not linked and not deactivate_old_user:
             raise TransferRefused("nothing_to_transfer", old=old.full_name)
+        if validate_only:
+            return None
         return _record_transfer(
             acting_user=acting_user,
             old=old,
@@ -559,6 +592,7 @@ def records_transfer_per_client(
             mode=Transfer.Mode.PER_CLIENT,
             deactivate=deactivate_old_user,
             request_key=request_key,
+            progress=progress or ProgressHook(),
         )
 
     return _run(work, dry_run=dry_run)

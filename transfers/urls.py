@@ -21,4 +21,8 @@ urlpatterns = [
         name="transfer_revert_confirm",
     ),
     path("<int:pk>/revert/", views.TransferRevertView.as_view(), name="transfer_revert"),
+    path("jobs/<int:pk>/", views.TransferJobView.as_view(), name="transfer_job"),
+    path(
+        "jobs/<int:pk>/status/", views.TransferJobStatusView.as_view(), name="transfer_job_status"
+    ),
 ]

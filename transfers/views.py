@@ -8,24 +8,25 @@ changed."""
 
 import csv
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import get_text_list
 from django.views import View
 from django.views.generic import ListView
 
 from clients.models import Client
-from transfers import selectors, services
+from transfers import jobs, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
@@ -38,7 +39,8 @@ from transfers.forms import (
     user_reference,
     workload_label,
 )
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
+from transfers.progress import PHASE_LABELS, PHASES
 from users.models import ACCESS_SETTINGS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners, with_workload
 
@@ -166,15 +168,69 @@ def submit_transfer(request, form, call) -> Transfer | None:
     try:
         transfer = call()
     except TransferRefused as refusal:
-        field = refusal.field if refusal.field in form.fields else None
-        form.add_error(field, refusal)
-        form.refusal = refusal
+        refuse_on_form(form, refusal)
         return None
     if already_saved:
         messages.info(request, "This form was already saved: here is its receipt.")
     else:
         messages.success(request, transfer_summary(transfer))
     return transfer
+
+
+def refuse_on_form(form, refusal: TransferRefused) -> None:
+    field = refusal.field if refusal.field in form.fields else None
+    form.add_error(field, refusal)
+    form.refusal = refusal
+
+
+def save_transfer(request, form, call: partial) -> Transfer | TransferJob | None:
+    """Save a valid transfer form: run `call`, a service with its keyword
+    arguments, now, or queue it when it would move more than
+    TRANSFER_BACKGROUND_THRESHOLD records.
+
+    Either way every refusal goes on the form at once (None is returned): a
+    queued transfer is first checked by a validate_only pass of the same
+    service, under the same locks, without moving anything. Returns the
+    receipt or the job, both of which have a page to redirect to."""
+    service, arguments = call.func, call.keywords
+    old_user = arguments["old_user"]
+    key = arguments.get("request_key")
+    if key and (job := TransferJob.objects.filter(request_key=key).first()):
+        messages.info(request, "This form was already saved: here is its transfer.")
+        return job
+    if (job := jobs.active_transfer_job(user=old_user)) is not None:
+        refuse_on_form(form, in_progress_refusal(job))
+        return None
+    holdings = selectors.user_holdings(user=old_user)
+    already_saved = bool(key) and Transfer.objects.filter(request_key=key).exists()
+    if already_saved or not jobs.transfer_runs_in_background(holdings.records):
+        return submit_transfer(request, form, call)
+    try:
+        service(**arguments, validate_only=True)
+        job = jobs.transfer_job_queue(service=service, record_count=holdings.records, **arguments)
+    except TransferRefused as refusal:
+        if refusal.code == "transfer_in_progress":
+            refusal = in_progress_refusal(refusal.job)
+        refuse_on_form(form, refusal)
+        return None
+    messages.info(
+        request,
+        f"The transfer of {holdings.records:,} records from {old_user.full_name} is queued: "
+        "this page follows it and shows its receipt when it is done.",
+    )
+    return job
+
+
+def in_progress_refusal(job: TransferJob) -> TransferRefused:
+    """The refusal of a second Save while `job` is queued or running, with a
+    link to the job's progress page."""
+    refusal = jobs.transfer_in_progress(job)
+    refusal.error_list[0].message = format_html(
+        '{} <a href="{}">See the transfer in progress</a>.',
+        refusal.messages[0],
+        job.get_absolute_url(),
+    )
+    return refusal
 
 
 class OldUserMixin(SettingsPermissionMixin):
@@ -217,10 +273,11 @@ class TransferAllView(OldUserMixin, View):
         form = TransferAllForm(request.POST, new_user_choices=self.new_user_choices())
         if form.is_valid():
             data = form.cleaned_data
-            transfer = submit_transfer(
+            transfer = save_transfer(
                 request,
                 form,
-                lambda: services.records_transfer_all(
+                partial(
+                    services.records_transfer_all,
                     acting_user=request.user,
                     old_user=self.old_user,
                     new_user=data["new_user"],
@@ -269,10 +326,11 @@ class TransferPerClientView(OldUserMixin, View):
         action = request.POST.get("action", "save")
         if action in self.form_actions:
             return getattr(self, f"{action}_action")(form)
-        transfer = submit_transfer(
+        transfer = save_transfer(
             request,
             form,
-            lambda: services.records_transfer_per_client(
+            partial(
+                services.records_transfer_per_client,
                 acting_user=request.user,
                 old_user=self.old_user,
                 assignments=data["assignments"],
@@ -739,4 +797,96 @@ class TransferListView(SettingsPermissionMixin, ListView):
     def get_context_data(self, **kwargs):
         query = self.request.GET.copy()
         query.pop("page", None)
-        return super().get_context_data(search=self.search, page_query=query.urlencode(), **kwargs)
+        return super().get_context_data(
+            search=self.search,
+            page_query=query.urlencode(),
+            active_jobs=TransferJob.objects.filter(status__in=TransferJob.ACTIVE).order_by(
+                "created_at", "pk"
+            ),
+            **kwargs,
+        )
+
+
+# --- background transfers -------------------------------------------------------
+
+JOB_REFRESH_SECONDS = 2
+
+
+def job_state_data(state: jobs.JobState) -> dict:
+    """What the progress page shows, for its template and its script."""
+    job = state.job
+    if job.status == TransferJob.Status.QUEUED:
+        phase_text = "Waiting for a worker to start it."
+    elif state.phase in PHASES:
+        phase_text = f"{PHASE_LABELS[state.phase]} (step {state.phase_number} of {len(PHASES)})."
+    elif job.status == TransferJob.Status.RUNNING:
+        phase_text = "Starting: locking the users involved and checking the transfer."
+    else:
+        phase_text = job.get_status_display() + "."
+    return {
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "phase": state.phase,
+        "phase_text": phase_text,
+        "client_count": state.client_count,
+        "matter_count": state.matter_count,
+        "case_count": state.case_count,
+        "share_count": state.share_count,
+        "moved": state.moved,
+        "total": max(job.record_count, state.moved),
+        "elapsed_seconds": state.elapsed_seconds(),
+        "active": job.is_active,
+    }
+
+
+class TransferJobMixin(SettingsPermissionMixin):
+    extra_permissions = (VIEW_TRANSFER_PERMISSION,)
+
+    def job_state(self, pk) -> jobs.JobState:
+        job = get_object_or_404(TransferJob, pk=pk)
+        return jobs.transfer_job_state(job=job)
+
+
+class TransferJobView(TransferJobMixin, View):
+    """Transfer in progress: the phase, the counts, a progress bar and the
+    elapsed time, updated by static/js/app.js (a meta refresh without
+    script); the receipt once done, the refusal or failure otherwise."""
+
+    template_name = "transfers/transfer_job.html"
+
+    def get(self, request, pk):
+        state = self.job_state(pk)
+        job = state.job
+        if state.receipt is not None:
+            messages.success(request, transfer_summary(state.receipt))
+            return HttpResponseRedirect(state.receipt.get_absolute_url())
+        form_url = reverse(
+            "transfers:transfer_all"
+            if job.mode == Transfer.Mode.ALL
+            else "transfers:transfer_per_client",
+            args=[job.from_user_id],
+        )
+        return render(
+            request,
+            self.template_name,
+            {
+                "job": job,
+                "state": job_state_data(state),
+                "refresh_seconds": JOB_REFRESH_SECONDS,
+                "form_url": form_url,
+            },
+        )
+
+
+class TransferJobStatusView(TransferJobMixin, View):
+    """The progress page's data as JSON, polled by its script."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request, pk):
+        state = self.job_state(pk)
+        data = job_state_data(state)
+        data["page_url"] = state.job.get_absolute_url()
+        response = JsonResponse(data)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -60,10 +60,71 @@
     });
   }
 
+  /* Transfer in progress: poll the job's status every second, update the
+     phase, counts, bar and elapsed time, and reload the page when the job
+     has ended (the server then shows the receipt, the refusal or the
+     failure). Without this script the page refreshes itself (meta refresh). */
+  function followJob(container) {
+    var elapsed = container.querySelector("[data-job-elapsed]");
+    var bar = container.querySelector("[data-job-bar]");
+    var seconds = elapsed ? parseInt(elapsed.dataset.jobElapsed, 10) || 0 : 0;
+    var ticking = container.querySelector("[data-job-field=status_label]");
+    function showElapsed() {
+      if (elapsed) {
+        elapsed.textContent = seconds + " s";
+      }
+    }
+    function update(data) {
+      container.querySelectorAll("[data-job-field]").forEach(function (field) {
+        var value = data[field.dataset.jobField];
+        if (value !== undefined && String(value) !== field.textContent) {
+          field.textContent = value;
+        }
+      });
+      if (bar) {
+        bar.max = Math.max(data.total, 1);
+        bar.value = data.moved;
+        bar.textContent = data.moved + " of " + data.total;
+      }
+      seconds = data.elapsed_seconds;
+      showElapsed();
+    }
+    function poll() {
+      window.fetch(container.dataset.statusUrl, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+        cache: "no-store"
+      }).then(function (response) {
+        if (!response.ok) {
+          throw new Error("status " + response.status);
+        }
+        return response.json();
+      }).then(function (data) {
+        if (!data.active) {
+          window.location.assign(container.dataset.pageUrl);
+          return;
+        }
+        update(data);
+        window.setTimeout(poll, 1000);
+      }).catch(function () {
+        // A failed poll (a restarting server, a dropped connection): try again.
+        window.setTimeout(poll, 2000);
+      });
+    }
+    window.setInterval(function () {
+      if (ticking) {
+        seconds += 1;
+        showElapsed();
+      }
+    }, 1000);
+    window.setTimeout(poll, 500);
+  }
+
   document.documentElement.classList.add("js");
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-action-menu]").forEach(actionMenu);
     document.querySelectorAll("form[data-once]").forEach(guardSubmission);
+    document.querySelectorAll("[data-job-progress]").forEach(followJob);
   });
 })();

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from clients.models import Client
 from transfers.errors import TransferRefused
 from transfers.models import Transfer
+from transfers.progress import TerminalProgress
 from transfers.selectors import DistributionMode, client_distribution, linked_clients
 from transfers.services import records_transfer_all, records_transfer_per_client
 from users.models import User
@@ -36,6 +37,9 @@ in the Administrators group), exactly as in the browser.
 
 --dry-run checks everything and prints what would move to each new user,
 then rolls back: nothing changes and nobody is emailed.
+
+While it runs, the phase (clients, matters, cases, shares, receipt) and the
+counts moved so far are shown on stderr when it is a terminal.
 
 Exits non-zero with a message on unknown users or clients, a malformed plan
 and every refusal of the transfer (printed with its code)."""
@@ -86,6 +90,7 @@ class Command(BaseCommand):
             raise CommandError("--round-robin goes with --distribute.")
         actor = self._user(options["by"], "actor (--by)")
         old = self._user(options["old"], "old user")
+        progress = TerminalProgress(self.stderr._out) if self.stderr.isatty() else None
         try:
             if options["to"]:
                 new = self._user(options["to"], "new user (--to)")
@@ -95,6 +100,7 @@ class Command(BaseCommand):
                     new_user=new,
                     deactivate_old_user=options["deactivate"],
                     dry_run=options["dry_run"],
+                    progress=progress,
                 )
             else:
                 expected = None
@@ -111,6 +117,7 @@ class Command(BaseCommand):
                     deactivate_old_user=options["deactivate"],
                     expected_client_ids=expected,
                     dry_run=options["dry_run"],
+                    progress=progress,
                 )
         except TransferRefused as refusal:
             detail = ""
@@ -118,6 +125,9 @@ class Command(BaseCommand):
                 numbers = Client.objects.filter(pk__in=refusal.client_ids).order_by("number")
                 detail = " Clients: " + ", ".join(numbers.values_list("number", flat=True)) + "."
             raise CommandError(f"Refused ({refusal.code}): {refusal.message}{detail}") from None
+        finally:
+            if progress is not None and progress.phase:
+                progress.finish()
         self._report(transfer, old, dry_run=options["dry_run"])
 
     # --- input ---------------------------------------------------------------

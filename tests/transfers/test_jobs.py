@@ -1,0 +1,424 @@
+"""Background transfers: a Save above TRANSFER_BACKGROUND_THRESHOLD is checked
+at once, queued, run by the django-tasks database worker through the same
+service, followed on a progress page and ends on the receipt (or its
+refusal, or its failure, with nothing changed).
+
+Transactional: the worker commits, as it does in production, and the
+progress alias is a connection of its own."""
+
+import importlib
+import io
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connections, transaction
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+import transfers.services as services
+from clients.models import Case, Client, Matter
+from tests.transfers.conftest import ownership
+from tests.transfers.job_support import run_worker
+from transfers import jobs
+from transfers.models import Transfer, TransferJob, TransferProgress
+from transfers.routers import PROGRESS_DATABASE
+from users.services import user_set_active
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def default_groups(transactional_db):
+    """Transactional tests flush the database, groups included; put them back."""
+    from django.apps import apps
+
+    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def threshold(settings):
+    """The firm's leaver holds 8 records (2 clients, 3 matters, 3 cases)."""
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 3
+
+
+def all_url(user):
+    return reverse("transfers:transfer_all", args=[user.pk])
+
+
+def per_client_url(user):
+    return reverse("transfers:transfer_per_client", args=[user.pk])
+
+
+def queue_transfer_all(http, firm, **extra) -> TransferJob:
+    data = {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4()), **extra}
+    response = http.post(all_url(firm.leaver), data)
+    job = TransferJob.objects.get(request_key=data["request_key"])
+    assert response.status_code == 302
+    assert response["Location"] == job.get_absolute_url()
+    return job
+
+
+def moved_nothing(firm) -> bool:
+    return not Transfer.objects.exists() and all(
+        model.objects.filter(owner=firm.dana).count() == 0 for model in (Client, Matter, Case)
+    )
+
+
+def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
+    admin_http, firm, snapshot
+):
+    before = snapshot()
+    job = queue_transfer_all(admin_http, firm, deactivate_old_user="on")
+    assert job.status == TransferJob.Status.QUEUED
+    assert job.record_count == 8
+    assert job.arguments == {"new_user": firm.dana.pk, "deactivate_old_user": True}
+    assert snapshot() == before, "queued: nothing moves before the worker runs it"
+    assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
+
+    page = admin_http.get(job.get_absolute_url())
+    html = page.content.decode()
+    assert "Transfer in progress" in html
+    assert "Waiting for a worker to start it." in html
+    assert '<label for="job-bar">Records moved</label>' in html
+    assert '<progress id="job-bar" max="8" value="0"' in html
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in html
+
+    run_worker()
+
+    job.refresh_from_db()
+    transfer = Transfer.objects.get()
+    assert job.status == TransferJob.Status.DONE
+    assert job.transfer == transfer
+    assert transfer.request_key == job.request_key
+    assert (transfer.client_count, transfer.matter_count, transfer.case_count) == (2, 3, 3)
+    assert transfer.deactivated_from_user
+    assert Case.objects.filter(owner=firm.dana).count() == 3
+    assert DBTaskResult.objects.get(id=job.task_id).status == "SUCCESSFUL"
+    assert not TransferProgress.objects.using(PROGRESS_DATABASE).exists()
+
+    done = admin_http.get(job.get_absolute_url(), follow=True)
+    assert done.redirect_chain == [(transfer.get_absolute_url(), 302)]
+    assert (
+        "Transferred 2 clients, 3 matters, 3 cases and 1 share from Sam Leaver"
+        in done.content.decode()
+    )
+
+
+def test_per_client_save_above_the_threshold_is_queued_too(admin_http, firm):
+    page = admin_http.get(per_client_url(firm.leaver))
+    data = {
+        "client_ids": page.context["shown_client_ids"],
+        "request_key": page.context["request_key"],
+        "action": "save",
+        f"client-{firm.acme.pk}": firm.dana.pk,
+        f"client-{firm.bolt.pk}": firm.marcus.pk,
+        f"client-{firm.crane.pk}": firm.dana.pk,
+    }
+    response = admin_http.post(per_client_url(firm.leaver), data)
+    job = TransferJob.objects.get()
+    assert response["Location"] == job.get_absolute_url()
+    assert job.mode == Transfer.Mode.PER_CLIENT
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.DONE
+    assert job.transfer.mode == Transfer.Mode.PER_CLIENT
+    assert Matter.objects.get(number="M-00002").owner == firm.marcus
+    assert Case.objects.filter(owner=firm.dana).count() == 3
+
+
+def test_save_at_or_below_the_threshold_runs_in_the_request(admin_http, firm, settings):
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 8
+    response = admin_http.post(
+        all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4())}
+    )
+    transfer = Transfer.objects.get()
+    assert response["Location"] == transfer.get_absolute_url()
+    assert not TransferJob.objects.exists()
+
+
+def test_a_refusal_is_shown_on_the_form_at_once_and_nothing_is_queued(
+    admin_http, firm, manager, snapshot
+):
+    before = snapshot()
+    response = admin_http.post(
+        all_url(firm.leaver), {"new_user": manager.pk, "request_key": str(uuid.uuid4())}
+    )
+    assert response.status_code == 200
+    assert [e.code for e in response.context["form"].errors.as_data()["new_user"]] == [
+        "new_user_ineligible"
+    ]
+    assert not TransferJob.objects.exists() and not DBTaskResult.objects.exists()
+    assert snapshot() == before
+
+
+def test_a_refusal_raised_inside_the_worker_is_shown_with_nothing_changed(
+    admin_http, administrator, firm, snapshot
+):
+    job = queue_transfer_all(admin_http, firm)
+    # Between the Save and the worker, the new user leaves.
+    user_set_active(user=firm.dana, is_active=False, acting_user=administrator)
+    before = snapshot()
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.REFUSED
+    assert job.refusal_code == "new_user_inactive"
+    assert snapshot() == before and moved_nothing(firm)
+
+    page = admin_http.get(job.get_absolute_url())
+    html = page.content.decode()
+    assert "Transfer refused" in html
+    assert "Dana Reyes is inactive and cannot receive records." in html
+    assert "Nothing was changed." in html
+    assert f'href="{all_url(firm.leaver)}"' in html
+    status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
+    assert status["status"] == "refused" and status["active"] is False
+
+
+def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_http, firm):
+    job = queue_transfer_all(admin_http, firm)
+    again = admin_http.post(
+        all_url(firm.leaver), {"new_user": firm.marcus.pk, "request_key": str(uuid.uuid4())}
+    )
+    assert again.status_code == 200
+    errors = again.context["form"].errors.as_data()["__all__"]
+    assert [error.code for error in errors] == ["transfer_in_progress"]
+    assert f'<a href="{job.get_absolute_url()}">See the transfer in progress</a>' in (
+        again.content.decode()
+    )
+    page = admin_http.get(per_client_url(firm.leaver))
+    notice = f'is queued in the background: <a href="{job.get_absolute_url()}">see its progress</a>'
+    assert notice in page.content.decode()
+    assert notice in admin_http.get(all_url(firm.leaver)).content.decode()
+    per_client = admin_http.post(
+        per_client_url(firm.leaver),
+        {
+            "client_ids": page.context["shown_client_ids"],
+            "request_key": str(uuid.uuid4()),
+            "action": "save",
+            f"client-{firm.acme.pk}": firm.dana.pk,
+            f"client-{firm.bolt.pk}": firm.dana.pk,
+            f"client-{firm.crane.pk}": firm.dana.pk,
+        },
+    )
+    assert per_client.status_code == 200
+    assert "already queued or running" in per_client.content.decode()
+    assert TransferJob.objects.count() == 1
+
+    history = admin_http.get(reverse("transfers:transfer_list")).content.decode()
+    assert "In progress" in history
+    assert f'<a href="{job.get_absolute_url()}">Progress of the transfer from Sam Leaver</a>' in (
+        history
+    )
+
+
+def test_the_database_allows_one_queued_or_running_job_per_user(administrator, firm):
+    def job(status):
+        return TransferJob(
+            mode=Transfer.Mode.ALL,
+            actor=administrator,
+            from_user=firm.leaver,
+            request_key=str(uuid.uuid4()),
+            status=status,
+        )
+
+    job(TransferJob.Status.DONE).save()
+    job(TransferJob.Status.FAILED).save()
+    job(TransferJob.Status.QUEUED).save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        job(TransferJob.Status.RUNNING).save()
+    # The service turns the same race into the refusal, naming the job.
+    with pytest.raises(services.TransferRefused) as refused:
+        jobs.transfer_job_queue(
+            service=services.records_transfer_all,
+            acting_user=administrator,
+            old_user=firm.leaver,
+            new_user=firm.dana,
+            record_count=8,
+            request_key=None,
+        )
+    assert refused.value.code == "transfer_in_progress"
+    assert refused.value.job.status == TransferJob.Status.QUEUED
+
+
+def test_double_submit_of_a_queued_save_gives_one_transfer(admin_http, firm):
+    data = {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4())}
+    first = admin_http.post(all_url(firm.leaver), data)
+    second = admin_http.post(all_url(firm.leaver), data, follow=True)
+    job = TransferJob.objects.get()
+    assert first["Location"] == job.get_absolute_url()
+    assert second.redirect_chain == [(job.get_absolute_url(), 302)]
+    assert "This form was already saved" in second.content.decode()
+    assert DBTaskResult.objects.count() == 1
+    run_worker()
+    third = admin_http.post(all_url(firm.leaver), data, follow=True)
+    transfer = Transfer.objects.get()
+    assert third.redirect_chain[-1] == (transfer.get_absolute_url(), 302)
+    assert Transfer.objects.count() == 1 and TransferJob.objects.count() == 1
+
+
+def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
+    admin_http, firm, snapshot
+):
+    job = queue_transfer_all(admin_http, firm, deactivate_old_user="on")
+    before = snapshot()
+    real = services._move_owned
+    calls = {"n": 0}
+
+    def crash_on_cases(**kwargs):
+        calls["n"] += 1
+        moved = real(**kwargs)
+        if calls["n"] == 3:  # clients and matters moved, cases moved: then it dies
+            raise Boom("worker lost its connection")
+        return moved
+
+    with mock.patch.object(services, "_move_owned", crash_on_cases):
+        run_worker()
+    assert calls["n"] == 3
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.FAILED
+    assert "Boom: worker lost its connection" in job.message
+    assert snapshot() == before and moved_nothing(firm)
+    assert DBTaskResult.objects.get(id=job.task_id).status == "FAILED"
+    assert not TransferProgress.objects.using(PROGRESS_DATABASE).exists()
+
+    html = admin_http.get(job.get_absolute_url()).content.decode()
+    assert "Transfer failed" in html and "Boom: worker lost its connection" in html
+    assert "Nothing was changed" in html
+    # The user is free again: a new Save is queued and runs.
+    queue_transfer_all(admin_http, firm)
+    run_worker()
+    assert Case.objects.filter(owner=firm.dana).count() == 3
+
+
+def test_progress_is_readable_by_another_connection_while_the_transaction_is_open(
+    administrator, firm
+):
+    job = jobs.transfer_job_queue(
+        service=services.records_transfer_all,
+        acting_user=administrator,
+        old_user=firm.leaver,
+        new_user=firm.dana,
+        record_count=8,
+        request_key=None,
+    )
+    viewer = HttpClient()
+    viewer.force_login(administrator)
+    status_url = reverse("transfers:transfer_job_status", args=[job.pk])
+    seen = []
+
+    def look_from_another_request():
+        # The worker's progress thread writes the state it notes within a
+        # quarter of a second; ask like the page does until it shows.
+        try:
+            for _ in range(200):
+                response = viewer.get(status_url)
+                if response.status_code == 200 and response.json()["phase"] == "shares":
+                    seen.append(response.json())
+                    return
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+    real = services._move_shares
+    calls = {"n": 0}
+
+    def look_during_shares(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            # The cases have moved inside the open transaction; ask like the page does.
+            thread = threading.Thread(target=look_from_another_request)
+            thread.start()
+            thread.join()
+        return real(**kwargs)
+
+    with mock.patch.object(services, "_move_shares", look_during_shares):
+        jobs.transfer_job_run.call(job.pk)
+    assert len(seen) == 1
+    assert seen[0]["status"] == "running"
+    assert seen[0]["phase"] == "shares"
+    assert (seen[0]["client_count"], seen[0]["matter_count"], seen[0]["case_count"]) == (2, 3, 3)
+    assert seen[0]["moved"] == 8 and seen[0]["total"] == 8
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.DONE
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_transfer_user_shows_phases_on_a_terminal_and_stays_quiet_otherwise(administrator, firm):
+    stderr, stdout = Terminal(), io.StringIO()
+    args = [firm.leaver.username, "--to", firm.dana.username, "--by", administrator.username]
+    call_command("transfer_user", *args, "--dry-run", stdout=stdout, stderr=stderr)
+    shown = stderr.getvalue()
+    for label in ("Moving clients", "Moving matters", "Moving cases", "Moving shares"):
+        assert label in shown
+    assert "Writing the receipt: 2 clients, 3 matters, 3 cases, 1 shares" in shown
+    quiet = io.StringIO()
+    call_command("transfer_user", *args, stdout=io.StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""
+    assert Case.objects.filter(owner=firm.dana).count() == 3
+
+
+def test_job_pages_need_the_permission_to_view_transfers(admin_http, firm, attorney):
+    job = queue_transfer_all(admin_http, firm)
+    other = HttpClient()
+    other.force_login(attorney)
+    assert other.get(job.get_absolute_url()).status_code == 403
+    assert other.get(reverse("transfers:transfer_job_status", args=[job.pk])).status_code == 403
+    assert ownership()["cases"]  # untouched fixture data still there
+
+
+def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, firm, snapshot):
+    job = queue_transfer_all(admin_http, firm)
+    before = snapshot()
+    # A worker claimed it and its process ended (killed, machine lost): on
+    # PostgreSQL its advisory lock went with its connection, on SQLite its
+    # process is gone. Its transaction never committed.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    TransferJob.objects.filter(pk=job.pk).update(
+        status=TransferJob.Status.RUNNING,
+        started_at=timezone.now(),
+        worker=f"{socket.gethostname()}:{ended.stdout.strip()}",
+    )
+    status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
+    assert status["status"] == "failed" and status["active"] is False
+    job.refresh_from_db()
+    assert job.message == jobs.WORKER_GONE_MESSAGE
+    assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
+    assert snapshot() == before and moved_nothing(firm)
+    queue_transfer_all(admin_http, firm)  # the user is free for a new Save
+
+
+def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, firm, snapshot):
+    job = queue_transfer_all(admin_http, firm)
+    before = snapshot()
+
+    def stop_now(**kwargs):
+        raise SystemExit(1)
+
+    with mock.patch.object(services, "_move_shares", stop_now), pytest.raises(SystemExit):
+        jobs.transfer_job_run.call(job.pk)
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.FAILED
+    assert job.message == jobs.WORKER_GONE_MESSAGE
+    assert snapshot() == before and moved_nothing(firm)

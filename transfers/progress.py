@@ -1,0 +1,153 @@
+"""Progress of a transfer while it runs: the phase (clients, matters, cases,
+shares, receipt) and what has moved so far.
+
+The services call a hook at each phase and after each set-based move (a few
+calls per new user, never per record). The default hook does nothing; the
+worker's hook writes to the "progress" database alias (see
+transfers.routers), the command line's draws a line on a terminal.
+"""
+
+import logging
+import threading
+import time
+from typing import TextIO
+
+from django.db import DatabaseError, connections
+from django.utils import timezone
+
+from transfers.routers import PROGRESS_DATABASE
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("clients", "matters", "cases", "shares", "receipt")
+PHASE_LABELS = {
+    "clients": "Moving clients",
+    "matters": "Moving matters",
+    "cases": "Moving cases",
+    "shares": "Moving shares",
+    "receipt": "Writing the receipt",
+}
+COUNT_FIELDS = ("client_count", "matter_count", "case_count", "share_count")
+
+
+class ProgressHook:
+    """What the services report to. This base class ignores it all."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+        self.counts = dict.fromkeys(COUNT_FIELDS, 0)
+
+    def started(self, phase: str) -> None:
+        self.phase = phase
+        self.changed()
+
+    def moved(self, field: str, count: int) -> None:
+        self.counts[field] += count
+
+    def changed(self) -> None:
+        """Override to show or store the phase and counts."""
+
+
+class StoredProgress(ProgressHook):
+    """Keeps the progress of job `job_id` in the progress alias, so that any
+    web server can read it while the transfer's transaction is still open.
+
+    The transfer never waits for it: the hook only notes the state, and a
+    thread of the worker writes the latest state, when it changed, every
+    `interval` seconds, over its own autocommit connection. A failing write
+    is logged and never stops the transfer."""
+
+    def __init__(self, job_id: int, *, interval: float = 0.25) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._version = 0
+        self._written = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._write(self._snapshot()[1])
+        self._thread = threading.Thread(
+            target=self._run, name=f"transfer-job-{self.job_id}-progress", daemon=True
+        )
+        self._thread.start()
+
+    def changed(self) -> None:
+        with self._lock:
+            self._version += 1
+
+    def moved(self, field: str, count: int) -> None:
+        with self._lock:
+            super().moved(field, count)
+            self._version += 1
+
+    def clear(self) -> None:
+        """Stop writing and remove the row (the job's own row says the rest)."""
+        from transfers.models import TransferProgress
+
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=self.job_id).delete()
+        except DatabaseError:
+            logger.exception("Could not clear the progress of transfer job %s", self.job_id)
+
+    def _snapshot(self) -> tuple[int, dict]:
+        with self._lock:
+            return self._version, {"phase": self.phase, **self.counts}
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                version, state = self._snapshot()
+                if version != self._written and self._write(state):
+                    self._written = version
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    def _write(self, state: dict) -> bool:
+        from transfers.models import TransferProgress
+
+        try:
+            TransferProgress.objects.using(PROGRESS_DATABASE).update_or_create(
+                job_id=self.job_id, defaults={**state, "updated_at": timezone.now()}
+            )
+        except DatabaseError:
+            logger.exception("Could not record the progress of transfer job %s", self.job_id)
+            return False
+        return True
+
+
+class TerminalProgress(ProgressHook):
+    """One line on a terminal (stderr of transfer_user), redrawn in place."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.started_at = time.monotonic()
+        self.ended = False
+
+    def moved(self, field: str, count: int) -> None:
+        super().moved(field, count)
+        self.changed()
+
+    def changed(self) -> None:
+        counts = self.counts
+        elapsed = time.monotonic() - self.started_at
+        line = (
+            f"{PHASE_LABELS.get(self.phase, self.phase)}: {counts['client_count']:,} clients, "
+            f"{counts['matter_count']:,} matters, {counts['case_count']:,} cases, "
+            f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
+        )
+        # The last phase ends the line: what the commit logs goes below it.
+        self.ended = self.phase == PHASES[-1]
+        self.stream.write(f"\r\x1b[2K{line}" + ("\n" if self.ended else ""))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if not self.ended:
+            self.stream.write("\n")
+            self.stream.flush()
