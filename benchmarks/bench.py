@@ -232,6 +232,30 @@ def extra_load(others) -> tuple:
     return pc, Client.objects.filter(owner=pc).count()
 
 
+def before_indexes_recreate(url: str) -> None:
+    """Recreate the indexes the index budget dropped, for this run only: they
+    are dropped again when the process ends, however it ends."""
+    import atexit
+
+    import indexes as indexes_bench  # benchmarks/indexes.py
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
+        recreated = indexes_bench.create_dropped_indexes(cursor)
+
+    def drop() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name in recreated:
+                conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+
+    atexit.register(drop)
+    progress(
+        f"recreated the {len(recreated)} indexes the index budget dropped, for this run, "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
 def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) -> list[dict]:
     import transfer as transfer_bench  # benchmarks/transfer.py
 
@@ -242,6 +266,8 @@ def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) ->
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casengine.test_settings")
     os.environ.setdefault("CONN_MAX_AGE", "600")
     transfer_bench.setup_django(url)
+    if args.before_indexes:
+        before_indexes_recreate(url)
 
     from django.core.signals import request_started
     from django.db import connection, reset_queries
@@ -678,6 +704,12 @@ def main() -> int:
         action="store_true",
         help="grids: skip the pass with the indexes the index budget dropped",
     )
+    parser.add_argument(
+        "--before-indexes",
+        action="store_true",
+        help="transfers and pages: run with the indexes the index budget dropped, recreated "
+        "for the run (the figures before the budget)",
+    )
     parser.add_argument("--output", help="JSON file (default bench-results/bench-<date>.json)")
     parser.add_argument("--compare", help="an earlier JSON file to compare with")
     parser.add_argument("--section", help=argparse.SUPPRESS)
@@ -720,6 +752,7 @@ def main() -> int:
             command += ["--section-output", output.name, "--rounds", str(args.rounds)]
             command += ["--runs", str(args.runs), "--match", args.match]
             command += ["--no-before"] if args.no_before else []
+            command += ["--before-indexes"] if args.before_indexes else []
             result = subprocess.run(command, cwd=ROOT)
             if result.returncode != 0:
                 print(f"The {section} section failed (exit {result.returncode})", file=sys.stderr)
