@@ -47,11 +47,21 @@ OTHER_USERS = 10
 OLD_SHARES = {"client": 2_000, "matter": 5_000, "case": 10_000}
 NEW_DUPLICATE_SHARES = 1_000
 OTHER_SHARES = 50_000
+OWNED_TABLES = ("clients_client", "clients_matter", "clients_case")
 SHARE_TABLES = (
     "clients_clientuserobjectpermission",
     "clients_matteruserobjectpermission",
     "clients_caseuserobjectpermission",
 )
+RECEIPT_TABLES = (
+    "transfers_transferredrecord",
+    "transfers_transferrecipient",
+    "transfers_transfer",
+)
+# The schemas of the lean copies (see lean_copies_build): bare (the floor)
+# and with the tables' check and foreign-key constraints (for comparison).
+LEAN_SCHEMA = "lean"
+CONSTRAINED_SCHEMA = "lean_constrained"
 
 
 def bench_database_url() -> str:
@@ -260,13 +270,18 @@ def vacuum_analyze() -> None:
 # ------------------------------------------------------- hand-written SQL
 
 
-def sql_transfer_all(actor, old, new) -> int:
-    """What records_transfer_all writes, as plain SQL in one transaction."""
+def sql_transfer_all(actor, old, new, schema: str | None = None) -> int:
+    """What records_transfer_all writes, as plain SQL in one transaction.
+
+    With `schema` (LEAN_SCHEMA), the same statements run on the lean copies
+    of the tables in that schema, found first on the search path."""
     from django.db import connection, transaction
     from django.utils import timezone
 
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        if schema is not None:
+            cursor.execute(f"SET LOCAL search_path TO {schema}, public")
         cursor.execute(
             """
             INSERT INTO transfers_transfer
@@ -373,30 +388,94 @@ def reset(old, new) -> None:
             cursor.execute(f"UPDATE {table} SET user_id = %s WHERE user_id = %s", [old.pk, new.pk])
 
 
-def prepare(src, dst) -> None:
+def prepare(src, dst, schema: str = "public") -> None:
     """The same starting state before every timed transfer, untimed: empty
     receipt tables, `dst` already holding some of `src`'s case shares (to be
-    de-duplicated), freshly vacuumed tables and a checkpoint."""
+    de-duplicated), freshly vacuumed tables and a checkpoint. `schema`: the
+    tables' schema (LEAN_SCHEMA for the lean copies)."""
     from django.db import connection
 
-    from transfers.models import Transfer, TransferRecipient, TransferredRecord
-
-    receipts = ", ".join(m._meta.db_table for m in (TransferredRecord, TransferRecipient, Transfer))
+    receipts = ", ".join(f"{schema}.{table}" for table in RECEIPT_TABLES)
+    case_shares = f"{schema}.clients_caseuserobjectpermission"
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {receipts}")
         cursor.execute(
-            """
-            INSERT INTO clients_caseuserobjectpermission (content_object_id, permission_id, user_id)
+            f"""
+            INSERT INTO {case_shares} (content_object_id, permission_id, user_id)
             SELECT s.content_object_id, s.permission_id, %s
-            FROM clients_caseuserobjectpermission s WHERE s.user_id = %s
+            FROM {case_shares} s WHERE s.user_id = %s
+            AND NOT EXISTS (SELECT 1 FROM {case_shares} d WHERE d.user_id = %s
+                            AND d.content_object_id = s.content_object_id
+                            AND d.permission_id = s.permission_id)
             ORDER BY s.content_object_id LIMIT %s
-            ON CONFLICT DO NOTHING
             """,
-            [dst.pk, src.pk, NEW_DUPLICATE_SHARES],
+            [dst.pk, src.pk, dst.pk, NEW_DUPLICATE_SHARES],
         )
-        tables = ", ".join(["clients_client", "clients_matter", "clients_case", *SHARE_TABLES])
+        tables = ", ".join(f"{schema}.{table}" for table in (*OWNED_TABLES, *SHARE_TABLES))
         cursor.execute(f"VACUUM ANALYZE {tables}, {receipts}")
         cursor.execute("CHECKPOINT")
+
+
+# ------------------------------------------------------------ the lean floor
+
+
+def lean_copies_build(schema: str = LEAN_SCHEMA, *, constraints: bool = False) -> None:
+    """Copies of every table a Transfer All writes, in `schema`, with the same
+    rows and nothing but a primary key and an owner index (clients, matters,
+    cases: owner_id; shares: user_id; receipts: none). The same SQL on them
+    is the floor of what moving the rows costs. With `constraints`, they also
+    keep the tables' check and foreign-key constraints (pointing at the copies
+    where the referenced table is copied too), so that they differ from the
+    tables by their indexes only."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    copied = (*OWNED_TABLES, *SHARE_TABLES, *RECEIPT_TABLES)
+    owner_column = dict.fromkeys(OWNED_TABLES, "owner_id") | dict.fromkeys(SHARE_TABLES, "user_id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        cursor.execute(f"CREATE SCHEMA {schema}")
+        for table in copied:
+            lean = f"{schema}.{table}"
+            cursor.execute(
+                f"CREATE TABLE {lean} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY)"
+            )
+            if table not in RECEIPT_TABLES:
+                cursor.execute(f"INSERT INTO {lean} SELECT * FROM {table}")
+            cursor.execute(f"ALTER TABLE {lean} ADD PRIMARY KEY (id)")
+            if table in owner_column:
+                cursor.execute(f"CREATE INDEX ON {lean} ({owner_column[table]})")
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)",
+                [lean],
+            )
+        if constraints:
+            for table in copied:
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype IN ('c', 'f')",
+                    [f"public.{table}"],
+                )
+                for name, definition in cursor.fetchall():
+                    for target in copied:
+                        definition = definition.replace(
+                            f"REFERENCES {target}(", f"REFERENCES {schema}.{target}("
+                        )
+                    # NOT VALID: enforced on every write, without a scan of the copy.
+                    cursor.execute(
+                        f'ALTER TABLE {schema}.{table} ADD CONSTRAINT "{name}" {definition} '
+                        "NOT VALID"
+                    )
+    kind = "with their constraints" if constraints else "bare"
+    print(f"Lean copies ({schema}, {kind}) built in {time.perf_counter() - started:.1f} s")
+
+
+def lean_copies_drop(schema: str = LEAN_SCHEMA) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def main() -> None:

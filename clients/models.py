@@ -67,8 +67,8 @@ class Client(OwnedRecord):
         PROSPECTIVE = "prospective", "Prospective"
         FORMER = "former", "Former"
 
-    number = models.CharField(max_length=20, unique=True, help_text="For example C-00042.")
-    name = models.CharField(max_length=200, db_index=True)
+    number = models.CharField(max_length=20, help_text="For example C-00042.")
+    name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PERSON)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -83,9 +83,16 @@ class Client(OwnedRecord):
 
     class Meta:
         ordering = ["number"]
+        # Every index here is paid for on every transfer: docs/indexes.md says
+        # which query uses each one and what it costs. Unique numbers are a
+        # constraint rather than unique=True, which would add a varchar_pattern_ops
+        # copy of the index that no query here uses.
+        constraints = [models.UniqueConstraint(fields=["number"], name="client_number_unique")]
         indexes = [
-            models.Index(fields=["status", "number"], name="client_status_number"),
             # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
+            # Kept on clients: a Transfer All moves 25 times fewer clients than cases.
+            models.Index(fields=["name", "number"], name="client_name_number"),
+            models.Index(fields=["status", "number"], name="client_status_number"),
             models.Index(fields=["kind", "number"], name="client_kind_number"),
         ]
 
@@ -112,7 +119,7 @@ class Matter(OwnedRecord):
         TAX = "tax", "Tax"
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="matters")
-    number = models.CharField(max_length=20, unique=True, help_text="For example M-000123.")
+    number = models.CharField(max_length=20, help_text="For example M-000123.")
     title = models.CharField(max_length=200)
     practice_area = models.CharField(
         max_length=20, choices=PracticeArea.choices, default=PracticeArea.LITIGATION
@@ -122,17 +129,17 @@ class Matter(OwnedRecord):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="owned_matters",
-        db_index=True,
+        db_index=False,  # matter_owner_client serves every lookup by owner
     )
 
     class Meta:
         ordering = ["number"]
+        # No sort index: each would cost a Transfer All more than it saves
+        # (docs/indexes.md); the grid sorts by title, area or status once a
+        # filter has narrowed the rows (clients.tables.MatterTable).
+        constraints = [models.UniqueConstraint(fields=["number"], name="matter_number_unique")]
         indexes = [
             models.Index(fields=["owner", "client"], name="matter_owner_client"),
-            # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
-            models.Index(fields=["title", "number"], name="matter_title_number"),
-            models.Index(fields=["practice_area", "number"], name="matter_area_number"),
-            models.Index(fields=["status", "number"], name="matter_status_number"),
         ]
 
     def __str__(self) -> str:
@@ -152,7 +159,7 @@ class Case(OwnedRecord):
 
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="cases")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="cases")
-    number = models.CharField(max_length=20, unique=True, help_text="For example K-0001234.")
+    number = models.CharField(max_length=20, help_text="For example K-0001234.")
     caption = models.CharField(max_length=250)
     court = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
@@ -160,17 +167,17 @@ class Case(OwnedRecord):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="owned_cases",
-        db_index=True,
+        db_index=False,  # case_owner_client serves every lookup by owner
     )
 
     class Meta:
         ordering = ["number"]
+        # No sort index: each would cost a Transfer All more than it saves
+        # (docs/indexes.md); the grid sorts by caption, court or status once a
+        # filter has narrowed the rows (clients.tables.CaseTable).
+        constraints = [models.UniqueConstraint(fields=["number"], name="case_number_unique")]
         indexes = [
             models.Index(fields=["owner", "client"], name="case_owner_client"),
-            # Grid sort orders (number is the tie-breaker, so LIMIT stops early).
-            models.Index(fields=["caption", "number"], name="case_caption_number"),
-            models.Index(fields=["court", "number"], name="case_court_number"),
-            models.Index(fields=["status", "number"], name="case_status_number"),
         ]
 
     def __str__(self) -> str:

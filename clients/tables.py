@@ -1,8 +1,9 @@
 """Grid columns, sort orders and pagination for clients, matters and cases.
 
-Every sort order ends with the record number, so pages are stable, and each
-has an index (see clients/models.py, migration 0003) or walks one through a
-join, so ORDER BY ... LIMIT reads one page instead of sorting the table."""
+Every sort order ends with the record number, so pages are stable. A sort
+with an index (clients/models.py; docs/indexes.md says which and why) reads
+one page with ORDER BY ... LIMIT instead of sorting the table; the others
+(`unindexed_sorts`) apply when a filter or search has narrowed the rows."""
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
@@ -58,10 +59,12 @@ class RecordTable(tables.Table):
         order_by=("owner__first_name", "owner__last_name", "owner_id", "number"),
     )
 
-    # Columns sorted through a join (the owner's or the client's name): no index
-    # gives that order, so the database sorts every matching row. The grids
-    # allow it when at most COUNT_CAP rows match and otherwise ask for a filter.
-    join_sorted = frozenset({"owner", "client"})
+    # Columns whose order no index gives: those sorted through a join (the
+    # owner's or the client's name) and those whose index would cost every
+    # transfer more than it saves (see docs/indexes.md). The database sorts
+    # every matching row, so the grids allow these sorts when at most
+    # COUNT_CAP rows match and otherwise ask for a filter.
+    unindexed_sorts = frozenset({"owner", "client"})
 
     class Meta:
         template_name = "clients/grid_table.html"
@@ -74,8 +77,13 @@ class RecordTable(tables.Table):
     def render_owner(self, value):
         return owner_cell(value)
 
-    def sorts_through_join(self) -> bool:
-        return any(alias.bare in self.join_sorted for alias in self.order_by)
+    def unindexed_sort_column(self) -> str | None:
+        """The name of the first column the table is sorted by that no index
+        orders (lower case, as in "Sorting by caption ..."), or None."""
+        for alias in self.order_by:
+            if alias.bare in self.unindexed_sorts:
+                return str(self.columns[alias.bare].verbose_name).lower()
+        return None
 
 
 def client_column() -> tables.Column:
@@ -106,6 +114,8 @@ class MatterTable(RecordTable):
     )
     status = tables.Column(verbose_name="Status", order_by=("status", "number"))
 
+    unindexed_sorts = RecordTable.unindexed_sorts | {"title", "practice_area", "status"}
+
     class Meta(RecordTable.Meta):
         model = Matter
         fields = ("number", "title", "client", "practice_area", "status", "owner")
@@ -120,6 +130,8 @@ class CaseTable(RecordTable):
     client = client_column()
     court = tables.Column(verbose_name="Court", order_by=("court", "number"))
     status = tables.Column(verbose_name="Status", order_by=("status", "number"))
+
+    unindexed_sorts = RecordTable.unindexed_sorts | {"caption", "court", "status"}
 
     class Meta(RecordTable.Meta):
         model = Case

@@ -36,7 +36,7 @@ RECEIPT_PERMISSIONS = (ACCESS_SETTINGS_PERMISSION, "transfers.view_transfer")
 # Result sets up to this size are read by primary key (see rows_and_count).
 SMALL_RESULT = 1000
 SORT_NOTICE = (
-    "Sorting by owner or client works on up to {cap:,} {noun}: "
+    "Sorting by {column} works on up to {cap:,} {noun}: "
     "filter or search first. Shown by number instead."
 )
 
@@ -62,8 +62,11 @@ class RecordGridView(View):
             table.order_by = self.table_class._meta.order_by
 
         sort_notice = ""
-        if counted > self.count_cap and table.sorts_through_join():
-            sort_notice = SORT_NOTICE.format(cap=self.count_cap, noun=self.title.lower())
+        unindexed_column = table.unindexed_sort_column()
+        if counted > self.count_cap and unindexed_column:
+            sort_notice = SORT_NOTICE.format(
+                column=unindexed_column, cap=self.count_cap, noun=self.title.lower()
+            )
             table.order_by = self.table_class._meta.order_by
             sort_is_valid = False
 

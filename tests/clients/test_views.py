@@ -266,13 +266,92 @@ def test_join_sort_over_the_cap_falls_back_to_number(
     monkeypatch.setattr(RecordGridView, "small_result", 5)
     response = signed_in(manager).get(reverse("clients:client_list"), {"sort": "-owner"})
     html = response.content.decode()
-    assert "Sorting by owner or client works on up to 10 clients" in html
+    assert "Sorting by owner works on up to 10 clients" in html
     assert row_numbers(response) == sorted(c.number for c in thirty_clients)[:10]
+    assert 'aria-sort="descending"' not in html  # the page says it is not sorted by owner
     # Filtered below the cap, the same sort applies.
     response = signed_in(manager).get(
         reverse("clients:client_list"), {"sort": "-owner", "q": thirty_clients[0].number}
     )
     assert "Sorting by owner" not in response.content.decode()
+
+
+@pytest.fixture
+def thirty_cases(attorney):
+    """Thirty cases under one matter, captions and courts in the reverse order of
+    numbers; the first eight captions say Alpha, the others Beta."""
+    matter = MatterFactory(owner=attorney, client=ClientFactory(owner=attorney))
+    return [
+        CaseFactory(
+            matter=matter,
+            owner=attorney,
+            number=f"K-{i:07d}",
+            caption=f"{'Alpha' if i < 8 else 'Beta'} {30 - i:02d}",
+            court=f"Court {30 - i:02d}",
+            status=Case.Status.CLOSED if i % 2 else Case.Status.OPEN,
+        )
+        for i in range(30)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sort", "column"), [("caption", "caption"), ("-court", "court"), ("status", "status")]
+)
+def test_unindexed_case_sort_over_the_cap_falls_back_to_number(
+    signed_in, manager, thirty_cases, monkeypatch, sort, column
+):
+    """Cases carry no sort index (each would cost every transfer; docs/indexes.md):
+    above the cap the grid shows them by number and says why, as for owner and client."""
+    monkeypatch.setattr(RecordGridView, "count_cap", 10)
+    monkeypatch.setattr(RecordGridView, "small_result", 5)
+    response = signed_in(manager).get(reverse("clients:case_list"), {"sort": sort})
+    html = response.content.decode()
+    assert f"Sorting by {column} works on up to 10 cases" in html
+    assert row_numbers(response) == [c.number for c in thirty_cases][:10]
+    # Narrowed below the cap by a search, the sort applies.
+    response = signed_in(manager).get(reverse("clients:case_list"), {"sort": sort, "q": "Alpha"})
+    html = response.content.decode()
+    assert "Sorting by" not in html
+    matching = [c for c in thirty_cases if c.caption.startswith("Alpha")]
+    key = {"caption": lambda c: (c.caption, c.number), "court": lambda c: (c.court, c.number)}
+    key["status"] = lambda c: (c.status, c.number)
+    # Descending applies to every sort key, the number included.
+    expected = sorted(matching, key=key[column], reverse=sort.startswith("-"))
+    assert row_numbers(response) == [c.number for c in expected]
+
+
+def test_unindexed_matter_sort_over_the_cap_falls_back_to_number(
+    signed_in, manager, attorney, monkeypatch
+):
+    client = ClientFactory(owner=attorney)
+    matters = [
+        MatterFactory(client=client, owner=attorney, number=f"M-{i:06d}", title=f"T {30 - i:02d}")
+        for i in range(30)
+    ]
+    monkeypatch.setattr(RecordGridView, "count_cap", 10)
+    monkeypatch.setattr(RecordGridView, "small_result", 5)
+    response = signed_in(manager).get(reverse("clients:matter_list"), {"sort": "title"})
+    assert "Sorting by title works on up to 10 matters" in response.content.decode()
+    assert row_numbers(response) == [m.number for m in matters][:10]
+    response = signed_in(manager).get(reverse("clients:matter_list"), {"sort": "practice_area"})
+    assert "Sorting by practice area works on up to 10 matters" in response.content.decode()
+
+
+def test_indexed_client_sorts_apply_over_the_cap(signed_in, manager, thirty_clients, monkeypatch):
+    """Clients keep their sort indexes: name, kind and status sort at any size."""
+    monkeypatch.setattr(RecordGridView, "count_cap", 10)
+    monkeypatch.setattr(RecordGridView, "small_result", 5)
+    for sort in ("name", "-kind", "status"):
+        response = signed_in(manager).get(reverse("clients:client_list"), {"sort": sort})
+        html = response.content.decode()
+        assert "Sorting by" not in html
+        field = sort.lstrip("-")
+        expected = sorted(
+            thirty_clients,
+            key=lambda c: (getattr(c, field), c.number),
+            reverse=sort.startswith("-"),
+        )
+        assert row_numbers(response) == [c.number for c in expected][:10]
 
 
 # --- Bad input ----------------------------------------------------------------
