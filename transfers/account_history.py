@@ -62,6 +62,18 @@ def _event_entries(user: User, limit: int) -> list[AccountHistoryEntry]:
     return entries
 
 
+def _receipt_entry(transfer: Transfer, *, kind: str, summary: str, counted) -> AccountHistoryEntry:
+    """An entry for a receipt; `counted` is the transfer or the user's recipient row."""
+    return AccountHistoryEntry(
+        happened_at=transfer.created_at,
+        kind=kind,
+        summary=summary,
+        actor_name=_actor(transfer.actor_name),
+        detail=_counts(counted),
+        receipt_id=transfer.pk,
+    )
+
+
 def _transfer_from_entries(user: User, limit: int) -> list[AccountHistoryEntry]:
     """Receipts whose from_user is `user`: records taken from them (for a
     revert: records returned to them)."""
@@ -87,14 +99,7 @@ def _transfer_from_entries(user: User, limit: int) -> list[AccountHistoryEntry]:
         else:
             summary = f"Records transferred from them to {names} ({transfer.get_mode_display()})"
         entries.append(
-            AccountHistoryEntry(
-                happened_at=transfer.created_at,
-                kind="transfer_from",
-                summary=summary,
-                actor_name=_actor(transfer.actor_name),
-                detail=_counts(transfer),
-                receipt_id=transfer.pk,
-            )
+            _receipt_entry(transfer, kind="transfer_from", summary=summary, counted=transfer)
         )
     return entries
 
@@ -109,16 +114,14 @@ def _taken_back_entries(user: User, limit: int) -> list[AccountHistoryEntry]:
         .order_by("-created_at", "-pk")[:limit]
     )
     return [
-        AccountHistoryEntry(
-            happened_at=revert.created_at,
+        _receipt_entry(
+            revert,
             kind="transfer_from",
             summary=(
                 f"Records returned from them to {revert.from_user_name or 'a deleted user'} "
                 f"(revert of #{revert.reverted_transfer_id})"
             ),
-            actor_name=_actor(revert.actor_name),
-            detail=_counts(revert),
-            receipt_id=revert.pk,
+            counted=revert,
         )
         for revert in reverts
     ]
@@ -141,16 +144,7 @@ def _transfer_to_entries(user: User, limit: int) -> list[AccountHistoryEntry]:
             summary = f"Owner changed: given a record of {source}"
         else:
             summary = f"Records received from {source} ({transfer.get_mode_display()})"
-        entries.append(
-            AccountHistoryEntry(
-                happened_at=transfer.created_at,
-                kind="transfer_to",
-                summary=summary,
-                actor_name=_actor(transfer.actor_name),
-                detail=_counts(row),
-                receipt_id=transfer.pk,
-            )
-        )
+        entries.append(_receipt_entry(transfer, kind="transfer_to", summary=summary, counted=row))
     return entries
 
 
