@@ -107,13 +107,20 @@ class TransferredRecord(models.Model):
         MATTER_SHARE = "matter_share", "Matter share"
         CASE_SHARE = "case_share", "Case share"
 
-    # Receipts of large transfers hold hundreds of thousands of rows, written
-    # by INSERT ... SELECT: the (transfer, record_type, record_id) index below
-    # serves lookups by transfer, so the foreign key gets no index of its own,
-    # and the user columns are not checked by the database row by row (Django
-    # still sets them to NULL when a user is deleted).
+    # Receipts of large transfers hold hundreds of thousands of rows, written by
+    # INSERT ... SELECT in the transaction that creates their Transfer, and every
+    # index and foreign-key check here is paid once per row moved. So the
+    # columns are not checked by the database row by row (the engine writes the
+    # transfer and its rows together; Django still cascades a deleted transfer
+    # and sets deleted users to NULL), `moved_by_transfer` is keyed by transfer
+    # and type only (a transfer's rows are appended at its end, and deduplicated),
+    # and only share rows are indexed by permission.
     transfer = models.ForeignKey(
-        Transfer, on_delete=models.CASCADE, related_name="records", db_index=False
+        Transfer,
+        on_delete=models.CASCADE,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     record_type = models.CharField(max_length=20, choices=RecordType.choices)
     record_id = models.BigIntegerField(help_text="The id of the client, matter or case.")
@@ -123,6 +130,7 @@ class TransferredRecord(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         help_text="For a share: the permission that moved.",
     )
     share_merged = models.BooleanField(
@@ -155,8 +163,13 @@ class TransferredRecord(models.Model):
     class Meta:
         ordering = ["transfer", "record_type", "record_id"]
         indexes = [
-            models.Index(fields=["transfer", "record_type", "record_id"], name="moved_by_transfer"),
+            models.Index(fields=["transfer", "record_type"], name="moved_by_transfer"),
             models.Index(fields=["record_type", "record_id"], name="moved_record_history"),
+            models.Index(
+                fields=["permission"],
+                condition=models.Q(permission__isnull=False),
+                name="moved_share_permission",
+            ),
         ]
 
     def __str__(self) -> str:
