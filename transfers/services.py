@@ -132,7 +132,25 @@ def _audit_insert_prefix() -> str:
     return f"INSERT INTO {_table(TransferredRecord)} ({columns}) "
 
 
-# --- steps (module-level so that tests can inject faults into each one) ----
+# --- steps ------------------------------------------------------------------
+
+# Each step calls fault_point(step, ...) once it has run, inside the transaction.
+STEP_NAMES = (
+    "locked",
+    "audit_owned",
+    "move_owned",
+    "move_shares",
+    "deactivate",
+    "revert_owned",
+    "revert_shares",
+    "reactivate",
+)
+
+
+def fault_point(step: str, **details: object) -> None:
+    """Reached after each step of a transfer or revert, with the step's name
+    (one of STEP_NAMES) and what it worked on. It does nothing: tests replace
+    it to fail, or to hold the transaction open, at a chosen step."""
 
 
 def _audit_owned(
@@ -255,6 +273,7 @@ def _move_to(
             new_id=new_id,
             client_ids=client_ids,
         )
+        fault_point("audit_owned", record_type=record_type, rows=audited)
         moved = _move_owned(
             model=model,
             client_field=client_field,
@@ -263,6 +282,7 @@ def _move_to(
             client_ids=client_ids,
             now=now,
         )
+        fault_point("move_owned", record_type=record_type, rows=moved)
         if audited != moved:
             raise TransferIntegrityError(
                 f"{audited} {record_type} receipt rows for {moved} records moved"
@@ -280,6 +300,7 @@ def _move_to(
             new_id=new_id,
             client_ids=client_ids,
         )
+        fault_point("move_shares", record_type=record_type, rows=shares)
         counts["share_count"] += shares
         progress.moved("share_count", shares)
     return counts
@@ -339,7 +360,9 @@ def _existing(request_key: str | None) -> Transfer | None:
 def _lock_users(user_ids: Collection[int]) -> dict[int, User]:
     """Lock the rows of the users involved, always in primary-key order."""
     locked = User.objects.select_for_update().filter(pk__in=set(user_ids)).order_by("pk")
-    return {user.pk: user for user in locked}
+    users = {user.pk: user for user in locked}
+    fault_point("locked", user_ids=sorted(users))
+    return users
 
 
 def _validate_receivers(
@@ -444,6 +467,7 @@ def _record_transfer(
         setattr(transfer, field, sum(getattr(r, field) for r in recipients))
     if deactivate:
         _deactivate(user=old, acting_user=acting_user, transfer_id=transfer.pk)
+        fault_point("deactivate", user_id=old.pk)
     transfer.save(update_fields=["client_count", "matter_count", "case_count", "share_count"])
     transfer.recipient_rows = recipients
     _notify_after_commit(transfer.pk)
@@ -724,23 +748,28 @@ def transfer_revert(
         )
         if original.deactivated_from_user and not old.is_active:
             _reactivate(user=old, acting_user=acting_user, transfer_id=revert.pk)
+            fault_point("reactivate", user_id=old.pk)
             revert.reactivated_user = True
         moved = 0
         for record_type, model, _client_field in RECORD_STEPS:
-            moved += _revert_owned(
+            rows = _revert_owned(
                 revert_id=revert.pk,
                 original_id=original.pk,
                 record_type=record_type,
                 model=model,
                 now=now,
             )
+            fault_point("revert_owned", record_type=record_type, rows=rows)
+            moved += rows
         for record_type, share_model, _record_model in SHARE_STEPS:
-            moved += _revert_shares(
+            rows = _revert_shares(
                 revert_id=revert.pk,
                 original_id=original.pk,
                 record_type=record_type,
                 share_model=share_model,
             )
+            fault_point("revert_shares", record_type=record_type, rows=rows)
+            moved += rows
         if not moved and not revert.reactivated_user:
             raise TransferRefused(
                 "nothing_to_transfer",

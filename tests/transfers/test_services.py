@@ -14,7 +14,7 @@ from clients.models import (
     MatterUserObjectPermission,
 )
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import build_firm, owners, snapshot, user_shares
+from tests.transfers.engine_support import at_step, build_firm, owners, snapshot, user_shares
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import linked_client_ids, user_holdings
@@ -189,24 +189,31 @@ def test_request_key_returns_the_same_receipt(firm, administrator):
     assert Transfer.objects.count() == 1
 
 
-def test_request_key_is_checked_again_under_the_lock(firm, administrator, monkeypatch):
-    first = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-2"
-    )
-    import transfers.services as services
+def test_request_key_is_checked_again_under_the_lock(firm, administrator):
+    """A Save of the same form committed between the first look and the
+    lock: its receipt is returned and nothing moves again."""
+    saved = []
 
-    real = services._existing
-    calls = []
+    def saved_meanwhile(**details):
+        saved.append(
+            Transfer.objects.create(
+                mode=Transfer.Mode.ALL,
+                actor=administrator,
+                actor_name=administrator.full_name,
+                from_user=firm.old,
+                from_user_name=firm.old.full_name,
+                request_key="k-2",
+            )
+        )
 
-    def first_check_misses(key):
-        calls.append(key)
-        return None if len(calls) == 1 else real(key)
-
-    monkeypatch.setattr(services, "_existing", first_check_misses)
-    again = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-2"
-    )
-    assert again.pk == first.pk
+    before = owners(Client), owners(Matter), owners(Case)
+    with at_step("locked", saved_meanwhile):
+        again = records_transfer_all(
+            acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-2"
+        )
+    assert again == saved[0]
+    assert (owners(Client), owners(Matter), owners(Case)) == before
+    assert Transfer.objects.count() == 1
 
 
 def test_dry_run_changes_nothing_and_says_what_would_move(firm, administrator):
@@ -300,35 +307,24 @@ def test_deactivating_the_last_active_superuser_is_refused(administrator, superu
     )
 
 
-def test_deactivation_is_refused_when_records_would_remain(firm, administrator, monkeypatch):
+def test_deactivation_is_refused_when_records_would_remain(firm, administrator):
     """owns_records, checked under the lock after the moves: simulated by a
-    move step that leaves the cases behind."""
-    import transfers.services as services
+    case going back to the old user once the cases have moved."""
+    left_behind = firm.own_case.pk
 
-    real = services._move_owned
+    def leave_a_case_behind(record_type, **details):
+        assert record_type == RT.CASE
+        Case.objects.filter(pk=left_behind).update(owner=firm.old)
 
-    def skip_cases(**kwargs):
-        if kwargs["model"] is Case:
-            return 0
-        return real(**kwargs)
-
-    real_audit = services._audit_owned
-
-    def skip_case_audit(**kwargs):
-        if kwargs["model"] is Case:
-            return 0
-        return real_audit(**kwargs)
-
-    monkeypatch.setattr(services, "_move_owned", skip_cases)
-    monkeypatch.setattr(services, "_audit_owned", skip_case_audit)
-    error = refused(
-        "owns_records",
-        records_transfer_all,
-        acting_user=administrator,
-        old_user=firm.old,
-        new_user=firm.new,
-        deactivate_old_user=True,
-    )
+    with at_step("move_owned", leave_a_case_behind, call=3):
+        error = refused(
+            "owns_records",
+            records_transfer_all,
+            acting_user=administrator,
+            old_user=firm.old,
+            new_user=firm.new,
+            deactivate_old_user=True,
+        )
     assert error.field == "deactivate_old_user"
 
 
