@@ -202,7 +202,7 @@ def _run_job(job_id: int) -> int | None:
             request_key=job.request_key,
             progress=progress,
             **job.arguments,
-        )
+        ).transfer
     except TransferRefused as refusal:
         _finish(job, Status.REFUSED, refusal_code=refusal.code, message=refusal.messages[0])
         return None

@@ -163,18 +163,16 @@ def transfer_summary(transfer: Transfer) -> str:
 def submit_transfer(request, form, call) -> Transfer | None:
     """Run a service call for a valid form: a refusal goes on the form and
     returns None; success (or a resubmission of a saved form) adds a message."""
-    key = form.cleaned_data.get("request_key")
-    already_saved = bool(key) and Transfer.objects.filter(request_key=key).exists()
     try:
-        transfer = call()
+        result = call()
     except TransferRefused as refusal:
         refuse_on_form(form, refusal)
         return None
-    if already_saved:
+    if result.replayed:
         messages.info(request, "This form was already saved: here is its receipt.")
     else:
-        messages.success(request, transfer_summary(transfer))
-    return transfer
+        messages.success(request, transfer_summary(result.transfer))
+    return result.transfer
 
 
 def refuse_on_form(form, refusal: TransferRefused) -> None:
@@ -418,7 +416,7 @@ class TransferPerClientView(OldUserMixin, View):
         """What Save would move to each new user, from the engine's own dry run."""
         data = form.cleaned_data
         try:
-            transfer = services.records_transfer_per_client(
+            preview = services.records_transfer_per_client(
                 acting_user=self.request.user,
                 old_user=self.old_user,
                 assignments=data["assignments"],
@@ -430,7 +428,7 @@ class TransferPerClientView(OldUserMixin, View):
             form.add_error(refusal.field if refusal.field in form.fields else None, refusal)
             form.refusal = refusal
             return self.render(form)
-        return self.render(form, preview=transfer)
+        return self.render(form, preview=preview)
 
     def reference_text(self, user_id: int, posted: str) -> str:
         """How a chosen user is written back into the rows."""
@@ -448,7 +446,7 @@ class TransferPerClientView(OldUserMixin, View):
         fill: Callable[[Client], str | None] | None = None,
         request_key: str | None = None,
         distribution: list | None = None,
-        preview: Transfer | None = None,
+        preview: services.TransferResult | None = None,
     ):
         clients = list(selectors.linked_clients(user=self.old_user)[: PER_CLIENT_MAX_CLIENTS + 1])
         too_many = len(clients) > PER_CLIENT_MAX_CLIENTS
@@ -738,18 +736,17 @@ class TransferRevertView(TransferRevertMixin, View):
         key = request.POST.get("request_key", "").strip() or None
         if key is not None and len(key) > 64:
             raise Http404("Bad request key.")
-        already_saved = key is not None and Transfer.objects.filter(request_key=key).exists()
         try:
-            revert = services.transfer_revert(
+            result = services.transfer_revert(
                 acting_user=request.user, transfer=transfer, request_key=key
             )
         except TransferRefused as refusal:
             return self.render_confirmation(transfer, refusal=refusal)
-        if already_saved:
+        if result.replayed:
             messages.info(request, "This revert was already saved: here is its receipt.")
         else:
-            messages.success(request, self.summary(revert))
-        return HttpResponseRedirect(revert.get_absolute_url())
+            messages.success(request, self.summary(result.transfer))
+        return HttpResponseRedirect(result.transfer.get_absolute_url())
 
     @staticmethod
     def summary(revert: Transfer) -> str:

@@ -222,7 +222,7 @@ def test_record_created_just_before_a_deactivating_transfer_is_moved(administrat
     assert create.error is None
     assert transfer.error is None
     assert Client.objects.get(number="C-RACE-2").owner_id == new.pk
-    assert transfer.result.client_count == 2
+    assert transfer.result.transfer.client_count == 2
     assert owned_by(old) == 0
 
 
@@ -266,7 +266,8 @@ def test_double_submission_lands_on_one_receipt(administrator):
 
     calls = race_at_step("move_shares", submit, submit)
     assert [worker.error for worker in calls] == [None, None]
-    assert calls[0].result.pk == calls[1].result.pk
+    assert calls[0].result.transfer.pk == calls[1].result.transfer.pk
+    assert [worker.result.replayed for worker in calls] == [False, True]
     assert Transfer.objects.count() == 1
 
 

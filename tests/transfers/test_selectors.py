@@ -62,7 +62,9 @@ def test_linked_clients_query_count_is_bounded_for_many_clients(django_assert_nu
 
 
 def test_transfer_records_are_ordered_and_labelled(firm, administrator, django_assert_num_queries):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     with django_assert_num_queries(1):
         rows = list(transfer_records(transfer=transfer))
     types = [row.record_type for row in rows]
@@ -78,7 +80,9 @@ def test_transfer_records_are_ordered_and_labelled(firm, administrator, django_a
 
 
 def test_transfer_changed_since_follows_later_changes(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     assert not transfer_changed_since(transfer=transfer).exists()
     records_transfer_all(acting_user=administrator, old_user=firm.new, new_user=firm.other)
     # Everything moved on, the new user's own (merged) share included.
@@ -88,12 +92,12 @@ def test_transfer_changed_since_follows_later_changes(firm, administrator):
 def test_transfer_revert_refusal(firm, administrator, manager):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
-    )
+    ).transfer
     assert transfer_revert_refusal(transfer=transfer) is None  # reactivates the old user
     assert transfer_revert_refusal(transfer=transfer, acting_user=manager).code == (
         "permission_denied"
     )
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     assert transfer_revert_refusal(transfer=transfer).code == "revert_not_allowed"
     assert transfer_revert_refusal(transfer=revert) is None
     user_set_active(user=firm.new, is_active=False, acting_user=administrator)
@@ -101,10 +105,12 @@ def test_transfer_revert_refusal(firm, administrator, manager):
 
 
 def test_transfer_list_searches_the_recorded_names(firm, administrator):
-    first = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    first = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     old, new = OwnerFactory(first_name="Zed", last_name="Zulu"), OwnerFactory()
     CaseFactory(matter=MatterFactory(client=ClientFactory(owner=old), owner=old), owner=old)
-    second = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    second = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     assert list(transfer_list()) == [second, first]
     assert list(transfer_list(search="zulu")) == [second]
     assert list(transfer_list(search="Nora")) == [first]  # a recipient
@@ -122,7 +128,7 @@ def test_receipts_survive_the_deletion_of_the_users(administrator):
         OwnerFactory(),
     )
     ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     records_transfer_all(acting_user=administrator, old_user=new, new_user=third)
     old.delete()
     new_name = new.full_name

@@ -64,7 +64,9 @@ def test_transfer_all_moves_everything_the_old_user_owns(firm, administrator):
         for model in (Client, Matter, Case)
     }
 
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
 
     for model in (Client, Matter, Case):
         assert not model.objects.filter(owner=firm.old).exists()
@@ -105,7 +107,9 @@ def test_transfer_all_moves_shares_with_deduplication(firm, administrator):
     group_shares = list(CaseGroupObjectPermission.objects.values_list())
     other_shares = user_shares(firm.other)
 
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
 
     assert user_shares(firm.old) == set()
     new_shares = user_shares(firm.new)
@@ -153,7 +157,7 @@ def test_transfer_all_moves_shares_with_deduplication(firm, administrator):
 def test_transfer_all_with_deactivation(firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
-    )
+    ).transfer
     firm.old.refresh_from_db()
     assert not firm.old.is_active
     assert transfer.deactivated_from_user
@@ -162,7 +166,7 @@ def test_transfer_all_with_deactivation(firm, administrator):
 def test_transfer_all_accepts_a_user_id_for_the_new_user(firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=firm.old.pk, new_user=str(firm.new.pk)
-    )
+    ).transfer
     assert transfer.recipients.get().to_user == firm.new
 
 
@@ -170,7 +174,7 @@ def test_deactivating_a_user_who_owns_nothing_is_recorded(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     transfer = records_transfer_all(
         acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
-    )
+    ).transfer
     old.refresh_from_db()
     assert not old.is_active
     assert transfer.record_count == 0
@@ -184,7 +188,9 @@ def test_request_key_returns_the_same_receipt(firm, administrator):
     again = records_transfer_all(
         acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-1"
     )
-    assert again.pk == first.pk
+    assert again.transfer.pk == first.transfer.pk
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.recipients == ()
     assert snapshot() == state
     assert Transfer.objects.count() == 1
 
@@ -211,7 +217,7 @@ def test_request_key_is_checked_again_under_the_lock(firm, administrator):
         again = records_transfer_all(
             acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-2"
         )
-    assert again == saved[0]
+    assert again.replayed and again.transfer == saved[0]
     assert (owners(Client), owners(Matter), owners(Case)) == before
     assert Transfer.objects.count() == 1
 
@@ -226,11 +232,13 @@ def test_dry_run_changes_nothing_and_says_what_would_move(firm, administrator):
         dry_run=True,
     )
     assert snapshot() == before
-    assert preview.dry_run
-    assert preview.pk is None
-    assert (preview.client_count, preview.matter_count, preview.case_count) == (1, 2, 3)
-    (recipient,) = preview.recipient_rows
-    assert recipient.to_user == firm.new
+    assert preview.dry_run and not preview.replayed
+    receipt = preview.transfer
+    assert receipt.pk is None
+    assert (receipt.client_count, receipt.matter_count, receipt.case_count) == (1, 2, 3)
+    (recipient,) = preview.recipients
+    assert recipient.to_user == firm.new and recipient.pk is None
+    assert preview.client_ids == {firm.new.pk: None}
 
 
 @pytest.mark.parametrize("deactivate", [False, True])
@@ -345,7 +353,7 @@ def test_per_client_moves_each_clients_holdings_to_its_new_user(firm, administra
         old_user=firm.old,
         assignments={firm.own_client.pk: firm.new, firm.others_client.pk: third.pk},
         expected_client_ids=linked,
-    )
+    ).transfer
 
     assert owners(Client)[firm.own_client.pk] == firm.new.pk
     assert owners(Client)[firm.others_client.pk] == firm.other.pk  # not the old user's
@@ -471,7 +479,8 @@ def test_per_client_request_key(firm, administrator):
         "request_key": "per-client-1",
     }
     first = records_transfer_per_client(**kwargs)
-    assert records_transfer_per_client(**kwargs).pk == first.pk
+    again = records_transfer_per_client(**kwargs)
+    assert again.transfer.pk == first.transfer.pk and again.replayed
     assert Transfer.objects.count() == 1
 
 
@@ -483,9 +492,9 @@ def test_revert_restores_ownership_shares_and_activity(firm, administrator):
     shares_before = {user: user_shares(user) for user in (firm.old, firm.new, firm.other)}
     transfer = records_transfer_all(
         acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
-    )
+    ).transfer
 
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
     assert {model: owners(model) for model in (Client, Matter, Case)} == before
     assert {user: user_shares(user) for user in (firm.old, firm.new, firm.other)} == shares_before
@@ -513,7 +522,9 @@ def test_revert_leaves_records_changed_since_and_lists_them(firm, administrator)
     from clients.services import record_owner_change
     from transfers.selectors import revert_skipped_records, transfer_changed_since
 
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     record_owner_change(acting_user=administrator, record=firm.own_case, new_owner=firm.other)
     CaseUserObjectPermission.objects.filter(user=firm.new).delete()
     assert {(r.record_type, r.record_id) for r in transfer_changed_since(transfer=transfer)} == {
@@ -521,7 +532,7 @@ def test_revert_leaves_records_changed_since_and_lists_them(firm, administrator)
         (RT.CASE_SHARE, firm.others_case_in_own_matter.pk),
     }
 
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
     assert owners(Case)[firm.own_case.pk] == firm.other.pk
     assert owners(Case)[firm.own_case_in_others.pk] == firm.old.pk
@@ -534,7 +545,9 @@ def test_revert_leaves_records_changed_since_and_lists_them(firm, administrator)
 
 
 def test_revert_twice_is_refused(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=transfer)
 
@@ -544,17 +557,19 @@ def test_revert_of_a_revert_moves_the_records_again(firm, administrator):
         acting_user=administrator,
         old_user=firm.old,
         assignments={firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
-    )
+    ).transfer
     after_transfer = {model: owners(model) for model in (Client, Matter, Case)}
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
-    redo = transfer_revert(acting_user=administrator, transfer=revert)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    redo = transfer_revert(acting_user=administrator, transfer=revert).transfer
     assert {model: owners(model) for model in (Client, Matter, Case)} == after_transfer
     assert {r.to_user_id for r in redo.recipients.all()} == {firm.new.pk, firm.other.pk}
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=revert)
 
 
 def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     user_set_active(user=firm.old, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=transfer)
     user_set_active(user=firm.old, is_active=True, acting_user=administrator)
@@ -563,8 +578,10 @@ def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(firm, admi
 
 
 def test_revert_of_a_revert_conflicts_when_the_receiver_left(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     user_set_active(user=firm.new, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=revert)
 
@@ -572,7 +589,7 @@ def test_revert_of_a_revert_conflicts_when_the_receiver_left(firm, administrator
 def test_revert_not_allowed_when_the_old_user_was_deleted(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     old.delete()
     transfer.refresh_from_db()
     assert transfer.from_user_name  # the receipt survives
@@ -582,25 +599,33 @@ def test_revert_not_allowed_when_the_old_user_was_deleted(administrator):
 def test_revert_with_everything_changed_since_is_refused(administrator):
     old, new, other = OwnerFactory(), OwnerFactory(), OwnerFactory()
     client = ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     records_transfer_all(acting_user=administrator, old_user=new, new_user=other)
     assert owners(Client)[client.pk] == other.pk
     refused("nothing_to_transfer", transfer_revert, acting_user=administrator, transfer=transfer)
 
 
 def test_revert_needs_the_permission(firm, administrator, manager):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     refused("permission_denied", transfer_revert, acting_user=manager, transfer=transfer)
 
 
 def test_revert_request_key(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     first = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
-    assert transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1") == first
+    again = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
+    assert again.transfer == first.transfer
+    assert (first.replayed, again.replayed) == (False, True)
 
 
 def test_revert_gives_a_merged_share_back_and_keeps_the_receivers_own(firm, administrator):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     holders = set(
         CaseUserObjectPermission.objects.filter(
@@ -652,7 +677,9 @@ def test_no_email_after_a_refusal_or_a_dry_run(
 def test_revert_emails_the_user_records_return_to(
     firm, administrator, django_capture_on_commit_callbacks
 ):
-    transfer = records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=firm.old, new_user=firm.new
+    ).transfer
     with django_capture_on_commit_callbacks(execute=True):
         transfer_revert(acting_user=administrator, transfer=transfer)
     (message,) = mail.outbox

@@ -47,7 +47,7 @@ STEPS = [
 def transfer_all(firm, administrator):
     return records_transfer_all(
         acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
-    )
+    ).transfer
 
 
 def transfer_per_client(firm, administrator):
@@ -56,7 +56,7 @@ def transfer_per_client(firm, administrator):
         old_user=firm.old,
         assignments={firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
         deactivate_old_user=True,
-    )
+    ).transfer
 
 
 @pytest.mark.parametrize(("step", "call"), STEPS)
