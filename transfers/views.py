@@ -160,21 +160,6 @@ def transfer_summary(transfer: Transfer) -> str:
     return text
 
 
-def submit_transfer(request, form, call) -> Transfer | None:
-    """Run a service call for a valid form: a refusal goes on the form and
-    returns None; success (or a resubmission of a saved form) adds a message."""
-    try:
-        result = call()
-    except TransferRefused as refusal:
-        refuse_on_form(form, refusal)
-        return None
-    if result.replayed:
-        messages.info(request, "This form was already saved: here is its receipt.")
-    else:
-        messages.success(request, transfer_summary(result.transfer))
-    return result.transfer
-
-
 def refuse_on_form(form, refusal: TransferRefused) -> None:
     field = refusal.field if refusal.field in form.fields else None
     form.add_error(field, refusal)
@@ -182,41 +167,30 @@ def refuse_on_form(form, refusal: TransferRefused) -> None:
 
 
 def save_transfer(request, form, call: partial) -> Transfer | TransferJob | None:
-    """Save a valid transfer form: run `call`, a service with its keyword
-    arguments, now, or queue it when it would move more than
-    TRANSFER_BACKGROUND_THRESHOLD records.
-
-    Either way every refusal goes on the form at once (None is returned): a
-    queued transfer is first checked by a validate_only pass of the same
-    service, under the same locks, without moving anything. Returns the
-    receipt or the job, both of which have a page to redirect to."""
-    service, arguments = call.func, call.keywords
-    old_user = arguments["old_user"]
-    key = arguments.get("request_key")
-    if key and (job := TransferJob.objects.filter(request_key=key).first()):
-        messages.info(request, "This form was already saved: here is its transfer.")
-        return job
-    if (job := jobs.active_transfer_job(user=old_user)) is not None:
-        refuse_on_form(form, in_progress_refusal(job))
-        return None
-    holdings = selectors.user_holdings(user=old_user)
-    already_saved = bool(key) and Transfer.objects.filter(request_key=key).exists()
-    if already_saved or not jobs.transfer_runs_in_background(holdings.records):
-        return submit_transfer(request, form, call)
+    """Save a valid transfer form through jobs.transfer_submit: `call`, a
+    service with its keyword arguments, runs now or is queued. A refusal goes
+    on the form (None is returned); otherwise a message says what happened
+    and the receipt or the job, both of which have a page, is returned."""
     try:
-        service(**arguments, validate_only=True)
-        job = jobs.transfer_job_queue(service=service, record_count=holdings.records, **arguments)
+        submitted = jobs.transfer_submit(service=call.func, **call.keywords)
     except TransferRefused as refusal:
         if refusal.code == "transfer_in_progress":
             refusal = in_progress_refusal(refusal.job)
         refuse_on_form(form, refusal)
         return None
-    messages.info(
-        request,
-        f"The transfer of {holdings.records:,} records from {old_user.full_name} is queued: "
-        "this page follows it and shows its receipt when it is done.",
-    )
-    return job
+    if submitted.replayed:
+        what = "receipt" if submitted.transfer is not None else "transfer"
+        messages.info(request, f"This form was already saved: here is its {what}.")
+    elif submitted.transfer is not None:
+        messages.success(request, transfer_summary(submitted.transfer))
+    else:
+        messages.info(
+            request,
+            f"The transfer of {submitted.job.record_count:,} records from "
+            f"{call.keywords['old_user'].full_name} is queued: "
+            "this page follows it and shows its receipt when it is done.",
+        )
+    return submitted.transfer or submitted.job
 
 
 def in_progress_refusal(job: TransferJob) -> TransferRefused:
