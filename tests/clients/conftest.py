@@ -12,7 +12,7 @@ from users import groups
 
 
 @dataclass
-class Firm:
+class AttorneyFirm:
     dana: object  # attorney, owns Hoffmann Foods and its matter and cases
     marcus: object  # attorney, owns Brandt Logistics and its records
     former: object  # inactive, owns nothing
@@ -25,7 +25,7 @@ class Firm:
 
 
 @pytest.fixture
-def firm(attorney):
+def attorney_firm(attorney):
     marcus = OwnerFactory(username="marcus.hale", first_name="Marcus", last_name="Hale")
     former = OwnerFactory(
         username="frank.former", first_name="Frank", last_name="Former", is_active=False
@@ -54,7 +54,7 @@ def firm(attorney):
         owner=marcus,
         status=Case.Status.CLOSED,
     )
-    return Firm(
+    return AttorneyFirm(
         attorney,
         marcus,
         former,

@@ -20,7 +20,7 @@ def admin_http(client, administrator):
 
 
 @dataclass
-class Firm:
+class LeaverFirm:
     leaver: User
     dana: User
     marcus: User
@@ -31,7 +31,7 @@ class Firm:
 
 
 @pytest.fixture
-def firm(db, attorney):
+def leaver_firm(db, attorney):
     leaver = OwnerFactory(username="sam.leaver", first_name="Sam", last_name="Leaver")
     marcus = OwnerFactory(username="marcus.hale", first_name="Marcus", last_name="Hale")
     acme = ClientFactory(name="Acme Ltd", number="C-00001", owner=leaver)
@@ -45,7 +45,7 @@ def firm(db, attorney):
     CaseFactory(matter=crane_matter, owner=leaver, number="K-00003")
     others_matter = MatterFactory(client=crane, owner=marcus, number="M-00004")
     ClientShareFactory(content_object=crane, user=leaver)
-    return Firm(
+    return LeaverFirm(
         leaver=leaver,
         dana=attorney,
         marcus=marcus,

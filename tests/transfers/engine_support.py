@@ -65,7 +65,7 @@ def permission(codename: str) -> Permission:
 
 
 @dataclass
-class Firm:
+class MixedFirm:
     old: User
     new: User
     other: User
@@ -87,7 +87,7 @@ class Firm:
     share_matter: MatterUserObjectPermission  # old's share on other's matter in own client
 
 
-def build_firm() -> Firm:
+def build_mixed_firm() -> MixedFirm:
     old = OwnerFactory(username="old.owner", first_name="Oscar", last_name="Old")
     new = OwnerFactory(username="new.owner", first_name="Nora", last_name="New")
     other = OwnerFactory(username="other.owner", first_name="Otto", last_name="Other")
@@ -123,7 +123,7 @@ def build_firm() -> Firm:
         group=Group.objects.get(name="Managers"),
         permission=permission("view_case"),
     )
-    return Firm(
+    return MixedFirm(
         old=old,
         new=new,
         other=other,
