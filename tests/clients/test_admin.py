@@ -34,12 +34,6 @@ def _client_form(record: Client, **changes) -> dict:
     return data
 
 
-@pytest.fixture
-def admin_http(client, administrator):
-    client.force_login(administrator)
-    return client
-
-
 def _change_url(record) -> str:
     meta = record._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])

@@ -2,7 +2,7 @@
 pagination, visibility, bad input, ownership history and query budgets."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +20,7 @@ from clients.models import (
 )
 from clients.views import RecordGridView
 from tests.clients.conftest import row_numbers
+from tests.conftest import permission, record_permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -40,10 +41,6 @@ GRIDS = [
     ("clients:matter_list", "Matters"),
     ("clients:case_list", "Cases"),
 ]
-
-
-def _perm(codename):
-    return Permission.objects.get(content_type__app_label="clients", codename=codename)
 
 
 # --- Page structure -------------------------------------------------------
@@ -427,15 +424,17 @@ def test_grids_show_only_what_the_user_may_see(
     # The paralegal holds a share on Brandt's records (user share on the client and
     # matter, group share on the case through the Paralegals group).
     ClientShareFactory(
-        content_object=attorney_firm.brandt, user=paralegal, permission=_perm("view_client")
+        content_object=attorney_firm.brandt, user=paralegal, permission=permission("view_client")
     )
     MatterUserObjectPermission.objects.create(
-        content_object=attorney_firm.brandt_matter, user=paralegal, permission=_perm("view_matter")
+        content_object=attorney_firm.brandt_matter,
+        user=paralegal,
+        permission=permission("view_matter"),
     )
     CaseGroupObjectPermission.objects.create(
         content_object=attorney_firm.brandt_case,
         group=Group.objects.get(name=groups.PARALEGALS),
-        permission=_perm("view_case"),
+        permission=permission("view_case"),
     )
     expected = {
         "manager": 2,
@@ -488,18 +487,18 @@ def test_visible_records_is_the_access_rule(model, share_id_limit, monkeypatch, 
 
     user_model, group_model = SHARE_MODELS[model]
     user_model.objects.create(
-        content_object=user_shared, user=paralegal, permission=_perm(codename)
+        content_object=user_shared, user=paralegal, permission=permission(codename)
     )
     group_model.objects.create(
         content_object=group_shared,
         group=Group.objects.get(name=groups.PARALEGALS),
-        permission=_perm(codename),
+        permission=permission(codename),
     )
     # A change-only share does not make a record visible.
     user_model.objects.create(
         content_object=hidden,
         user=paralegal,
-        permission=_perm(f"change_{model._meta.model_name}"),
+        permission=record_permission(model, "change"),
     )
     visible = set(
         selectors.visible_records(user=paralegal, model=model).values_list("pk", flat=True)
@@ -539,7 +538,9 @@ def test_client_page_shows_fields_owner_shares_matters_and_cases(
     signed_in, manager, attorney_firm, paralegal
 ):
     ClientShareFactory(
-        content_object=attorney_firm.hoffmann, user=paralegal, permission=_perm("change_client")
+        content_object=attorney_firm.hoffmann,
+        user=paralegal,
+        permission=permission("change_client"),
     )
     attorney_firm.hoffmann.email = "office@hoffmann.example"
     attorney_firm.hoffmann.save()
@@ -608,7 +609,7 @@ def _transfer(*, actor, from_user, to_user, mode=Transfer.Mode.ALL, **records):
             record_id=record.pk,
             from_user=from_user,
             to_user=to_user,
-            permission=_perm("view_case") if record_type.endswith("_share") else None,
+            permission=permission("view_case") if record_type.endswith("_share") else None,
         )
     return transfer
 

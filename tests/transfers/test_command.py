@@ -6,16 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clients.models import Case, Client, Matter
+from tests.conftest import snapshot
 from tests.factories import OwnerFactory
-from tests.transfers.engine_support import build_mixed_firm, snapshot
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mixed_firm():
-    return build_mixed_firm()
 
 
 def run(*args) -> str:

@@ -26,7 +26,7 @@ from django_tasks_db.models import DBTaskResult
 
 import transfers.services as services
 from clients.models import Case, Client, Matter
-from tests.transfers.conftest import ownership
+from tests.conftest import snapshot
 from tests.transfers.job_support import run_worker
 from transfers import jobs
 from transfers.models import Transfer, TransferJob, TransferProgress
@@ -79,7 +79,7 @@ def moved_nothing(leaver_firm) -> bool:
 
 
 def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
-    admin_http, leaver_firm, snapshot
+    admin_http, leaver_firm
 ):
     before = snapshot()
     job = queue_transfer_all(admin_http, leaver_firm, deactivate_old_user="on")
@@ -152,7 +152,7 @@ def test_save_at_or_below_the_threshold_runs_in_the_request(admin_http, leaver_f
 
 
 def test_a_refusal_is_shown_on_the_form_at_once_and_nothing_is_queued(
-    admin_http, leaver_firm, manager, snapshot
+    admin_http, leaver_firm, manager
 ):
     before = snapshot()
     response = admin_http.post(
@@ -167,7 +167,7 @@ def test_a_refusal_is_shown_on_the_form_at_once_and_nothing_is_queued(
 
 
 def test_a_refusal_raised_inside_the_worker_is_shown_with_nothing_changed(
-    admin_http, administrator, leaver_firm, snapshot
+    admin_http, administrator, leaver_firm
 ):
     job = queue_transfer_all(admin_http, leaver_firm)
     # Between the Save and the worker, the new user leaves.
@@ -273,7 +273,7 @@ def test_double_submit_of_a_queued_save_gives_one_transfer(admin_http, leaver_fi
 
 
 def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
-    admin_http, leaver_firm, snapshot
+    admin_http, leaver_firm
 ):
     job = queue_transfer_all(admin_http, leaver_firm, deactivate_old_user="on")
     before = snapshot()
@@ -391,10 +391,10 @@ def test_job_pages_need_the_permission_to_view_transfers(admin_http, leaver_firm
     other.force_login(attorney)
     assert other.get(job.get_absolute_url()).status_code == 403
     assert other.get(reverse("transfers:transfer_job_status", args=[job.pk])).status_code == 403
-    assert ownership()["cases"]  # untouched fixture data still there
+    assert snapshot()["Case"]  # untouched fixture data still there
 
 
-def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, leaver_firm, snapshot):
+def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, leaver_firm):
     job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
     # A worker claimed it and its process ended (killed, machine lost): on
@@ -420,9 +420,7 @@ def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, leaver
     queue_transfer_all(admin_http, leaver_firm)  # the user is free for a new Save
 
 
-def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(
-    admin_http, leaver_firm, snapshot
-):
+def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, leaver_firm):
     job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
 

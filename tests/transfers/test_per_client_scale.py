@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
+from tests.conftest import snapshot
 from tests.factories import CaseFactory, MatterFactory, OwnerFactory
 from transfers.forms import PER_CLIENT_MAX_CLIENTS, PER_CLIENT_MAX_FIELDS, user_reference
 from transfers.models import Transfer
@@ -93,7 +94,7 @@ def test_save_of_5000_assignments_posted_as_a_browser_posts_them(admin_http, lea
     assert transfer.client_count == PER_CLIENT_MAX_CLIENTS - 1
 
 
-def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_firm, snapshot):
+def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_firm):
     before = snapshot()
     many = urlencode([("filler", "x")] * 1_500 + [("new_user", leaver_firm.dana.pk)])
     response = admin_http.post(
@@ -104,7 +105,7 @@ def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_fir
 
 
 def test_a_post_over_the_field_bound_is_refused_with_a_pointer_to_the_command(
-    admin_http, leaver_firm, snapshot
+    admin_http, leaver_firm
 ):
     before = snapshot()
     page = admin_http.get(url(leaver_firm.leaver))
@@ -120,7 +121,7 @@ def test_a_post_over_the_field_bound_is_refused_with_a_pointer_to_the_command(
     assert not Transfer.objects.exists()
 
 
-def test_more_assignments_than_the_bound_are_refused(admin_http, leaver_firm, snapshot):
+def test_more_assignments_than_the_bound_are_refused(admin_http, leaver_firm):
     before = snapshot()
     page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
@@ -136,7 +137,7 @@ def test_more_assignments_than_the_bound_are_refused(admin_http, leaver_firm, sn
     assert not Transfer.objects.exists()
 
 
-def test_a_book_over_the_bound_points_to_the_command_line(admin_http, leaver_firm, snapshot):
+def test_a_book_over_the_bound_points_to_the_command_line(admin_http, leaver_firm):
     bulk_clients(leaver_firm.leaver, PER_CLIENT_MAX_CLIENTS)
     page = admin_http.get(url(leaver_firm.leaver))
     html = page.content.decode()
@@ -161,7 +162,7 @@ def test_a_book_over_the_bound_points_to_the_command_line(admin_http, leaver_fir
     assert snapshot() == before
 
 
-def test_csrf_is_still_checked_on_the_raised_limit_path(administrator, leaver_firm, snapshot):
+def test_csrf_is_still_checked_on_the_raised_limit_path(administrator, leaver_firm):
     http = HttpClient(enforce_csrf_checks=True)
     http.force_login(administrator)
     before = snapshot()
@@ -202,7 +203,7 @@ def test_rows_accept_the_listed_text_a_username_or_an_id(admin_http, leaver_firm
     assert Matter.objects.get(number="M-00003").owner == leaver_firm.dana
 
 
-def test_an_unknown_user_text_is_shown_on_its_row(admin_http, leaver_firm, snapshot):
+def test_an_unknown_user_text_is_shown_on_its_row(admin_http, leaver_firm):
     before = snapshot()
     page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
@@ -396,7 +397,7 @@ def test_distribute_refuses_no_users_and_users_who_may_not_receive(admin_http, l
 # --- Preview -------------------------------------------------------------------
 
 
-def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver_firm, snapshot):
+def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver_firm):
     before = snapshot()
     page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
@@ -426,7 +427,7 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver
     assert saved == counts
 
 
-def test_preview_shows_the_engine_refusal(admin_http, leaver_firm, snapshot):
+def test_preview_shows_the_engine_refusal(admin_http, leaver_firm):
     before = snapshot()
     page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)

@@ -4,7 +4,6 @@ import pytest
 
 from clients.models import Client
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
-from tests.transfers.engine_support import build_mixed_firm
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import (
     linked_clients,
@@ -20,11 +19,6 @@ from users.services import user_set_active
 pytestmark = pytest.mark.django_db
 
 RT = TransferredRecord.RecordType
-
-
-@pytest.fixture
-def mixed_firm():
-    return build_mixed_firm()
 
 
 def test_user_holdings_in_one_query(mixed_firm, django_assert_num_queries):

@@ -13,8 +13,9 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
+from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import build_mixed_firm, owners, snapshot, user_shares
+from tests.transfers.engine_support import owners, user_shares
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import linked_client_ids, user_holdings
@@ -29,11 +30,6 @@ from users.services import user_set_active
 pytestmark = pytest.mark.django_db
 
 RT = TransferredRecord.RecordType
-
-
-@pytest.fixture
-def mixed_firm():
-    return build_mixed_firm()
 
 
 def refused(code, call, **kwargs):

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 
 import transfers.services as services
-from tests.transfers.engine_support import build_mixed_firm, snapshot
+from tests.conftest import snapshot
 from transfers.models import TransferRecipient
 from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 
@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def mixed_firm():
-    return build_mixed_firm()
 
 
 def fail_on_call(real, number: int):

@@ -7,11 +7,12 @@ import re
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
+from tests.conftest import permission, snapshot
 from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
 from transfers.forms import user_reference
 from transfers.models import Transfer, TransferredRecord
@@ -148,7 +149,7 @@ def test_double_post_lands_on_the_same_receipt(admin_http, leaver_firm):
     ],
 )
 def test_transfer_all_refusals_are_shown_next_to_new_user(
-    admin_http, leaver_firm, manager, snapshot, new_user, code
+    admin_http, leaver_firm, manager, new_user, code
 ):
     choice = {
         "leaver": lambda: leaver_firm.leaver.pk,
@@ -186,7 +187,7 @@ def test_transfer_all_refusal_messages_read_well(admin_http, leaver_firm, manage
     assert codes(response, "new_user") == ["invalid_choice"]
 
 
-def test_refuses_to_deactivate_own_account(admin_http, administrator, leaver_firm, snapshot):
+def test_refuses_to_deactivate_own_account(admin_http, administrator, leaver_firm):
     before = snapshot()
     response = admin_http.post(
         all_url(administrator),
@@ -197,7 +198,7 @@ def test_refuses_to_deactivate_own_account(admin_http, administrator, leaver_fir
     assert snapshot() == before
 
 
-def test_refuses_to_deactivate_the_last_superuser(admin_http, superuser, leaver_firm, snapshot):
+def test_refuses_to_deactivate_the_last_superuser(admin_http, superuser, leaver_firm):
     ClientFactory(owner=superuser)
     before = snapshot()
     response = admin_http.post(
@@ -279,7 +280,7 @@ def test_per_client_transfer_splits_the_clients(admin_http, leaver_firm):
     assert Transfer.objects.count() == 1
 
 
-def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm, snapshot):
+def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm):
     page = admin_http.get(per_client_url(leaver_firm.leaver))
     before = snapshot()
     response = admin_http.post(
@@ -304,7 +305,7 @@ def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm, snaps
     assert not Transfer.objects.exists()
 
 
-def test_forged_client_id_is_refused(admin_http, leaver_firm, snapshot):
+def test_forged_client_id_is_refused(admin_http, leaver_firm):
     stranger = ClientFactory(name="Stranger Inc", number="C-09999", owner=leaver_firm.marcus)
     page = admin_http.get(per_client_url(leaver_firm.leaver))
     before = snapshot()
@@ -325,9 +326,7 @@ def test_forged_client_id_is_refused(admin_http, leaver_firm, snapshot):
     assert Client.objects.get(pk=stranger.pk).owner == leaver_firm.marcus
 
 
-def test_stale_form_is_refused_and_shown_again_with_the_current_list(
-    admin_http, leaver_firm, snapshot
-):
+def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http, leaver_firm):
     page = admin_http.get(per_client_url(leaver_firm.leaver))
     late = ClientFactory(name="Late Arrival", number="C-00004", owner=leaver_firm.leaver)
     before = snapshot()
@@ -371,9 +370,7 @@ def test_stale_form_is_refused_and_shown_again_with_the_current_list(
         ("manager", "new_user_ineligible"),
     ],
 )
-def test_per_client_refusals_are_shown_on_the_rows(
-    admin_http, leaver_firm, manager, snapshot, who, code
-):
+def test_per_client_refusals_are_shown_on_the_rows(admin_http, leaver_firm, manager, who, code):
     target = {
         "leaver": lambda: leaver_firm.leaver,
         "inactive": lambda: OwnerFactory(first_name="Ivy", last_name="Gone", is_active=False),
@@ -398,9 +395,7 @@ def test_per_client_refusals_are_shown_on_the_rows(
     assert snapshot() == before
 
 
-def test_per_client_refuses_deactivating_own_account(
-    admin_http, administrator, leaver_firm, snapshot
-):
+def test_per_client_refuses_deactivating_own_account(admin_http, administrator, leaver_firm):
     ClientFactory(name="Own Client", owner=OwnerFactory())
     administrator.groups.add(Group.objects.get(name=groups.ATTORNEYS))
     mine = ClientFactory(name="Mine", owner=administrator)
@@ -655,7 +650,7 @@ def test_revert_confirmation_then_post(admin_http, transfer, leaver_firm):
     assert f"already reverted by transfer #{revert.pk}" in receipt
 
 
-def test_revert_refused_is_shown_and_changes_nothing(admin_http, transfer, leaver_firm, snapshot):
+def test_revert_refused_is_shown_and_changes_nothing(admin_http, transfer, leaver_firm):
     admin_http.post(
         reverse("transfers:transfer_revert", args=[transfer.pk]), {"request_key": uuid.uuid4()}
     )
@@ -747,7 +742,7 @@ def test_anonymous_is_sent_to_sign_in(transfer, leaver_firm):
 
 
 @pytest.mark.parametrize("role", ["attorney", "paralegal", "manager"])
-def test_staff_get_403_everywhere(request, transfer, leaver_firm, snapshot, role):
+def test_staff_get_403_everywhere(request, transfer, leaver_firm, role):
     http = HttpClient()
     http.force_login(request.getfixturevalue(role))
     for url in transfer_urls(leaver_firm.leaver, transfer):
@@ -769,8 +764,8 @@ def test_administrator_gets_every_transfer_page(admin_http, transfer, leaver_fir
 def test_reader_of_receipts_cannot_transfer_or_revert(transfer, leaver_firm):
     reader = UserFactory(first_name="Rita", last_name="Reader")
     reader.user_permissions.add(
-        Permission.objects.get(codename="view_user", content_type__app_label="users"),
-        Permission.objects.get(codename="view_transfer", content_type__app_label="transfers"),
+        permission("view_user", app_label="users"),
+        permission("view_transfer", app_label="transfers"),
     )
     http = HttpClient()
     http.force_login(reader)
@@ -784,9 +779,7 @@ def test_reader_of_receipts_cannot_transfer_or_revert(transfer, leaver_firm):
     assert http.get(confirm).status_code == 403
     assert http.post(reverse("transfers:transfer_revert", args=[transfer.pk])).status_code == 403
     # Without view_transfer, the Settings page does not offer Transfer History.
-    reader.user_permissions.remove(
-        Permission.objects.get(codename="view_transfer", content_type__app_label="transfers")
-    )
+    reader.user_permissions.remove(permission("view_transfer", app_label="transfers"))
     reader = User.objects.get(pk=reader.pk)
     http.force_login(reader)
     assert "Transfer History" not in http.get(reverse("users:settings")).content.decode()
@@ -809,7 +802,7 @@ def test_unknown_and_non_numeric_ids_are_404(admin_http, transfer):
         assert admin_http.get(path).status_code == 404, path
 
 
-def test_missing_csrf_token_is_refused(administrator, leaver_firm, snapshot):
+def test_missing_csrf_token_is_refused(administrator, leaver_firm):
     http = HttpClient(enforce_csrf_checks=True)
     http.force_login(administrator)
     before = snapshot()
@@ -846,7 +839,7 @@ def test_permission_is_checked_before_any_lookup(client, attorney):
     assert client.get(reverse("transfers:transfer_revert", args=[999999])).status_code == 403
 
 
-def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, leaver_firm, snapshot):
+def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, leaver_firm):
     before = snapshot()
     response = admin_http.post(
         all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": "not-a-key"}
