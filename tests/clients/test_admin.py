@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from clients import admin as clients_admin
 from clients.models import Case, Client, Matter
-from tests.factories import UserFactory
+from tests.factories import CaseFactory, UserFactory
 from transfers.models import Transfer, TransferredRecord
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +340,56 @@ def test_admin_form_opened_with_the_current_owner_saves(admin_http, attorney_fir
     assert response.status_code == 302
     attorney_firm.hoffmann.refresh_from_db()
     assert attorney_firm.hoffmann.owner == attorney_firm.marcus
+
+
+def test_admin_record_pages_and_owner_autocomplete(admin_client):
+    case = CaseFactory()
+    for model in ("client", "matter", "case"):
+        obj = {"client": case.client, "matter": case.matter, "case": case}[model]
+        response = admin_client.get(reverse(f"admin:clients_{model}_change", args=[obj.pk]))
+        assert response.status_code == 200
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "clients", "model_name": "client", "field_name": "owner", "term": ""},
+    )
+    assert response.status_code == 200
+    assert response.json()["results"]
+
+
+def test_admin_refuses_an_inactive_owner(admin_client):
+    case = CaseFactory()
+    inactive = case.owner.__class__.objects.create(username="gone", is_active=False)
+    client_obj = case.client
+    response = admin_client.post(
+        reverse("admin:clients_client_change", args=[client_obj.pk]),
+        {
+            "number": client_obj.number,
+            "name": client_obj.name,
+            "kind": client_obj.kind,
+            "status": client_obj.status,
+            "owner": inactive.pk,
+            "email": "",
+            "phone": "",
+            "address": "",
+        },
+    )
+    assert response.status_code == 200
+    assert "inactive and cannot be given records" in response.content.decode()
+    client_obj.refresh_from_db()
+    assert client_obj.owner_id == case.owner_id
+
+
+def test_the_admin_refuses_a_duplicate_client_number(admin_http, attorney_firm):
+    response = admin_http.post(
+        reverse("admin:clients_client_add"),
+        {
+            "number": attorney_firm.hoffmann.number,
+            "name": "Another Hoffmann",
+            "kind": "person",
+            "status": "active",
+            "owner": attorney_firm.dana.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "Client with this Number already exists." in response.content.decode()
+    assert Client.objects.filter(number=attorney_firm.hoffmann.number).count() == 1

@@ -5,7 +5,6 @@ refuses what skips validation."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 
 from clients.models import Case, Client, Matter
 
@@ -36,20 +35,3 @@ def test_the_database_refuses_a_duplicate_number(attorney_firm, model):
     assert model.objects.count() == before
     existing.refresh_from_db()
     assert model.objects.filter(number=existing.number).count() == 1
-
-
-def test_the_admin_refuses_a_duplicate_client_number(client, administrator, attorney_firm):
-    client.force_login(administrator)
-    response = client.post(
-        reverse("admin:clients_client_add"),
-        {
-            "number": attorney_firm.hoffmann.number,
-            "name": "Another Hoffmann",
-            "kind": "person",
-            "status": "active",
-            "owner": attorney_firm.dana.pk,
-        },
-    )
-    assert response.status_code == 200
-    assert "Client with this Number already exists." in response.content.decode()
-    assert Client.objects.filter(number=attorney_firm.hoffmann.number).count() == 1
