@@ -7,8 +7,9 @@ from datetime import datetime
 from django.db.models import Model, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 
-from clients.access import SHARE_MODELS, permission_name, records_for_user
+from clients.access import permission_name, records_for_user
 from clients.models import Case, Client, Matter
+from clients.record_types import SHARE_MODELS, record_type_of
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 
 RECORD_TYPES: dict[type[Model], tuple[str, str]] = {
@@ -57,15 +58,15 @@ def _visible(user, model: type[Model]) -> QuerySet:
 
 def visible_records(*, user, model: type[Model]) -> QuerySet:
     """The records of `model` that `user` may see, with what a grid row shows."""
-    related = {Client: ["owner"], Matter: ["owner", "client"], Case: ["owner", "client"]}[model]
-    return _visible(user, model).select_related(*related)
+    return _visible(user, model).select_related(*record_type_of(model).row_related)
 
 
 def visible_record_get(*, user, model: type[Model], pk: int) -> Model | None:
     """One record if `user` may see it; None both when it is missing and when it is hidden."""
     queryset = visible_records(user=user, model=model)
-    if model is Case:
-        queryset = queryset.select_related("matter")
+    page_related = record_type_of(model).page_related
+    if page_related:
+        queryset = queryset.select_related(*page_related)
     return queryset.filter(pk=pk).first()
 
 

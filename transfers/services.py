@@ -31,14 +31,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
-from clients.models import (
-    Case,
-    CaseUserObjectPermission,
-    Client,
-    ClientUserObjectPermission,
-    Matter,
-    MatterUserObjectPermission,
-)
+from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers.errors import (
     FIELD_ASSIGNMENTS,
     FIELD_DEACTIVATE,
@@ -53,29 +47,20 @@ from users.models import OWN_RECORDS_PERMISSION, TRANSFER_RECORDS_PERMISSION, Us
 from users.selectors import users_holding_permission
 from users.services import deactivation_refusal, user_set_active
 
-RecordType = TransferredRecord.RecordType
-
 # (receipt type, model, the field that names the record's client)
-RECORD_STEPS: tuple[tuple[str, type[Model], str], ...] = (
-    (RecordType.CLIENT, Client, "id"),
-    (RecordType.MATTER, Matter, "client"),
-    (RecordType.CASE, Case, "client"),
+RECORD_STEPS: tuple[tuple[str, type[Model], str], ...] = tuple(
+    (record_type.name, record_type.model, record_type.client_field) for record_type in RECORD_TYPES
 )
 # (receipt type, share model, shared record model)
-SHARE_STEPS: tuple[tuple[str, type[Model], type[Model]], ...] = (
-    (RecordType.CLIENT_SHARE, ClientUserObjectPermission, Client),
-    (RecordType.MATTER_SHARE, MatterUserObjectPermission, Matter),
-    (RecordType.CASE_SHARE, CaseUserObjectPermission, Case),
+SHARE_STEPS: tuple[tuple[str, type[Model], type[Model]], ...] = tuple(
+    (record_type.share_name, record_type.user_share_model, record_type.model)
+    for record_type in RECORD_TYPES
 )
 COUNT_FIELDS = {
-    RecordType.CLIENT: "client_count",
-    RecordType.MATTER: "matter_count",
-    RecordType.CASE: "case_count",
-    RecordType.CLIENT_SHARE: "share_count",
-    RecordType.MATTER_SHARE: "share_count",
-    RecordType.CASE_SHARE: "share_count",
+    **{record_type.name: record_type.count_field for record_type in RECORD_TYPES},
+    **{record_type.share_name: "share_count" for record_type in RECORD_TYPES},
 }
-PHASES = {RecordType.CLIENT: "clients", RecordType.MATTER: "matters", RecordType.CASE: "cases"}
+PHASES = {record_type.name: record_type.plural for record_type in RECORD_TYPES}
 AUDIT_FIELDS = (
     "transfer",
     "record_type",

@@ -26,6 +26,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers import jobs, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
@@ -48,12 +49,9 @@ VIEW_TRANSFER_PERMISSION = "transfers.view_transfer"
 RecordType = TransferredRecord.RecordType
 
 RECORD_URL_NAMES = {
-    RecordType.CLIENT: "clients:client_detail",
-    RecordType.MATTER: "clients:matter_detail",
-    RecordType.CASE: "clients:case_detail",
-    RecordType.CLIENT_SHARE: "clients:client_detail",
-    RecordType.MATTER_SHARE: "clients:matter_detail",
-    RecordType.CASE_SHARE: "clients:case_detail",
+    name: record_type.url_name
+    for record_type in RECORD_TYPES
+    for name in (record_type.name, record_type.share_name)
 }
 NAMES_LISTED = 10
 

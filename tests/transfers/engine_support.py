@@ -10,12 +10,11 @@ from clients.models import (
     CaseGroupObjectPermission,
     CaseUserObjectPermission,
     Client,
-    ClientGroupObjectPermission,
     ClientUserObjectPermission,
     Matter,
-    MatterGroupObjectPermission,
     MatterUserObjectPermission,
 )
+from clients.record_types import RECORD_MODELS, RECORD_TYPES
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -28,14 +27,9 @@ from tests.factories import (
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import User
 
-RECORD_MODELS = (Client, Matter, Case)
-SHARE_MODELS = (
-    ClientUserObjectPermission,
-    MatterUserObjectPermission,
-    CaseUserObjectPermission,
-    ClientGroupObjectPermission,
-    MatterGroupObjectPermission,
-    CaseGroupObjectPermission,
+USER_SHARE_MODELS = tuple(record_type.user_share_model for record_type in RECORD_TYPES)
+SHARE_MODELS = USER_SHARE_MODELS + tuple(
+    record_type.group_share_model for record_type in RECORD_TYPES
 )
 
 
@@ -148,7 +142,7 @@ def build_firm() -> Firm:
 
 def user_shares(user: User) -> set[tuple[str, int, int]]:
     rows = set()
-    for model in SHARE_MODELS[:3]:
+    for model in USER_SHARE_MODELS:
         for obj, perm in model.objects.filter(user=user).values_list(
             "content_object_id", "permission_id"
         ):
