@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from clients import selectors as client_selectors
 from clients.record_types import (
     RECORD_MODELS,
     RECORD_TYPES,
@@ -19,11 +20,12 @@ from clients.record_types import (
     record_type_of,
 )
 from tests.factories import CaseFactory
-from transfers import progress, services
+from transfers import progress, record_history, services
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.selectors import RECORD_TYPE_ORDER
 from transfers.views import RECORD_URL_NAMES
 from users.models import User
+from users.ownership import owned_models
 from users.selectors import with_workload
 
 
@@ -129,6 +131,12 @@ def test_the_transfer_engine_moves_every_type_and_its_shares():
     ]
     assert list(services.PHASES.values()) == list(progress.PHASES[: len(RECORD_TYPES)])
     assert set(services.PHASES.values()) <= set(progress.PHASE_LABELS)
+
+
+def test_the_apps_filled_in_the_hooks_of_the_layers_below():
+    """users counts what clients registered; clients shows the history transfers keeps."""
+    assert owned_models() == {t.count_field: t.model for t in RECORD_TYPES}
+    assert client_selectors._history_reader is record_history.record_ownership_history
 
 
 @pytest.mark.django_db

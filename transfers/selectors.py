@@ -27,6 +27,7 @@ from clients.record_types import RECORD_TYPES
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import TRANSFER_RECORDS_PERMISSION, User
+from users.selectors import with_workload
 
 # Display order of the receipt: records before shares, outermost first.
 RECORD_TYPE_ORDER = [record_type.name for record_type in RECORD_TYPES] + [
@@ -405,8 +406,6 @@ def client_distribution(
     queries, the linked clients with what the old user holds in each, and the
     chosen users with their workload. Whether they may receive is the
     transfer service's decision."""
-    from users.selectors import with_workload
-
     user_ids = list(dict.fromkeys(getattr(user, "pk", user) for user in to_users))
     found = {user.pk: user for user in with_workload(User.objects.filter(pk__in=user_ids))}
     users = [found[user_id] for user_id in user_ids if user_id in found]

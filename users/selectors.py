@@ -1,10 +1,11 @@
 """Reads about users: who may own records, and how much each one owns."""
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from users.models import User
+from users.ownership import owned_models
 
 
 def own_records_permission() -> Permission:
@@ -53,20 +54,21 @@ def _owned_count(model, owner_ref="pk"):
 
 
 def with_workload(users: QuerySet[User]) -> QuerySet[User]:
-    """Annotate client_count, matter_count and case_count, counted in the database."""
-    from clients.models import Case, Client, Matter
+    """Annotate how many records of each owned model (users.ownership) each
+    user owns: client_count, matter_count and case_count, counted in the database."""
+    return users.annotate(**{count: _owned_count(model) for count, model in owned_models().items()})
 
-    return users.annotate(
-        client_count=_owned_count(Client),
-        matter_count=_owned_count(Matter),
-        case_count=_owned_count(Case),
-    )
+
+def owning_anything(users: QuerySet[User]) -> QuerySet[User]:
+    """The users among `users` who own at least one record."""
+    owns = Q(pk__in=[])
+    for count in owned_models():
+        owns |= Q(**{f"{count}__gt": 0})
+    return with_workload(users).filter(owns)
 
 
 def user_owns_anything(user: User) -> bool:
-    from clients.models import Case, Client, Matter
-
-    return any(model.objects.filter(owner=user).exists() for model in (Client, Matter, Case))
+    return any(model.objects.filter(owner=user).exists() for model in owned_models().values())
 
 
 def user_may_own_records(user: User) -> bool:
@@ -83,8 +85,6 @@ def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> boo
     own = own_records_permission()
     if any(permission.pk == own.pk for permission in permissions):
         return True
-    from django.contrib.auth.models import Group
-
     return Group.objects.filter(pk__in=[group.pk for group in groups], permissions=own).exists()
 
 
@@ -107,8 +107,4 @@ def group_change_loses_owners(*, group, permissions) -> list[User]:
         .exclude(Exists(other_grant))
         .exclude(Exists(direct_grant))
     )
-    return [
-        user
-        for user in with_workload(losing).order_by("first_name", "last_name", "pk")
-        if user.client_count or user.matter_count or user.case_count
-    ]
+    return list(owning_anything(losing).order_by("first_name", "last_name", "pk"))
