@@ -21,6 +21,7 @@ from django.http import HttpResponseRedirect
 from django.utils.functional import cached_property
 from guardian.admin import GuardedModelAdmin
 
+from clients.access import permission_name
 from clients.models import Case, Client, Matter
 from clients.record_types import RECORD_TYPES, record_type_of
 from clients.services import (
@@ -109,10 +110,6 @@ class OwnedRecordAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-def _perm(model, action: str) -> str:
-    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
-
-
 class OwnedRecordAdmin(GuardedModelAdmin):
     form = OwnedRecordAdminForm
     autocomplete_fields = ["owner"]
@@ -133,8 +130,8 @@ class OwnedRecordAdmin(GuardedModelAdmin):
         return user.is_active and (
             user.is_superuser
             or (
-                user.has_perm(_perm(record_type.user_share_model, action))
-                and user.has_perm(_perm(record_type.group_share_model, action))
+                user.has_perm(permission_name(record_type.user_share_model, action))
+                and user.has_perm(permission_name(record_type.group_share_model, action))
             )
         )
 
@@ -145,7 +142,9 @@ class OwnedRecordAdmin(GuardedModelAdmin):
 
     def _may_change_share(self, request, share_model) -> bool:
         user = request.user
-        return user.is_active and (user.is_superuser or user.has_perm(_perm(share_model, "change")))
+        return user.is_active and (
+            user.is_superuser or user.has_perm(permission_name(share_model, "change"))
+        )
 
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
         if not self._may_change_share(request, record_type_of(self.model).user_share_model):

@@ -27,7 +27,7 @@ from clients.record_types import RECORD_TYPES
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import TRANSFER_RECORDS_PERMISSION, User
-from users.selectors import with_workload
+from users.selectors import allowed_owners, with_workload
 
 # Display order of the receipt: records before shares, outermost first.
 RECORD_TYPE_ORDER = [record_type.name for record_type in RECORD_TYPES] + [
@@ -254,30 +254,14 @@ def transfer_revert_refusal(
                 "revert_conflict",
                 reason=f"{user.full_name} is inactive and cannot receive records.",
             )
-    eligible = set(_may_own(targets))
+    # Active or not: the revert may reactivate the old user.
+    eligible = set(allowed_owners(User.objects.filter(pk__in=targets)).values_list("pk", flat=True))
     for user in User.objects.filter(pk__in=targets - eligible).order_by("pk"):
         return TransferRefused(
             "revert_conflict",
             reason=f"{user.full_name} is no longer allowed to own records.",
         )
     return None
-
-
-def _may_own(user_ids) -> QuerySet:
-    """Ids among `user_ids` holding the permission to own records, whether
-    active or not (a revert may reactivate someone)."""
-    own = Q(groups__permissions__codename="own_records") & Q(
-        groups__permissions__content_type__app_label="users"
-    )
-    direct = Q(user_permissions__codename="own_records") & Q(
-        user_permissions__content_type__app_label="users"
-    )
-    return (
-        User.objects.filter(pk__in=user_ids)
-        .filter(Q(is_superuser=True) | own | direct)
-        .values_list("pk", flat=True)
-        .distinct()
-    )
 
 
 def transfer_list(*, search: str = "") -> QuerySet[Transfer]:

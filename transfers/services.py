@@ -43,8 +43,8 @@ from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.notifications import transfer_notify_recipients
 from transfers.progress import ProgressHook
 from transfers.selectors import linked_client_ids, transfer_revert_refusal, user_holdings
-from users.models import OWN_RECORDS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
-from users.selectors import users_holding_permission
+from users.models import TRANSFER_RECORDS_PERMISSION, User
+from users.selectors import eligible_owners
 from users.services import deactivation_refusal, user_set_active
 
 # (receipt type, model, the field that names the record's client)
@@ -345,11 +345,7 @@ def _validate_receivers(
             raise TransferRefused(
                 "new_user_inactive", field=field, client_ids=clients_of(user), name=user.full_name
             )
-    eligible = set(
-        users_holding_permission(OWN_RECORDS_PERMISSION)
-        .filter(pk__in=list(receivers))
-        .values_list("pk", flat=True)
-    )
+    eligible = set(eligible_owners().filter(pk__in=list(receivers)).values_list("pk", flat=True))
     for user in receivers.values():
         if user.pk not in eligible:
             raise TransferRefused(

@@ -4,15 +4,17 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from users.models import User
+from users.models import OWN_RECORDS_PERMISSION, User
 from users.ownership import owned_models
 
 
 def own_records_permission() -> Permission:
-    return Permission.objects.get(content_type__app_label="users", codename="own_records")
+    app_label, codename = OWN_RECORDS_PERMISSION.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def _holds_permission_q(codename: str, app_label: str) -> Q:
+def _holds_permission_q(perm: str) -> Q:
+    app_label, codename = perm.split(".", 1)
     group_grant = User.groups.through.objects.filter(
         user_id=OuterRef("pk"),
         group__permissions__codename=codename,
@@ -26,19 +28,21 @@ def _holds_permission_q(codename: str, app_label: str) -> Q:
     return Q(is_superuser=True) | Q(Exists(group_grant)) | Q(Exists(direct_grant))
 
 
-def users_holding_permission(perm: str) -> QuerySet[User]:
-    """Active users that hold `perm` ("app_label.codename"), as one query."""
-    app_label, codename = perm.split(".", 1)
-    return User.objects.filter(_holds_permission_q(codename, app_label), is_active=True)
+def allowed_owners(users: QuerySet[User]) -> QuerySet[User]:
+    """The users among `users` allowed to own records, active or not: the one
+    database form of the rule (superusers, and holders of users.own_records
+    directly or through a group)."""
+    return users.filter(_holds_permission_q(OWN_RECORDS_PERMISSION))
 
 
 def eligible_owners() -> QuerySet[User]:
     """Active users allowed to own clients, matters and cases."""
-    return users_holding_permission("users.own_records")
+    return allowed_owners(User.objects.filter(is_active=True))
 
 
 def user_is_eligible_owner(user: User) -> bool:
-    return user.is_active and user.has_perm("users.own_records")
+    """The same rule for one user already loaded (from its permission cache)."""
+    return user.is_active and user.has_perm(OWN_RECORDS_PERMISSION)
 
 
 def _owned_count(model, owner_ref="pk"):
@@ -74,7 +78,7 @@ def user_owns_anything(user: User) -> bool:
 def user_may_own_records(user: User) -> bool:
     """Whether `user` holds the permission to own records, active or not,
     read from the database (not from the user object's permission cache)."""
-    return User.objects.filter(_holds_permission_q("own_records", "users"), pk=user.pk).exists()
+    return allowed_owners(User.objects.filter(pk=user.pk)).exists()
 
 
 def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> bool:
