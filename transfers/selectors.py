@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from clients.models import Client
+from clients.models import OWNER_ERRORS, Client
 from clients.record_types import RECORD_TYPES
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
@@ -252,14 +252,14 @@ def transfer_revert_refusal(
         if not user.is_active and user.pk != reactivated:
             return TransferRefused(
                 "revert_conflict",
-                reason=f"{user.full_name} is inactive and cannot receive records.",
+                reason=OWNER_ERRORS["owner_inactive"].format(name=user.full_name),
             )
     # Active or not: the revert may reactivate the old user.
     eligible = set(allowed_owners(User.objects.filter(pk__in=targets)).values_list("pk", flat=True))
     for user in User.objects.filter(pk__in=targets - eligible).order_by("pk"):
         return TransferRefused(
             "revert_conflict",
-            reason=f"{user.full_name} is no longer allowed to own records.",
+            reason=OWNER_ERRORS["owner_ineligible"].format(name=user.full_name),
         )
     return None
 

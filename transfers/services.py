@@ -277,7 +277,7 @@ def _deactivate(*, user: User, acting_user: User, transfer_id: int | None = None
             user=user, is_active=False, acting_user=acting_user, receipt_number=transfer_id
         )
     except ValidationError as error:
-        raise TransferRefused(error.code, field=FIELD_DEACTIVATE, old=user.full_name) from error
+        raise TransferRefused(error.code, field=FIELD_DEACTIVATE, name=user.full_name) from error
 
 
 def _reactivate(*, user: User, acting_user: User, transfer_id: int | None = None) -> None:
@@ -361,7 +361,7 @@ def _check_deactivation(*, old: User, acting_user: User) -> None:
     again after the moves, by user_set_active."""
     refusal = deactivation_refusal(user=old, acting_user=acting_user)
     if refusal is not None and refusal.code != "owns_records":
-        raise TransferRefused(refusal.code, field=FIELD_DEACTIVATE, old=old.full_name)
+        raise TransferRefused(refusal.code, field=FIELD_DEACTIVATE, name=old.full_name)
 
 
 # --- the transaction --------------------------------------------------------
