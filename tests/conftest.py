@@ -5,17 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 
-from clients.models import (
-    Case,
-    CaseGroupObjectPermission,
-    CaseUserObjectPermission,
-    Client,
-    ClientGroupObjectPermission,
-    ClientUserObjectPermission,
-    Matter,
-    MatterGroupObjectPermission,
-    MatterUserObjectPermission,
-)
+from clients.record_types import RECORD_MODELS, RECORD_TYPES
 from tests.factories import UserFactory
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users import groups
@@ -105,14 +95,9 @@ def record_permission(model, action: str) -> Permission:
 
 # --- Snapshot -----------------------------------------------------------------
 
-RECORD_MODELS = (Client, Matter, Case)
-SHARE_MODELS = (
-    ClientUserObjectPermission,
-    MatterUserObjectPermission,
-    CaseUserObjectPermission,
-    ClientGroupObjectPermission,
-    MatterGroupObjectPermission,
-    CaseGroupObjectPermission,
+USER_SHARE_MODELS = tuple(record_type.user_share_model for record_type in RECORD_TYPES)
+SHARE_MODELS = USER_SHARE_MODELS + tuple(
+    record_type.group_share_model for record_type in RECORD_TYPES
 )
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from functools import partial
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -26,6 +25,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers import jobs, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
@@ -41,29 +41,19 @@ from transfers.forms import (
 )
 from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 from transfers.progress import PHASE_LABELS, PHASES
-from users.models import ACCESS_SETTINGS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
+from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners, with_workload
+from users.views import SettingsPermissionMixin
 
 VIEW_TRANSFER_PERMISSION = "transfers.view_transfer"
 RecordType = TransferredRecord.RecordType
 
 RECORD_URL_NAMES = {
-    RecordType.CLIENT: "clients:client_detail",
-    RecordType.MATTER: "clients:matter_detail",
-    RecordType.CASE: "clients:case_detail",
-    RecordType.CLIENT_SHARE: "clients:client_detail",
-    RecordType.MATTER_SHARE: "clients:matter_detail",
-    RecordType.CASE_SHARE: "clients:case_detail",
+    name: record_type.url_name
+    for record_type in RECORD_TYPES
+    for name in (record_type.name, record_type.share_name)
 }
 NAMES_LISTED = 10
-
-
-class SettingsPermissionMixin(PermissionRequiredMixin):
-    raise_exception = True
-    extra_permissions: tuple[str, ...] = ()
-
-    def get_permission_required(self):
-        return (ACCESS_SETTINGS_PERMISSION, *self.extra_permissions)
 
 
 def counts_text(clients: int, matters: int, cases: int, shares: int = 0) -> str:
@@ -236,12 +226,8 @@ def in_progress_refusal(job: TransferJob) -> TransferRefused:
 class OldUserMixin(SettingsPermissionMixin):
     extra_permissions = (TRANSFER_RECORDS_PERMISSION,)
 
-    def dispatch(self, request, *args, **kwargs):
-        # Permission first: without it, every id answers 403, known or not.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load_objects(self, **kwargs):
         self.old_user = get_object_or_404(User, pk=kwargs["user_pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def new_users(self) -> list[User]:
         """Users who may receive the records (one query, with their workload)."""

@@ -3,28 +3,13 @@
 import pytest
 
 from clients.access import records_for_user, user_can_access_record
-from clients.models import (
-    Case,
-    CaseGroupObjectPermission,
-    CaseUserObjectPermission,
-    Client,
-    ClientGroupObjectPermission,
-    ClientUserObjectPermission,
-    Matter,
-    MatterGroupObjectPermission,
-    MatterUserObjectPermission,
-)
+from clients.models import Case, Client, Matter
+from clients.record_types import RECORD_MODELS, SHARE_MODELS
 from tests.conftest import record_permission
 from tests.factories import CaseFactory, UserFactory
 from users import groups
 
 pytestmark = pytest.mark.django_db
-
-SHARES = {
-    Client: (ClientUserObjectPermission, ClientGroupObjectPermission),
-    Matter: (MatterUserObjectPermission, MatterGroupObjectPermission),
-    Case: (CaseUserObjectPermission, CaseGroupObjectPermission),
-}
 
 
 def _record(model):
@@ -37,12 +22,12 @@ def _user_for(relation, model, record, shared_action):
         return record.owner
     user = UserFactory(groups=[groups.PARALEGALS])
     if relation == "share":
-        SHARES[model][0].objects.create(
+        SHARE_MODELS[model][0].objects.create(
             content_object=record, user=user, permission=record_permission(model, shared_action)
         )
     elif relation == "group_share":
         group = user.groups.get()
-        SHARES[model][1].objects.create(
+        SHARE_MODELS[model][1].objects.create(
             content_object=record, group=group, permission=record_permission(model, shared_action)
         )
     elif relation == "model_permission":
@@ -67,7 +52,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("model", [Client, Matter, Case], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", RECORD_MODELS, ids=lambda m: m.__name__)
 @pytest.mark.parametrize(("relation", "granted", "action", "expected"), CASES)
 def test_access_rule(model, relation, granted, action, expected):
     record = _record(model)

@@ -483,7 +483,7 @@ def test_visible_records_is_the_access_rule(model, share_id_limit, monkeypatch, 
         Case: (None, CaseGroupObjectPermission),
     }[model]
     codename = f"view_{model._meta.model_name}"
-    from clients.access import SHARE_MODELS
+    from clients.record_types import SHARE_MODELS
 
     user_model, group_model = SHARE_MODELS[model]
     user_model.objects.create(

@@ -14,7 +14,7 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
-from tests.conftest import SHARE_MODELS, permission
+from tests.conftest import USER_SHARE_MODELS, permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -113,7 +113,7 @@ def build_mixed_firm() -> MixedFirm:
 
 def user_shares(user: User) -> set[tuple[str, int, int]]:
     rows = set()
-    for model in SHARE_MODELS[:3]:
+    for model in USER_SHARE_MODELS:
         for obj, perm in model.objects.filter(user=user).values_list(
             "content_object_id", "permission_id"
         ):

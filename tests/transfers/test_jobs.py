@@ -182,7 +182,7 @@ def test_a_refusal_raised_inside_the_worker_is_shown_with_nothing_changed(
     page = admin_http.get(job.get_absolute_url())
     html = page.content.decode()
     assert "Transfer refused" in html
-    assert "Dana Reyes is inactive and cannot receive records." in html
+    assert "Dana Reyes is inactive and cannot be given records." in html
     assert "Nothing was changed." in html
     assert f'href="{all_url(leaver_firm.leaver)}"' in html
     status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
