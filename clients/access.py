@@ -7,28 +7,13 @@ or through a group). Ownership implies view and change.
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
-from clients.models import (
-    Case,
-    CaseGroupObjectPermission,
-    CaseUserObjectPermission,
-    Client,
-    ClientGroupObjectPermission,
-    ClientUserObjectPermission,
-    Matter,
-    MatterGroupObjectPermission,
-    MatterUserObjectPermission,
-)
+from clients.record_types import SHARE_MODELS
 
 ACTIONS = ("view", "change")
 
-SHARE_MODELS: dict[type[Model], tuple[type[Model], type[Model]]] = {
-    Client: (ClientUserObjectPermission, ClientGroupObjectPermission),
-    Matter: (MatterUserObjectPermission, MatterGroupObjectPermission),
-    Case: (CaseUserObjectPermission, CaseGroupObjectPermission),
-}
-
 
 def permission_name(model: type[Model], action: str) -> str:
+    """The model permission for `action` on `model`: "clients.view_case"."""
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 

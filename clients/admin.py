@@ -21,18 +21,9 @@ from django.http import HttpResponseRedirect
 from django.utils.functional import cached_property
 from guardian.admin import GuardedModelAdmin
 
-from clients.access import SHARE_MODELS
-from clients.models import (
-    Case,
-    CaseGroupObjectPermission,
-    CaseUserObjectPermission,
-    Client,
-    ClientGroupObjectPermission,
-    ClientUserObjectPermission,
-    Matter,
-    MatterGroupObjectPermission,
-    MatterUserObjectPermission,
-)
+from clients.access import permission_name
+from clients.models import Case, Client, Matter
+from clients.record_types import RECORD_TYPES, record_type_of
 from clients.services import (
     case_create,
     client_create,
@@ -119,10 +110,6 @@ class OwnedRecordAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-def _perm(model, action: str) -> str:
-    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
-
-
 class OwnedRecordAdmin(GuardedModelAdmin):
     form = OwnedRecordAdminForm
     autocomplete_fields = ["owner"]
@@ -138,13 +125,13 @@ class OwnedRecordAdmin(GuardedModelAdmin):
 
     def may_manage_shares(self, request, action: str = "change") -> bool:
         """May this admin user see (action="view") or edit the record type's shares?"""
-        user_share_model, group_share_model = SHARE_MODELS[self.model]
+        record_type = record_type_of(self.model)
         user = request.user
         return user.is_active and (
             user.is_superuser
             or (
-                user.has_perm(_perm(user_share_model, action))
-                and user.has_perm(_perm(group_share_model, action))
+                user.has_perm(permission_name(record_type.user_share_model, action))
+                and user.has_perm(permission_name(record_type.group_share_model, action))
             )
         )
 
@@ -155,15 +142,17 @@ class OwnedRecordAdmin(GuardedModelAdmin):
 
     def _may_change_share(self, request, share_model) -> bool:
         user = request.user
-        return user.is_active and (user.is_superuser or user.has_perm(_perm(share_model, "change")))
+        return user.is_active and (
+            user.is_superuser or user.has_perm(permission_name(share_model, "change"))
+        )
 
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
-        if not self._may_change_share(request, SHARE_MODELS[self.model][0]):
+        if not self._may_change_share(request, record_type_of(self.model).user_share_model):
             raise PermissionDenied
         return super().obj_perms_manage_user_view(request, object_pk, user_id)
 
     def obj_perms_manage_group_view(self, request, object_pk, group_id):
-        if not self._may_change_share(request, SHARE_MODELS[self.model][1]):
+        if not self._may_change_share(request, record_type_of(self.model).group_share_model):
             raise PermissionDenied
         return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
@@ -291,7 +280,7 @@ class ShareAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
 
 
-@admin.register(ClientUserObjectPermission, MatterUserObjectPermission, CaseUserObjectPermission)
+@admin.register(*(record_type.user_share_model for record_type in RECORD_TYPES))
 class UserShareAdmin(ShareAdmin):
     list_display = ["content_object", "user", "permission"]
     list_select_related = ["content_object", "user", "permission"]
@@ -299,7 +288,7 @@ class UserShareAdmin(ShareAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name"]
 
 
-@admin.register(ClientGroupObjectPermission, MatterGroupObjectPermission, CaseGroupObjectPermission)
+@admin.register(*(record_type.group_share_model for record_type in RECORD_TYPES))
 class GroupShareAdmin(ShareAdmin):
     list_display = ["content_object", "group", "permission"]
     list_select_related = ["content_object", "group", "permission"]

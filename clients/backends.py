@@ -8,7 +8,8 @@ rule in clients.access.
 
 from django.contrib.auth.backends import BaseBackend
 
-from clients.access import ACTIONS, SHARE_MODELS
+from clients.access import ACTIONS
+from clients.record_types import SHARE_MODELS
 
 
 class RecordAccessBackend(BaseBackend):

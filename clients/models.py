@@ -4,6 +4,8 @@ from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from users.selectors import user_is_eligible_owner
+
 OWNER_ERRORS = {
     "owner_inactive": "{name} is inactive and cannot be given records.",
     "owner_ineligible": "{name} is not allowed to own clients, matters or cases.",
@@ -12,8 +14,6 @@ OWNER_ERRORS = {
 
 def validate_owner(owner) -> None:
     """Refuse an owner who is inactive or lacks the permission to own records."""
-    from users.selectors import user_is_eligible_owner
-
     if owner is None:
         return
     if not owner.is_active:

@@ -1,21 +1,16 @@
 """Reads for the grids and record pages: what a user may see, a record's shares,
-and a record's ownership history from the transfer receipts."""
+and a record's ownership history (read by the app that keeps it, see
+`ownership_history_reader_register`)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Model, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
 
-from clients.access import SHARE_MODELS, permission_name, records_for_user
-from clients.models import Case, Client, Matter
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from clients.access import permission_name, records_for_user
+from clients.record_types import SHARE_MODELS, record_type_of
 
-RECORD_TYPES: dict[type[Model], tuple[str, str]] = {
-    Client: (TransferredRecord.RecordType.CLIENT, TransferredRecord.RecordType.CLIENT_SHARE),
-    Matter: (TransferredRecord.RecordType.MATTER, TransferredRecord.RecordType.MATTER_SHARE),
-    Case: (TransferredRecord.RecordType.CASE, TransferredRecord.RecordType.CASE_SHARE),
-}
 # Related rows a record page lists; more than this and the page links to the filtered grid.
 RELATED_LIMIT = 25
 SHARE_LIMIT = 100
@@ -57,15 +52,15 @@ def _visible(user, model: type[Model]) -> QuerySet:
 
 def visible_records(*, user, model: type[Model]) -> QuerySet:
     """The records of `model` that `user` may see, with what a grid row shows."""
-    related = {Client: ["owner"], Matter: ["owner", "client"], Case: ["owner", "client"]}[model]
-    return _visible(user, model).select_related(*related)
+    return _visible(user, model).select_related(*record_type_of(model).row_related)
 
 
 def visible_record_get(*, user, model: type[Model], pk: int) -> Model | None:
     """One record if `user` may see it; None both when it is missing and when it is hidden."""
     queryset = visible_records(user=user, model=model)
-    if model is Case:
-        queryset = queryset.select_related("matter")
+    page_related = record_type_of(model).page_related
+    if page_related:
+        queryset = queryset.select_related(*page_related)
     return queryset.filter(pk=pk).first()
 
 
@@ -114,77 +109,25 @@ class OwnershipEvent:
     is_owner_change: bool = False  # one record given to another owner outside a transfer
 
 
-def _receipt_url(transfer_id: int) -> str | None:
-    try:
-        return reverse("transfers:transfer_detail", kwargs={"pk": transfer_id})
-    except NoReverseMatch:  # the receipt page is not installed
-        return None
+HistoryReader = Callable[..., list[OwnershipEvent]]
+_history_reader: HistoryReader | None = None
 
 
-def _deleted_recipient_names(transfer_ids: set[int]) -> dict[int, str]:
-    """The name snapshot of the deleted recipient of each transfer, where the
-    transfer had exactly one recipient who has been deleted since (otherwise
-    which of them received the record is no longer known). No query when no
-    recipient was deleted."""
-    if not transfer_ids:
-        return {}
-    names: dict[int, list[str]] = {}
-    for transfer_id, name in TransferRecipient.objects.filter(
-        transfer_id__in=transfer_ids, to_user__isnull=True
-    ).values_list("transfer_id", "to_user_name"):
-        names.setdefault(transfer_id, []).append(name)
-    return {
-        transfer_id: f"{found[0]} (deleted since)"
-        for transfer_id, found in names.items()
-        if len(found) == 1
-    }
+def ownership_history_reader_register(reader: HistoryReader) -> None:
+    """Let `reader(record=..., limit=...)` tell a record's ownership history.
+
+    The history is kept by an app above this one (transfers, in its receipts),
+    which registers its reader when it is ready."""
+    global _history_reader
+    _history_reader = reader
 
 
 def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> list[OwnershipEvent]:
-    """Every transfer and every owner change outside a transfer (the admin,
-    record_owner_change: receipts of mode OWNER_CHANGE) that moved `record`
-    (or a share on it), newest first; one query.
-
-    Names come from the users when they still exist and from the receipt's text
-    snapshots when they were deleted since."""
-    record_type, share_type = RECORD_TYPES[type(record)]
-    rows = (
-        TransferredRecord.objects.filter(
-            record_type__in=[record_type, share_type], record_id=record.pk
-        )
-        .select_related("transfer", "from_user", "to_user", "permission")
-        .order_by("-transfer__created_at", "-transfer_id", "record_type", "pk")[:limit]
-    )
-    rows = list(rows)
-    deleted_recipient_names = _deleted_recipient_names(
-        {row.transfer_id for row in rows if row.to_user_id is None}
-    )
-    events = []
-    for row in rows:
-        transfer = row.transfer
-        if row.from_user is not None:
-            from_name = row.from_user.full_name
-        else:
-            from_name = transfer.from_user_name or "a deleted user"
-        if row.to_user is not None:
-            to_name = row.to_user.full_name
-        else:
-            to_name = deleted_recipient_names.get(transfer.pk, "a deleted user")
-        events.append(
-            OwnershipEvent(
-                transfer_id=transfer.pk,
-                happened_at=transfer.created_at,
-                from_name=from_name,
-                to_name=to_name,
-                actor_name=transfer.actor_name or "an unknown user",
-                is_share=row.record_type == share_type,
-                permission=row.permission.name if row.permission is not None else "",
-                is_revert=transfer.mode == Transfer.Mode.REVERT,
-                receipt_url=_receipt_url(transfer.pk),
-                is_owner_change=transfer.mode == Transfer.Mode.OWNER_CHANGE,
-            )
-        )
-    return events
+    """Every change of owner of `record` (and of a share on it), newest first;
+    empty when no app keeps the history."""
+    if _history_reader is None:
+        return []
+    return _history_reader(record=record, limit=limit)
 
 
 def related_records(*, user, model: type[Model], limit: int | None = None, **filters):

@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from clients.models import Case, Client, Matter, validate_owner
+from clients.record_types import RECORD_MODELS
 from clients.signals import owner_changed
 from users.models import User
 
@@ -123,7 +124,7 @@ def record_update(*, acting_user: User | None, record: Model, **changes) -> Mode
     follows that matter's client; a matter moved to another client takes its
     cases along."""
     model = type(record)
-    if model not in (Client, Matter, Case):
+    if model not in RECORD_MODELS:
         raise TypeError(f"{model.__name__} is not a client, matter or case")
     if "owner" in changes or "owner_id" in changes:
         raise ValueError("Change an owner with record_owner_change.")
@@ -156,7 +157,7 @@ def record_owner_change(*, acting_user: User | None, record: Model, new_owner: U
     record to its current owner writes and records nothing.
     """
     model = type(record)
-    if model not in (Client, Matter, Case):
+    if model not in RECORD_MODELS:
         raise TypeError(f"{model.__name__} has no owner to change")
     with transaction.atomic():
         locked_owner = _lock_owner(new_owner)

@@ -7,6 +7,7 @@ one page with ORDER BY ... LIMIT instead of sorting the table; the others
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
+from django.template.loader import render_to_string
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -49,7 +50,7 @@ class CappedPaginator(Paginator):
 def owner_cell(owner) -> str:
     if owner.is_active:
         return owner.full_name
-    return format_html('{} <span class="badge badge-inactive">inactive</span>', owner.full_name)
+    return format_html("{} {}", owner.full_name, render_to_string("partials/_inactive_badge.html"))
 
 
 class RecordTable(tables.Table):

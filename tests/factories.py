@@ -80,17 +80,15 @@ class CaseFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyAttribute(lambda c: c.matter.owner)
 
 
-def _permission(codename: str) -> Permission:
-    return Permission.objects.get(content_type__app_label="clients", codename=codename)
-
-
 class ClientShareFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ClientUserObjectPermission
 
     content_object = factory.SubFactory(ClientFactory)
     user = factory.SubFactory(UserFactory)
-    permission = factory.LazyFunction(lambda: _permission("view_client"))
+    permission = factory.LazyFunction(
+        lambda: Permission.objects.get_by_natural_key("view_client", "clients", "client")
+    )
 
 
 class MatterShareFactory(factory.django.DjangoModelFactory):
@@ -99,7 +97,9 @@ class MatterShareFactory(factory.django.DjangoModelFactory):
 
     content_object = factory.SubFactory(MatterFactory)
     user = factory.SubFactory(UserFactory)
-    permission = factory.LazyFunction(lambda: _permission("view_matter"))
+    permission = factory.LazyFunction(
+        lambda: Permission.objects.get_by_natural_key("view_matter", "clients", "matter")
+    )
 
 
 class CaseShareFactory(factory.django.DjangoModelFactory):
@@ -108,4 +108,6 @@ class CaseShareFactory(factory.django.DjangoModelFactory):
 
     content_object = factory.SubFactory(CaseFactory)
     user = factory.SubFactory(UserFactory)
-    permission = factory.LazyFunction(lambda: _permission("view_case"))
+    permission = factory.LazyFunction(
+        lambda: Permission.objects.get_by_natural_key("view_case", "clients", "case")
+    )

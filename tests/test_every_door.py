@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command, get_commands
 from django.forms import MultiWidget
@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clients import services as clients_services
 from clients.models import Case, Client, Matter
+from tests.conftest import permission
 from tests.factories import CaseFactory, OwnerFactory, UserFactory
 from transfers import services as transfers_services
 from transfers.models import Transfer, TransferredRecord
@@ -324,7 +325,7 @@ def test_admin_user_change_form_refusal_under_the_lock_rolls_back(client, doors,
 def test_admin_group_form_refuses_to_take_the_permission_from_owners(client, doors, superuser):
     client.force_login(superuser)
     model_admin = admin.site._registry[Group]
-    own = Permission.objects.get(codename="own_records")
+    own = permission("own_records", app_label="users")
     kept = [str(pk) for pk in doors.attorneys.permissions.exclude(pk=own.pk).values_list("pk")]
     data = admin_form_data(
         model_admin, _admin_request(superuser), doors.attorneys, permissions=kept

@@ -30,12 +30,6 @@ OWNS_RECORDS = (
 
 
 @pytest.fixture
-def admin_http(client, administrator):
-    client.force_login(administrator)
-    return client
-
-
-@pytest.fixture
 def owner(db):
     """Dana Reyes, an attorney who owns a client, a matter and a case."""
     dana = OwnerFactory(username="dana.reyes", first_name="Dana", last_name="Reyes")

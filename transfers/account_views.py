@@ -19,17 +19,13 @@ RECEIPT_PERMISSION = "transfers.view_transfer"
 class UserPageView(SettingsPermissionMixin, TemplateView):
     template_name = "users/user_page.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        # Permission first: without it, every id answers 403, known or not.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load_objects(self, **kwargs):
         self.person = get_object_or_404(
             User.objects.prefetch_related(
                 Prefetch("groups", queryset=Group.objects.order_by("name"))
             ),
             pk=kwargs["user_pk"],
         )
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

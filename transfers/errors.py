@@ -5,17 +5,22 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 
+from clients.models import OWNER_ERRORS
+from users.services import DEACTIVATION_ERRORS
+
 FIELD_NEW_USER = "new_user"
 FIELD_ASSIGNMENTS = "assignments"
 FIELD_DEACTIVATE = "deactivate_old_user"
 
+# The refusals of an owner and of a deactivation say what the same rule says
+# everywhere else (clients.models, users.services).
 MESSAGES = {
     "permission_denied": "You are not allowed to transfer records.",
     "old_user_unknown": "The user to transfer from does not exist.",
     "same_user": "The new user must be someone other than {old}.",
     "new_user_unknown": "The new user does not exist.",
-    "new_user_inactive": "{name} is inactive and cannot receive records.",
-    "new_user_ineligible": "{name} is not allowed to own clients, matters or cases.",
+    "new_user_inactive": OWNER_ERRORS["owner_inactive"],
+    "new_user_ineligible": OWNER_ERRORS["owner_ineligible"],
     "client_not_linked": "{count} of the chosen clients are not linked to {old}.",
     "client_unassigned": "Choose a new user for every client ({count} left without one).",
     "stale_form": (
@@ -23,9 +28,9 @@ MESSAGES = {
         "(someone transferred or created records meanwhile). Review the list and save again."
     ),
     "nothing_to_transfer": "{old} owns nothing and holds no shares: there is nothing to transfer.",
-    "deactivate_self": "You cannot deactivate your own account.",
-    "last_superuser": "{old} is the last active superuser and cannot be deactivated.",
-    "owns_records": "{old} would still own records, so the account cannot be deactivated.",
+    "deactivate_self": DEACTIVATION_ERRORS["deactivate_self"],
+    "last_superuser": DEACTIVATION_ERRORS["last_superuser"],
+    "owns_records": DEACTIVATION_ERRORS["owns_records"],
     "revert_not_allowed": "This transfer cannot be reverted: {reason}",
     "revert_conflict": "This transfer cannot be reverted: {reason}",
     "transfer_in_progress": (

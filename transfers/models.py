@@ -6,6 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from clients.record_types import RECORD_TYPES
+
 
 class Transfer(models.Model):
     class Mode(models.TextChoices):
@@ -99,13 +101,13 @@ class TransferRecipient(models.Model):
 class TransferredRecord(models.Model):
     """One record (or one share) moved by a transfer."""
 
-    class RecordType(models.TextChoices):
-        CLIENT = "client", "Client"
-        MATTER = "matter", "Matter"
-        CASE = "case", "Case"
-        CLIENT_SHARE = "client_share", "Client share"
-        MATTER_SHARE = "matter_share", "Matter share"
-        CASE_SHARE = "case_share", "Case share"
+    # One per owned record type ("case", "Case") and one per its shares
+    # ("case_share", "Case share"): CLIENT, MATTER, CASE, CLIENT_SHARE, ...
+    RecordType = models.TextChoices(
+        "RecordType",
+        [(t.name.upper(), (t.name, t.label)) for t in RECORD_TYPES]
+        + [(t.share_name.upper(), (t.share_name, t.share_label)) for t in RECORD_TYPES],
+    )
 
     # Receipts of large transfers hold hundreds of thousands of rows, written by
     # INSERT ... SELECT in the transaction that creates their Transfer, and every

@@ -9,21 +9,16 @@ History, the user page and Revert read it like any other receipt.
 
 from django.utils import timezone
 
+from clients.record_types import record_type_of
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
-
-COUNT_FIELD = {
-    TransferredRecord.RecordType.CLIENT: "client_count",
-    TransferredRecord.RecordType.MATTER: "matter_count",
-    TransferredRecord.RecordType.CASE: "case_count",
-}
 
 
 def owner_change_receipt(
     sender, *, record, old_owner, new_owner, acting_user, changed_at=None, **kwargs
 ) -> Transfer:
     """Receiver of clients.signals.owner_changed: write the receipt."""
-    record_type = TransferredRecord.RecordType(sender._meta.model_name)
-    counts = {COUNT_FIELD[record_type]: 1}
+    record_type = record_type_of(sender)
+    counts = {record_type.count_field: 1}
     transfer = Transfer.objects.create(
         created_at=changed_at or timezone.now(),
         mode=Transfer.Mode.OWNER_CHANGE,
@@ -38,7 +33,7 @@ def owner_change_receipt(
     )
     TransferredRecord.objects.create(
         transfer=transfer,
-        record_type=record_type,
+        record_type=record_type.name,
         record_id=record.pk,
         from_user=old_owner,
         to_user=new_owner,

@@ -15,19 +15,19 @@ from typing import TextIO
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
+from clients.record_types import RECORD_TYPES
 from transfers.routers import PROGRESS_DATABASE
 
 logger = logging.getLogger(__name__)
 
-PHASES = ("clients", "matters", "cases", "shares", "receipt")
+# One phase per record type (transfers.services.RECORD_STEPS), then the shares and the receipt.
+PHASES = (*(record_type.plural for record_type in RECORD_TYPES), "shares", "receipt")
 PHASE_LABELS = {
-    "clients": "Moving clients",
-    "matters": "Moving matters",
-    "cases": "Moving cases",
+    **{record_type.plural: f"Moving {record_type.plural}" for record_type in RECORD_TYPES},
     "shares": "Moving shares",
     "receipt": "Writing the receipt",
 }
-COUNT_FIELDS = ("client_count", "matter_count", "case_count", "share_count")
+COUNT_FIELDS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
 
 
 class ProgressHook:

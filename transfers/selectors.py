@@ -22,43 +22,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from clients.models import (
-    Case as CaseRecord,
-)
-from clients.models import (
-    CaseUserObjectPermission,
-    Client,
-    ClientUserObjectPermission,
-    Matter,
-    MatterUserObjectPermission,
-)
+from clients.models import OWNER_ERRORS, Client
+from clients.record_types import RECORD_TYPES
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import TRANSFER_RECORDS_PERMISSION, User
-
-RecordType = TransferredRecord.RecordType
+from users.selectors import allowed_owners, with_workload
 
 # Display order of the receipt: records before shares, outermost first.
-RECORD_TYPE_ORDER = [
-    RecordType.CLIENT,
-    RecordType.MATTER,
-    RecordType.CASE,
-    RecordType.CLIENT_SHARE,
-    RecordType.MATTER_SHARE,
-    RecordType.CASE_SHARE,
+RECORD_TYPE_ORDER = [record_type.name for record_type in RECORD_TYPES] + [
+    record_type.share_name for record_type in RECORD_TYPES
 ]
-
-RECORD_MODELS = {
-    RecordType.CLIENT: Client,
-    RecordType.MATTER: Matter,
-    RecordType.CASE: CaseRecord,
-    RecordType.CLIENT_SHARE: Client,
-    RecordType.MATTER_SHARE: Matter,
-    RecordType.CASE_SHARE: CaseRecord,
-}
-
-# The field shown as a record's label in receipts.
-RECORD_LABEL_FIELDS = {Client: "name", Matter: "title", CaseRecord: "caption"}
 
 
 @dataclass(frozen=True)
@@ -93,38 +67,19 @@ def user_holdings(*, user: User | int) -> Holdings:
     """How many clients, matters and cases `user` owns and how many explicit
     (user) shares they hold, in one query."""
     user_id = getattr(user, "pk", user)
-    row = (
-        User.objects.filter(pk=user_id)
-        .annotate(
-            h_clients=_count(Client.objects.filter(owner_id=user_id)),
-            h_matters=_count(Matter.objects.filter(owner_id=user_id)),
-            h_cases=_count(CaseRecord.objects.filter(owner_id=user_id)),
-            h_client_shares=_count(ClientUserObjectPermission.objects.filter(user_id=user_id)),
-            h_matter_shares=_count(MatterUserObjectPermission.objects.filter(user_id=user_id)),
-            h_case_shares=_count(CaseUserObjectPermission.objects.filter(user_id=user_id)),
+    counted = {}
+    for record_type in RECORD_TYPES:
+        counted[record_type.name] = _count(record_type.model.objects.filter(owner_id=user_id))
+        counted[record_type.share_name] = _count(
+            record_type.user_share_model.objects.filter(user_id=user_id)
         )
-        .values(
-            "h_clients",
-            "h_matters",
-            "h_cases",
-            "h_client_shares",
-            "h_matter_shares",
-            "h_case_shares",
-        )
-        .first()
-    )
+    row = User.objects.filter(pk=user_id).annotate(**counted).values(*counted).first()
     if row is None:
         return Holdings(0, 0, 0, 0)
     return Holdings(
-        clients=row["h_clients"],
-        matters=row["h_matters"],
-        cases=row["h_cases"],
-        shares=row["h_client_shares"] + row["h_matter_shares"] + row["h_case_shares"],
+        **{record_type.plural: row[record_type.name] for record_type in RECORD_TYPES},
+        shares=sum(row[record_type.share_name] for record_type in RECORD_TYPES),
     )
-
-
-def _held_under_client(model, user_id: int) -> Coalesce:
-    return _count(model.objects.filter(owner_id=user_id, client_id=OuterRef("pk")))
 
 
 def linked_clients(*, user: User | int) -> QuerySet[Client]:
@@ -135,16 +90,22 @@ def linked_clients(*, user: User | int) -> QuerySet[Client]:
     number.
     """
     user_id = getattr(user, "pk", user)
-    return (
-        Client.objects.filter(
-            Q(owner_id=user_id)
-            | Q(pk__in=Matter.objects.filter(owner_id=user_id).values("client_id"))
-            | Q(pk__in=CaseRecord.objects.filter(owner_id=user_id).values("client_id"))
+    linked = Q(owner_id=user_id)
+    held_under = {}
+    for record_type in RECORD_TYPES:
+        if not record_type.under_client:
+            continue
+        client_id = f"{record_type.client_field}_id"
+        owned = record_type.model.objects.filter(owner_id=user_id)
+        linked |= Q(pk__in=owned.values(client_id))
+        held_under[f"held_{record_type.count_field}"] = _count(
+            owned.filter(**{client_id: OuterRef("pk")})
         )
+    return (
+        Client.objects.filter(linked)
         .annotate(
             owned_by_user=ExpressionWrapper(Q(owner_id=user_id), output_field=BooleanField()),
-            held_matter_count=_held_under_client(Matter, user_id),
-            held_case_count=_held_under_client(CaseRecord, user_id),
+            **held_under,
         )
         .select_related("owner")
         .order_by("name", "number")
@@ -155,27 +116,29 @@ def linked_client_ids(*, user: User | int) -> set[int]:
     return set(linked_clients(user=user).values_list("pk", flat=True))
 
 
-def _record_label(field_by_model: dict) -> Case:
+def _record_field(field_of) -> Case:
+    """The value of `field_of(record type)` on each receipt row's record (or
+    shared record); empty when it has been deleted since."""
     whens = []
-    for record_type, model in RECORD_MODELS.items():
-        field = field_by_model[model]
-        whens.append(
-            When(
-                record_type=record_type,
-                then=Subquery(model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]),
-            )
+    for record_type in RECORD_TYPES:
+        field = field_of(record_type)
+        value = Subquery(
+            record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]
         )
+        for receipt_type in (record_type.name, record_type.share_name):
+            whens.append(When(record_type=receipt_type, then=value))
     return Case(*whens, default=Value(""), output_field=CharField())
 
 
 def _current_owner() -> Case:
     whens = [
         When(
-            record_type=record_type,
-            then=Subquery(model.objects.filter(pk=OuterRef("record_id")).values("owner_id")[:1]),
+            record_type=record_type.name,
+            then=Subquery(
+                record_type.model.objects.filter(pk=OuterRef("record_id")).values("owner_id")[:1]
+            ),
         )
-        for record_type, model in RECORD_MODELS.items()
-        if record_type in (RecordType.CLIENT, RecordType.MATTER, RecordType.CASE)
+        for record_type in RECORD_TYPES
     ]
     return Case(*whens, default=Value(None), output_field=IntegerField())
 
@@ -198,8 +161,8 @@ def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> Q
         rows.select_related("from_user", "to_user", "permission")
         .annotate(
             type_order=type_order,
-            record_number=_record_label({m: "number" for m in RECORD_LABEL_FIELDS}),
-            record_label=_record_label(RECORD_LABEL_FIELDS),
+            record_number=_record_field(lambda record_type: "number"),
+            record_label=_record_field(lambda record_type: record_type.label_field),
             current_owner_id=_current_owner(),
         )
         .order_by("type_order", "record_id", "pk")
@@ -209,22 +172,18 @@ def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> Q
 def _still_with_receiver_q() -> Q:
     """Receipt rows whose record (or share) is still with the user it went to."""
     q = Q()
-    for record_type, model in (
-        (RecordType.CLIENT, Client),
-        (RecordType.MATTER, Matter),
-        (RecordType.CASE, CaseRecord),
-    ):
-        q |= Q(record_type=record_type) & Q(
-            Exists(model.objects.filter(pk=OuterRef("record_id"), owner_id=OuterRef("to_user_id")))
-        )
-    for record_type, share_model in (
-        (RecordType.CLIENT_SHARE, ClientUserObjectPermission),
-        (RecordType.MATTER_SHARE, MatterUserObjectPermission),
-        (RecordType.CASE_SHARE, CaseUserObjectPermission),
-    ):
-        q |= Q(record_type=record_type) & Q(
+    for record_type in RECORD_TYPES:
+        q |= Q(record_type=record_type.name) & Q(
             Exists(
-                share_model.objects.filter(
+                record_type.model.objects.filter(
+                    pk=OuterRef("record_id"), owner_id=OuterRef("to_user_id")
+                )
+            )
+        )
+    for record_type in RECORD_TYPES:
+        q |= Q(record_type=record_type.share_name) & Q(
+            Exists(
+                record_type.user_share_model.objects.filter(
                     content_object_id=OuterRef("record_id"),
                     permission_id=OuterRef("permission_id"),
                     user_id=OuterRef("to_user_id"),
@@ -252,10 +211,10 @@ def revert_skipped_records(*, revert: Transfer) -> QuerySet:
         record_type=OuterRef("record_type"),
         record_id=OuterRef("record_id"),
     )
+    is_share = Q(record_type__in=[record_type.share_name for record_type in RECORD_TYPES])
     return transfer_records(transfer=revert.reverted_transfer).exclude(
-        Q(record_type__endswith="_share")
-        & Q(Exists(moved_back.filter(permission_id=OuterRef("permission_id"))))
-        | ~Q(record_type__endswith="_share") & Q(Exists(moved_back))
+        is_share & Q(Exists(moved_back.filter(permission_id=OuterRef("permission_id"))))
+        | ~is_share & Q(Exists(moved_back))
     )
 
 
@@ -293,32 +252,16 @@ def transfer_revert_refusal(
         if not user.is_active and user.pk != reactivated:
             return TransferRefused(
                 "revert_conflict",
-                reason=f"{user.full_name} is inactive and cannot receive records.",
+                reason=OWNER_ERRORS["owner_inactive"].format(name=user.full_name),
             )
-    eligible = set(_may_own(targets))
+    # Active or not: the revert may reactivate the old user.
+    eligible = set(allowed_owners(User.objects.filter(pk__in=targets)).values_list("pk", flat=True))
     for user in User.objects.filter(pk__in=targets - eligible).order_by("pk"):
         return TransferRefused(
             "revert_conflict",
-            reason=f"{user.full_name} is no longer allowed to own records.",
+            reason=OWNER_ERRORS["owner_ineligible"].format(name=user.full_name),
         )
     return None
-
-
-def _may_own(user_ids) -> QuerySet:
-    """Ids among `user_ids` holding the permission to own records, whether
-    active or not (a revert may reactivate someone)."""
-    own = Q(groups__permissions__codename="own_records") & Q(
-        groups__permissions__content_type__app_label="users"
-    )
-    direct = Q(user_permissions__codename="own_records") & Q(
-        user_permissions__content_type__app_label="users"
-    )
-    return (
-        User.objects.filter(pk__in=user_ids)
-        .filter(Q(is_superuser=True) | own | direct)
-        .values_list("pk", flat=True)
-        .distinct()
-    )
 
 
 def transfer_list(*, search: str = "") -> QuerySet[Transfer]:
@@ -447,8 +390,6 @@ def client_distribution(
     queries, the linked clients with what the old user holds in each, and the
     chosen users with their workload. Whether they may receive is the
     transfer service's decision."""
-    from users.selectors import with_workload
-
     user_ids = list(dict.fromkeys(getattr(user, "pk", user) for user in to_users))
     found = {user.pk: user for user in with_workload(User.objects.filter(pk__in=user_ids))}
     users = [found[user_id] for user_id in user_ids if user_id in found]

@@ -32,14 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
-from clients.models import (
-    Case,
-    CaseUserObjectPermission,
-    Client,
-    ClientUserObjectPermission,
-    Matter,
-    MatterUserObjectPermission,
-)
+from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers.errors import (
     FIELD_ASSIGNMENTS,
     FIELD_DEACTIVATE,
@@ -50,33 +44,24 @@ from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.notifications import transfer_notify_recipients
 from transfers.progress import ProgressHook
 from transfers.selectors import linked_client_ids, transfer_revert_refusal, user_holdings
-from users.models import OWN_RECORDS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
-from users.selectors import users_holding_permission
+from users.models import TRANSFER_RECORDS_PERMISSION, User
+from users.selectors import eligible_owners
 from users.services import deactivation_refusal, user_set_active
 
-RecordType = TransferredRecord.RecordType
-
 # (receipt type, model, the field that names the record's client)
-RECORD_STEPS: tuple[tuple[str, type[Model], str], ...] = (
-    (RecordType.CLIENT, Client, "id"),
-    (RecordType.MATTER, Matter, "client"),
-    (RecordType.CASE, Case, "client"),
+RECORD_STEPS: tuple[tuple[str, type[Model], str], ...] = tuple(
+    (record_type.name, record_type.model, record_type.client_field) for record_type in RECORD_TYPES
 )
 # (receipt type, share model, shared record model)
-SHARE_STEPS: tuple[tuple[str, type[Model], type[Model]], ...] = (
-    (RecordType.CLIENT_SHARE, ClientUserObjectPermission, Client),
-    (RecordType.MATTER_SHARE, MatterUserObjectPermission, Matter),
-    (RecordType.CASE_SHARE, CaseUserObjectPermission, Case),
+SHARE_STEPS: tuple[tuple[str, type[Model], type[Model]], ...] = tuple(
+    (record_type.share_name, record_type.user_share_model, record_type.model)
+    for record_type in RECORD_TYPES
 )
 COUNT_FIELDS = {
-    RecordType.CLIENT: "client_count",
-    RecordType.MATTER: "matter_count",
-    RecordType.CASE: "case_count",
-    RecordType.CLIENT_SHARE: "share_count",
-    RecordType.MATTER_SHARE: "share_count",
-    RecordType.CASE_SHARE: "share_count",
+    **{record_type.name: record_type.count_field for record_type in RECORD_TYPES},
+    **{record_type.share_name: "share_count" for record_type in RECORD_TYPES},
 }
-PHASES = {RecordType.CLIENT: "clients", RecordType.MATTER: "matters", RecordType.CASE: "cases"}
+PHASES = {record_type.name: record_type.plural for record_type in RECORD_TYPES}
 AUDIT_FIELDS = (
     "transfer",
     "record_type",
@@ -334,7 +319,7 @@ def _deactivate(*, user: User, acting_user: User, transfer_id: int | None = None
             user=user, is_active=False, acting_user=acting_user, receipt_number=transfer_id
         )
     except ValidationError as error:
-        raise TransferRefused(error.code, field=FIELD_DEACTIVATE, old=user.full_name) from error
+        raise TransferRefused(error.code, field=FIELD_DEACTIVATE, name=user.full_name) from error
 
 
 def _reactivate(*, user: User, acting_user: User, transfer_id: int | None = None) -> None:
@@ -406,11 +391,7 @@ def _validate_receivers(
             raise TransferRefused(
                 "new_user_inactive", field=field, client_ids=clients_of(user), name=user.full_name
             )
-    eligible = set(
-        users_holding_permission(OWN_RECORDS_PERMISSION)
-        .filter(pk__in=list(receivers))
-        .values_list("pk", flat=True)
-    )
+    eligible = set(eligible_owners().filter(pk__in=list(receivers)).values_list("pk", flat=True))
     for user in receivers.values():
         if user.pk not in eligible:
             raise TransferRefused(
@@ -426,7 +407,7 @@ def _check_deactivation(*, old: User, acting_user: User) -> None:
     again after the moves, by user_set_active."""
     refusal = deactivation_refusal(user=old, acting_user=acting_user)
     if refusal is not None and refusal.code != "owns_records":
-        raise TransferRefused(refusal.code, field=FIELD_DEACTIVATE, old=old.full_name)
+        raise TransferRefused(refusal.code, field=FIELD_DEACTIVATE, name=old.full_name)
 
 
 # --- the transaction --------------------------------------------------------

@@ -8,7 +8,6 @@ the form, next to its field, with nothing changed, and transfers.presenters
 puts the results into words and rows."""
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
@@ -18,6 +17,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers import jobs, presenters, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
@@ -28,39 +28,25 @@ from transfers.forms import (
     user_choices,
 )
 from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
-from users.models import ACCESS_SETTINGS_PERMISSION, TRANSFER_RECORDS_PERMISSION, User
+from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners, with_workload
+from users.views import SettingsPermissionMixin
 
 VIEW_TRANSFER_PERMISSION = "transfers.view_transfer"
 RecordType = TransferredRecord.RecordType
 
 RECORD_URL_NAMES = {
-    RecordType.CLIENT: "clients:client_detail",
-    RecordType.MATTER: "clients:matter_detail",
-    RecordType.CASE: "clients:case_detail",
-    RecordType.CLIENT_SHARE: "clients:client_detail",
-    RecordType.MATTER_SHARE: "clients:matter_detail",
-    RecordType.CASE_SHARE: "clients:case_detail",
+    name: record_type.url_name
+    for record_type in RECORD_TYPES
+    for name in (record_type.name, record_type.share_name)
 }
-
-
-class SettingsPermissionMixin(PermissionRequiredMixin):
-    raise_exception = True
-    extra_permissions: tuple[str, ...] = ()
-
-    def get_permission_required(self):
-        return (ACCESS_SETTINGS_PERMISSION, *self.extra_permissions)
 
 
 class OldUserMixin(SettingsPermissionMixin):
     extra_permissions = (TRANSFER_RECORDS_PERMISSION,)
 
-    def dispatch(self, request, *args, **kwargs):
-        # Permission first: without it, every id answers 403, known or not.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load_objects(self, **kwargs):
         self.old_user = get_object_or_404(User, pk=kwargs["user_pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def new_users(self) -> list[User]:
         """Users who may receive the records (one query, with their workload)."""

@@ -29,9 +29,9 @@ from users.selectors import (
     access_would_allow_owning,
     eligible_owners,
     group_change_loses_owners,
+    owning_anything,
     user_may_own_records,
     user_owns_anything,
-    with_workload,
 )
 from users.services import (
     account_event_record,
@@ -226,11 +226,7 @@ class UserAdmin(DjangoUserAdmin):
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
-        owners = list(
-            with_workload(queryset).filter(
-                Q(client_count__gt=0) | Q(matter_count__gt=0) | Q(case_count__gt=0)
-            )
-        )
+        owners = list(owning_anything(queryset))
         if owners:
             for user in owners:
                 self.message_user(

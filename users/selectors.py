@@ -1,17 +1,20 @@
 """Reads about users: who may own records, and how much each one owns."""
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from users.models import User
+from users.models import OWN_RECORDS_PERMISSION, User
+from users.ownership import owned_models
 
 
 def own_records_permission() -> Permission:
-    return Permission.objects.get(content_type__app_label="users", codename="own_records")
+    app_label, codename = OWN_RECORDS_PERMISSION.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def _holds_permission_q(codename: str, app_label: str) -> Q:
+def _holds_permission_q(perm: str) -> Q:
+    app_label, codename = perm.split(".", 1)
     group_grant = User.groups.through.objects.filter(
         user_id=OuterRef("pk"),
         group__permissions__codename=codename,
@@ -25,19 +28,21 @@ def _holds_permission_q(codename: str, app_label: str) -> Q:
     return Q(is_superuser=True) | Q(Exists(group_grant)) | Q(Exists(direct_grant))
 
 
-def users_holding_permission(perm: str) -> QuerySet[User]:
-    """Active users that hold `perm` ("app_label.codename"), as one query."""
-    app_label, codename = perm.split(".", 1)
-    return User.objects.filter(_holds_permission_q(codename, app_label), is_active=True)
+def allowed_owners(users: QuerySet[User]) -> QuerySet[User]:
+    """The users among `users` allowed to own records, active or not: the one
+    database form of the rule (superusers, and holders of users.own_records
+    directly or through a group)."""
+    return users.filter(_holds_permission_q(OWN_RECORDS_PERMISSION))
 
 
 def eligible_owners() -> QuerySet[User]:
     """Active users allowed to own clients, matters and cases."""
-    return users_holding_permission("users.own_records")
+    return allowed_owners(User.objects.filter(is_active=True))
 
 
 def user_is_eligible_owner(user: User) -> bool:
-    return user.is_active and user.has_perm("users.own_records")
+    """The same rule for one user already loaded (from its permission cache)."""
+    return user.is_active and user.has_perm(OWN_RECORDS_PERMISSION)
 
 
 def _owned_count(model, owner_ref="pk"):
@@ -53,26 +58,27 @@ def _owned_count(model, owner_ref="pk"):
 
 
 def with_workload(users: QuerySet[User]) -> QuerySet[User]:
-    """Annotate client_count, matter_count and case_count, counted in the database."""
-    from clients.models import Case, Client, Matter
+    """Annotate how many records of each owned model (users.ownership) each
+    user owns: client_count, matter_count and case_count, counted in the database."""
+    return users.annotate(**{count: _owned_count(model) for count, model in owned_models().items()})
 
-    return users.annotate(
-        client_count=_owned_count(Client),
-        matter_count=_owned_count(Matter),
-        case_count=_owned_count(Case),
-    )
+
+def owning_anything(users: QuerySet[User]) -> QuerySet[User]:
+    """The users among `users` who own at least one record."""
+    owns = Q(pk__in=[])
+    for count in owned_models():
+        owns |= Q(**{f"{count}__gt": 0})
+    return with_workload(users).filter(owns)
 
 
 def user_owns_anything(user: User) -> bool:
-    from clients.models import Case, Client, Matter
-
-    return any(model.objects.filter(owner=user).exists() for model in (Client, Matter, Case))
+    return any(model.objects.filter(owner=user).exists() for model in owned_models().values())
 
 
 def user_may_own_records(user: User) -> bool:
     """Whether `user` holds the permission to own records, active or not,
     read from the database (not from the user object's permission cache)."""
-    return User.objects.filter(_holds_permission_q("own_records", "users"), pk=user.pk).exists()
+    return allowed_owners(User.objects.filter(pk=user.pk)).exists()
 
 
 def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> bool:
@@ -83,8 +89,6 @@ def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> boo
     own = own_records_permission()
     if any(permission.pk == own.pk for permission in permissions):
         return True
-    from django.contrib.auth.models import Group
-
     return Group.objects.filter(pk__in=[group.pk for group in groups], permissions=own).exists()
 
 
@@ -107,8 +111,4 @@ def group_change_loses_owners(*, group, permissions) -> list[User]:
         .exclude(Exists(other_grant))
         .exclude(Exists(direct_grant))
     )
-    return [
-        user
-        for user in with_workload(losing).order_by("first_name", "last_name", "pk")
-        if user.client_count or user.matter_count or user.case_count
-    ]
+    return list(owning_anything(losing).order_by("first_name", "last_name", "pk"))

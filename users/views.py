@@ -21,13 +21,26 @@ from users.services import user_create, user_update
 class SettingsPermissionMixin(PermissionRequiredMixin):
     """Every settings page needs users.view_user; some need more. Signed-in
     users without them get the 403 page (anonymous users are sent to sign in
-    by LoginRequiredMiddleware before this runs)."""
+    by LoginRequiredMiddleware before this runs).
+
+    Permission first: a page about one object loads it in `load_objects`,
+    after the check, so without the permission every id answers 403, known
+    or not."""
 
     raise_exception = True
     extra_permissions: tuple[str, ...] = ()
 
     def get_permission_required(self):
         return (ACCESS_SETTINGS_PERMISSION, *self.extra_permissions)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.load_objects(**kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def load_objects(self, **kwargs) -> None:
+        """Load what the page is about from the URL's arguments (404 when missing)."""
 
 
 class SettingsView(SettingsPermissionMixin, TemplateView):
@@ -97,12 +110,8 @@ class UserUpdateView(SettingsPermissionMixin, FormView):
     template_name = "users/user_form.html"
     form_class = UserUpdateForm
 
-    def dispatch(self, request, *args, **kwargs):
-        # Permission first: without it, every id answers 403, known or not.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load_objects(self, **kwargs):
         self.user = get_object_or_404(User, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": self.user}

@@ -185,7 +185,7 @@ def session_cookie_for(live_server):
 
 
 @pytest.fixture
-def signed_in(live_server, context, page, session_cookie_for):
+def signed_in_page(live_server, context, page, session_cookie_for):
     """Put `user`'s session into the test's browser context and open `path`."""
 
     def _signed_in(user, path="/", on_context=None):

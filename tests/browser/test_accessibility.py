@@ -36,9 +36,9 @@ def _screens(records, administrator):
 
 
 def test_every_screen_passes_axe_and_labels_every_field(
-    live_server, signed_in, check_page, records, administrator
+    live_server, signed_in_page, check_page, records, administrator
 ):
-    page = signed_in(administrator)
+    page = signed_in_page(administrator)
     for path in _screens(records, administrator):
         page.goto(f"{live_server.url}{path}")
         expect(page.locator("h1")).to_be_visible()
@@ -71,8 +71,8 @@ def test_sign_in_forbidden_and_lockout_pages_pass_axe(
     check_page(page)
 
 
-def test_keyboard_focus_is_visible(live_server, signed_in, administrator):
-    page = signed_in(administrator)
+def test_keyboard_focus_is_visible(live_server, signed_in_page, administrator):
+    page = signed_in_page(administrator)
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()

@@ -37,10 +37,10 @@ def save_transfer_all(page, leaver, heir):
 
 
 def test_a_queued_save_shows_its_progress_and_lands_on_the_receipt(
-    signed_in, administrator, leaver_and_heir, check_page
+    signed_in_page, administrator, leaver_and_heir, check_page
 ):
     leaver, heir = leaver_and_heir
-    page = signed_in(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
+    page = signed_in_page(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
     job = save_transfer_all(page, leaver, heir)
     bar = page.get_by_role("progressbar", name="Records moved")
     expect(bar).to_be_visible()

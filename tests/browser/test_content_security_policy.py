@@ -32,13 +32,13 @@ def test_the_browser_refuses_injected_inline_script_and_style(live_server, conte
     assert any(d.startswith("style-src") for d in result["blocked"]), result
 
 
-def test_our_own_script_runs_under_the_policy(live_server, page, signed_in, administrator):
+def test_our_own_script_runs_under_the_policy(live_server, page, signed_in_page, administrator):
     """static/js/app.js is served by the app and allowed: the User Transfer
     All form marks itself busy on submit."""
     from tests.factories import OwnerFactory
 
     leaver = OwnerFactory()
-    page = signed_in(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
+    page = signed_in_page(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
     scripts = page.evaluate("() => Array.from(document.scripts).map(s => s.src)")
     assert any(src.endswith("/static/js/app.js") for src in scripts), scripts
     page.evaluate(
@@ -49,14 +49,14 @@ def test_our_own_script_runs_under_the_policy(live_server, page, signed_in, admi
     page.wait_for_function("() => document.querySelector('form[data-once]').ariaBusy === 'true'")
 
 
-def test_the_admin_works_under_the_policy(live_server, page, signed_in, superuser):
+def test_the_admin_works_under_the_policy(live_server, page, signed_in_page, superuser):
     """The Django admin needs no relaxation: its list, change form and owner
     autocomplete (select2) run without the browser blocking anything (the
     guarded `page` fails the test if it did)."""
     from tests.factories import CaseFactory
 
     case = CaseFactory()
-    page = signed_in(superuser, "/admin/")
+    page = signed_in_page(superuser, "/admin/")
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     page.goto(f"{live_server.url}/admin/clients/client/")
     expect(page.get_by_role("link", name=case.client.number)).to_be_visible()

@@ -26,10 +26,10 @@ def owen_case(administrator):
 
 
 def test_admin_owner_change_appears_in_the_record_history(
-    live_server, signed_in, check_page, administrator, owen_case
+    live_server, signed_in_page, check_page, administrator, owen_case
 ):
     owen, nina, case = owen_case
-    page = signed_in(administrator, f"/cases/{case.pk}/")
+    page = signed_in_page(administrator, f"/cases/{case.pk}/")
     history = page.get_by_role("region", name="Ownership history")
     expect(history).to_contain_text(
         "Never transferred: Owen Owner has owned it since it was created."
@@ -67,7 +67,7 @@ def test_admin_owner_change_appears_in_the_record_history(
 
 
 def test_user_page_shows_the_account_history_from_user_registration(
-    live_server, signed_in, check_page, administrator, owen_case
+    live_server, signed_in_page, check_page, administrator, owen_case
 ):
     owen, nina, _case = owen_case
     user_update(
@@ -81,7 +81,7 @@ def test_user_page_shows_the_account_history_from_user_registration(
     transfer = records_transfer_all(
         acting_user=administrator, old_user=owen, new_user=nina, deactivate_old_user=True
     ).transfer
-    page = signed_in(administrator, "/settings/users/?q=owen")
+    page = signed_in_page(administrator, "/settings/users/?q=owen")
     page.get_by_role("rowheader", name="Owen Owner").get_by_role("link").click()
 
     expect(page.get_by_role("heading", name=re.compile("^Owen Owner"))).to_be_visible()

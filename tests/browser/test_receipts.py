@@ -31,10 +31,10 @@ def finished_transfer(administrator):
 
 
 def test_transfer_history_receipt_csv_and_revert(
-    live_server, signed_in, check_page, administrator, finished_transfer
+    live_server, signed_in_page, check_page, administrator, finished_transfer
 ):
     transfer, leaver, heir = finished_transfer
-    page = signed_in(administrator, "/settings/")
+    page = signed_in_page(administrator, "/settings/")
     page.get_by_role("region", name="User").get_by_role("link", name="Transfer History").click()
     expect(page.get_by_role("heading", name="Transfer History")).to_be_visible()
     check_page(page)
@@ -78,11 +78,11 @@ def test_transfer_history_receipt_csv_and_revert(
 
 
 def test_user_transfer_all_refuses_without_a_new_user(
-    live_server, signed_in, check_page, administrator
+    live_server, signed_in_page, check_page, administrator
 ):
     leaver = OwnerFactory(username="zoe.gray", first_name="Zoe", last_name="Gray")
     ClientFactory(owner=leaver)
-    page = signed_in(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
+    page = signed_in_page(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
     expect(page.get_by_role("heading", name="User Transfer All")).to_be_visible()
     page.get_by_label("Deactivate the old user").check()
     page.get_by_role("button", name="Save").click()

@@ -70,13 +70,13 @@ def colleagues(count):
     return users
 
 
-def test_assign_all_then_save_with_1000_clients(live_server, page, signed_in, administrator):
+def test_assign_all_then_save_with_1000_clients(live_server, page, signed_in_page, administrator):
     leaver = OwnerFactory(username="lena.book", first_name="Lena", last_name="Book")
     nina = OwnerFactory(username="nina.park", first_name="Nina", last_name="Park")
     colleagues(ELIGIBLE - 1)
     client_ids = big_book(leaver)
 
-    page = signed_in(administrator, per_client_path(leaver))
+    page = signed_in_page(administrator, per_client_path(leaver))
     expect(page.get_by_role("heading", name="User Transfer", exact=True)).to_be_visible()
     expect(page.locator("input[data-assignment]")).to_have_count(BOOK, timeout=BIG_PAGE_WAIT)
     expect(page.locator("datalist option")).to_have_count(ELIGIBLE)
@@ -103,7 +103,7 @@ def test_assign_all_then_save_with_1000_clients(live_server, page, signed_in, ad
     assert not Case.objects.filter(owner=leaver).exists()
 
 
-def test_distribute_among_three_then_save(live_server, page, signed_in, administrator):
+def test_distribute_among_three_then_save(live_server, page, signed_in_page, administrator):
     leaver = OwnerFactory(username="lena.book", first_name="Lena", last_name="Book")
     three = [
         OwnerFactory(username="ada.abel", first_name="Ada", last_name="Abel"),
@@ -118,7 +118,7 @@ def test_distribute_among_three_then_save(live_server, page, signed_in, administ
     expected = client_distribution(old_user=leaver, to_users=three).assignments
     assert len(expected) == BOOK
 
-    page = signed_in(administrator, per_client_path(leaver))
+    page = signed_in_page(administrator, per_client_path(leaver))
     distribute = page.get_by_role("group", name="Distribute among")
     distribute.get_by_label("Filter users").fill("cole")  # the list filters as you type
     expect(distribute.get_by_label(re.compile(r"^Staff 001 —"))).to_be_hidden()
@@ -155,7 +155,7 @@ def test_distribute_among_three_then_save(live_server, page, signed_in, administ
 
 
 def test_filter_select_assign_selected_and_preview(
-    live_server, page, signed_in, check_page, administrator
+    live_server, page, signed_in_page, check_page, administrator
 ):
     leaver = OwnerFactory(username="lena.book", first_name="Lena", last_name="Book")
     dana = OwnerFactory(username="dana.reyes", first_name="Dana", last_name="Reyes")
@@ -165,7 +165,7 @@ def test_filter_select_assign_selected_and_preview(
     birch = ClientFactory(owner=leaver, name="Birch Hall", number="C-20001")
     CaseFactory(matter=MatterFactory(client=birch, owner=leaver), client=birch, owner=leaver)
 
-    page = signed_in(administrator, per_client_path(leaver))
+    page = signed_in_page(administrator, per_client_path(leaver))
     check_page(page)
     page.get_by_label("New user for Birch Hall").fill("Marcus Hale (marcus.hale)")
     page.get_by_label("Filter clients").fill("ac")

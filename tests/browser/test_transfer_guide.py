@@ -218,7 +218,7 @@ def _option(select, name) -> str:
 
 
 def test_user_transfer_to_several_users_with_a_refusal_first(
-    live_server, page, signed_in, check_page, administrator
+    live_server, page, signed_in_page, check_page, administrator
 ):
     leaver = OwnerFactory(username="ruth.baker", first_name="Ruth", last_name="Baker")
     sam = OwnerFactory(username="sam.cole", first_name="Sam", last_name="Cole")
@@ -233,7 +233,7 @@ def test_user_transfer_to_several_users_with_a_refusal_first(
     before = _owned(leaver)
     assert before == (2, 3, 5)
 
-    page = signed_in(administrator)
+    page = signed_in_page(administrator)
     _open_user_registration(page, check_page)
     _search_user(page, "Ruth")
     action_button(page, "Ruth Baker").click()
@@ -294,10 +294,10 @@ def test_user_transfer_to_several_users_with_a_refusal_first(
 
 
 def test_action_menu_works_by_keyboard_alone(
-    live_server, page, signed_in, check_page, administrator
+    live_server, page, signed_in_page, check_page, administrator
 ):
     OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan")
-    page = signed_in(administrator, "/settings/users/?q=omar")
+    page = signed_in_page(administrator, "/settings/users/?q=omar")
     search = page.get_by_role("searchbox", name="Search users")
     search.focus()
     target = "Actions for Omar Khan"
@@ -338,12 +338,12 @@ def test_action_menu_works_by_keyboard_alone(
 
 
 def test_action_menu_links_show_in_the_row_without_javascript(
-    live_server, browser, signed_in, administrator
+    live_server, browser, signed_in_page, administrator
 ):
     OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan")
     no_script = browser.new_context(java_script_enabled=False)
     try:
-        page = signed_in(administrator, "/settings/users/?q=omar", on_context=no_script)
+        page = signed_in_page(administrator, "/settings/users/?q=omar", on_context=no_script)
         row = page.get_by_role("row").filter(has_text="Omar Khan")
         expect(row.get_by_role("button", name="Actions for Omar Khan")).to_be_hidden()
         row.get_by_role("link", name="User Transfer All").click()

@@ -1,5 +1,5 @@
-"""Fixtures for the grid, record page and admin tests: a small firm with two
-owners, an inactive former owner, and helpers to sign in and read pages."""
+"""Fixtures for the grid, record page and admin tests: `attorney_firm`, a small
+firm of two attorneys and an inactive former owner, and a helper to read grid pages."""
 
 import re
 from dataclasses import dataclass
@@ -9,13 +9,14 @@ import pytest
 from clients.models import Case, Client, Matter
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory, UserFactory
 from users import groups
+from users.models import User
 
 
 @dataclass
-class Firm:
-    dana: object  # attorney, owns Hoffmann Foods and its matter and cases
-    marcus: object  # attorney, owns Brandt Logistics and its records
-    former: object  # inactive, owns nothing
+class AttorneyFirm:
+    dana: User  # attorney, owns Hoffmann Foods and its matter and cases
+    marcus: User  # attorney, owns Brandt Logistics and its records
+    former: User  # inactive, owns nothing
     hoffmann: Client
     brandt: Client
     hoffmann_matter: Matter
@@ -25,7 +26,7 @@ class Firm:
 
 
 @pytest.fixture
-def firm(attorney):
+def attorney_firm(attorney) -> AttorneyFirm:
     marcus = OwnerFactory(username="marcus.hale", first_name="Marcus", last_name="Hale")
     former = OwnerFactory(
         username="frank.former", first_name="Frank", last_name="Former", is_active=False
@@ -54,7 +55,7 @@ def firm(attorney):
         owner=marcus,
         status=Case.Status.CLOSED,
     )
-    return Firm(
+    return AttorneyFirm(
         attorney,
         marcus,
         former,
@@ -71,15 +72,6 @@ def firm(attorney):
 def outsider(db):
     """A paralegal with no records and no shares."""
     return UserFactory(username="nobody.here", groups=[groups.PARALEGALS])
-
-
-@pytest.fixture
-def signed_in(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 ROW_HEADER = re.compile(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>')

@@ -1,30 +1,15 @@
 """The access rule as a table: owner / share / model permission / none × view / change."""
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from clients.access import records_for_user, user_can_access_record
-from clients.models import (
-    Case,
-    CaseGroupObjectPermission,
-    CaseUserObjectPermission,
-    Client,
-    ClientGroupObjectPermission,
-    ClientUserObjectPermission,
-    Matter,
-    MatterGroupObjectPermission,
-    MatterUserObjectPermission,
-)
+from clients.models import Case, Client, Matter
+from clients.record_types import RECORD_MODELS, SHARE_MODELS
+from tests.conftest import record_permission
 from tests.factories import CaseFactory, UserFactory
 from users import groups
 
 pytestmark = pytest.mark.django_db
-
-SHARES = {
-    Client: (ClientUserObjectPermission, ClientGroupObjectPermission),
-    Matter: (MatterUserObjectPermission, MatterGroupObjectPermission),
-    Case: (CaseUserObjectPermission, CaseGroupObjectPermission),
-}
 
 
 def _record(model):
@@ -32,27 +17,21 @@ def _record(model):
     return {Client: case.client, Matter: case.matter, Case: case}[model]
 
 
-def _perm(model, action):
-    return Permission.objects.get(
-        content_type__app_label="clients", codename=f"{action}_{model._meta.model_name}"
-    )
-
-
 def _user_for(relation, model, record, shared_action):
     if relation == "owner":
         return record.owner
     user = UserFactory(groups=[groups.PARALEGALS])
     if relation == "share":
-        SHARES[model][0].objects.create(
-            content_object=record, user=user, permission=_perm(model, shared_action)
+        SHARE_MODELS[model][0].objects.create(
+            content_object=record, user=user, permission=record_permission(model, shared_action)
         )
     elif relation == "group_share":
         group = user.groups.get()
-        SHARES[model][1].objects.create(
-            content_object=record, group=group, permission=_perm(model, shared_action)
+        SHARE_MODELS[model][1].objects.create(
+            content_object=record, group=group, permission=record_permission(model, shared_action)
         )
     elif relation == "model_permission":
-        user.user_permissions.add(_perm(model, shared_action))
+        user.user_permissions.add(record_permission(model, shared_action))
     return user
 
 
@@ -73,7 +52,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("model", [Client, Matter, Case], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", RECORD_MODELS, ids=lambda m: m.__name__)
 @pytest.mark.parametrize(("relation", "granted", "action", "expected"), CASES)
 def test_access_rule(model, relation, granted, action, expected):
     record = _record(model)

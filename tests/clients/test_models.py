@@ -5,7 +5,6 @@ refuses what skips validation."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 
 from clients.models import Case, Client, Matter
 
@@ -16,8 +15,8 @@ pytestmark = pytest.mark.django_db
     ("record_name", "noun"),
     [("hoffmann", "Client"), ("hoffmann_matter", "Matter"), ("hoffmann_case", "Case")],
 )
-def test_a_duplicate_number_is_a_field_error(firm, record_name, noun):
-    existing = getattr(firm, record_name)
+def test_a_duplicate_number_is_a_field_error(attorney_firm, record_name, noun):
+    existing = getattr(attorney_firm, record_name)
     duplicate = type(existing).objects.get(pk=existing.pk)
     duplicate.pk = None
     with pytest.raises(ValidationError) as refused:
@@ -26,7 +25,7 @@ def test_a_duplicate_number_is_a_field_error(firm, record_name, noun):
 
 
 @pytest.mark.parametrize("model", [Client, Matter, Case])
-def test_the_database_refuses_a_duplicate_number(firm, model):
+def test_the_database_refuses_a_duplicate_number(attorney_firm, model):
     existing = model.objects.order_by("pk").first()
     before = model.objects.count()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -36,20 +35,3 @@ def test_the_database_refuses_a_duplicate_number(firm, model):
     assert model.objects.count() == before
     existing.refresh_from_db()
     assert model.objects.filter(number=existing.number).count() == 1
-
-
-def test_the_admin_refuses_a_duplicate_client_number(client, administrator, firm):
-    client.force_login(administrator)
-    response = client.post(
-        reverse("admin:clients_client_add"),
-        {
-            "number": firm.hoffmann.number,
-            "name": "Another Hoffmann",
-            "kind": "person",
-            "status": "active",
-            "owner": firm.dana.pk,
-        },
-    )
-    assert response.status_code == 200
-    assert "Client with this Number already exists." in response.content.decode()
-    assert Client.objects.filter(number=firm.hoffmann.number).count() == 1

@@ -2,7 +2,7 @@
 pagination, visibility, bad input, ownership history and query budgets."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -20,6 +20,7 @@ from clients.models import (
 )
 from clients.views import RecordGridView
 from tests.clients.conftest import row_numbers
+from tests.conftest import permission, record_permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -42,16 +43,12 @@ GRIDS = [
 ]
 
 
-def _perm(codename):
-    return Permission.objects.get(content_type__app_label="clients", codename=codename)
-
-
 # --- Page structure -------------------------------------------------------
 
 
 @pytest.mark.parametrize(("url_name", "title"), GRIDS)
 def test_grid_has_heading_labelled_search_and_filters_and_a_table(
-    signed_in, manager, firm, url_name, title
+    signed_in, manager, attorney_firm, url_name, title
 ):
     response = signed_in(manager).get(reverse(url_name))
     html = response.content.decode()
@@ -71,10 +68,10 @@ def test_grid_has_heading_labelled_search_and_filters_and_a_table(
     assert "<script" not in html.split('<main id="main"', 1)[1]
 
 
-def test_owner_select_lists_users_and_marks_inactive_ones(signed_in, manager, firm):
+def test_owner_select_lists_users_and_marks_inactive_ones(signed_in, manager, attorney_firm):
     html = signed_in(manager).get(reverse("clients:case_list")).content.decode()
-    assert f'<option value="{firm.dana.pk}">Dana Reyes</option>' in html
-    assert f'<option value="{firm.former.pk}">Frank Former (inactive)</option>' in html
+    assert f'<option value="{attorney_firm.dana.pk}">Dana Reyes</option>' in html
+    assert f'<option value="{attorney_firm.former.pk}">Frank Former (inactive)</option>' in html
 
 
 # --- Search, filters, sort --------------------------------------------------
@@ -95,7 +92,7 @@ def test_owner_select_lists_users_and_marks_inactive_ones(signed_in, manager, fi
         ("clients:case_list", "nothing like this", []),
     ],
 )
-def test_search(signed_in, manager, firm, read_path, url_name, query, expected):
+def test_search(signed_in, manager, attorney_firm, read_path, url_name, query, expected):
     response = signed_in(manager).get(reverse(url_name), {"q": query})
     assert row_numbers(response) == expected
 
@@ -110,9 +107,9 @@ def test_search(signed_in, manager, firm, read_path, url_name, query, expected):
     ],
 )
 def test_owner_filter_from_the_url_names_the_owner(
-    signed_in, manager, firm, url_name, owner, expected, caption
+    signed_in, manager, attorney_firm, url_name, owner, expected, caption
 ):
-    owner = getattr(firm, owner)
+    owner = getattr(attorney_firm, owner)
     response = signed_in(manager).get(reverse(url_name) + f"?owner={owner.pk}")
     html = response.content.decode()
     assert row_numbers(response) == expected
@@ -130,27 +127,29 @@ def test_owner_filter_from_the_url_names_the_owner(
         ("clients:case_list", "open", ["K-0000001"]),
     ],
 )
-def test_status_filter(signed_in, manager, firm, url_name, status, expected):
+def test_status_filter(signed_in, manager, attorney_firm, url_name, status, expected):
     response = signed_in(manager).get(reverse(url_name), {"status": status})
     assert row_numbers(response) == expected
 
 
-def test_filters_combine(signed_in, manager, firm):
+def test_filters_combine(signed_in, manager, attorney_firm):
     url = reverse("clients:case_list")
-    response = signed_in(manager).get(url, {"owner": firm.marcus.pk, "status": "open"})
+    response = signed_in(manager).get(url, {"owner": attorney_firm.marcus.pk, "status": "open"})
     assert row_numbers(response) == []
-    response = signed_in(manager).get(url, {"owner": firm.marcus.pk, "q": "Brandt"})
+    response = signed_in(manager).get(url, {"owner": attorney_firm.marcus.pk, "q": "Brandt"})
     assert row_numbers(response) == ["K-0000002"]
 
 
-def test_client_and_matter_filters_scope_the_grid(signed_in, manager, firm):
+def test_client_and_matter_filters_scope_the_grid(signed_in, manager, attorney_firm):
     browser = signed_in(manager)
-    response = browser.get(reverse("clients:case_list"), {"client": firm.brandt.pk})
+    response = browser.get(reverse("clients:case_list"), {"client": attorney_firm.brandt.pk})
     assert row_numbers(response) == ["K-0000002"]
     assert "<caption>Cases of Brandt Logistics (C-00002)</caption>" in response.content.decode()
-    response = browser.get(reverse("clients:case_list"), {"matter": firm.hoffmann_matter.pk})
+    response = browser.get(
+        reverse("clients:case_list"), {"matter": attorney_firm.hoffmann_matter.pk}
+    )
     assert row_numbers(response) == ["K-0000001"]
-    response = browser.get(reverse("clients:matter_list"), {"client": firm.hoffmann.pk})
+    response = browser.get(reverse("clients:matter_list"), {"client": attorney_firm.hoffmann.pk})
     assert row_numbers(response) == ["M-000001"]
 
 
@@ -169,25 +168,28 @@ def test_client_and_matter_filters_scope_the_grid(signed_in, manager, firm):
         ("owner__password", ["C-00001", "C-00002"]),
     ],
 )
-def test_sort_by_any_column(signed_in, manager, firm, read_path, sort, expected):
+def test_sort_by_any_column(signed_in, manager, attorney_firm, read_path, sort, expected):
     response = signed_in(manager).get(reverse("clients:client_list"), {"sort": sort})
     assert response.status_code == 200
     assert row_numbers(response) == expected
 
 
-def test_sort_links_keep_filters_and_mark_the_sorted_column(signed_in, manager, firm):
+def test_sort_links_keep_filters_and_mark_the_sorted_column(signed_in, manager, attorney_firm):
     html = (
         signed_in(manager)
-        .get(reverse("clients:case_list"), {"owner": firm.dana.pk, "sort": "-caption", "page": 1})
+        .get(
+            reverse("clients:case_list"),
+            {"owner": attorney_firm.dana.pk, "sort": "-caption", "page": 1},
+        )
         .content.decode()
     )
     assert 'aria-sort="descending"' in html
-    assert f'href="?owner={firm.dana.pk}&amp;sort=caption"' in html  # page dropped
+    assert f'href="?owner={attorney_firm.dana.pk}&amp;sort=caption"' in html  # page dropped
     assert '<input type="hidden" name="sort" value="-caption">' in html
 
 
 @pytest.mark.parametrize("url_name", ["clients:matter_list", "clients:case_list"])
-def test_sort_by_client_name(signed_in, manager, firm, url_name):
+def test_sort_by_client_name(signed_in, manager, attorney_firm, url_name):
     response = signed_in(manager).get(reverse(url_name), {"sort": "client"})
     assert [n[-1] for n in row_numbers(response)] == ["2", "1"]  # Brandt, then Hoffmann
 
@@ -392,19 +394,19 @@ BAD_QUERIES = [
 
 @pytest.mark.parametrize(("url_name", "title"), GRIDS)
 @pytest.mark.parametrize("params", BAD_QUERIES, ids=lambda p: repr(p)[:40])
-def test_bad_input_gives_a_normal_page(signed_in, manager, firm, url_name, title, params):
+def test_bad_input_gives_a_normal_page(signed_in, manager, attorney_firm, url_name, title, params):
     response = signed_in(manager).get(reverse(url_name), params)
     assert response.status_code == 200
     assert f"<h1>{title}</h1>" in response.content.decode()
 
 
-def test_injection_in_search_finds_nothing_and_changes_nothing(signed_in, manager, firm):
+def test_injection_in_search_finds_nothing_and_changes_nothing(signed_in, manager, attorney_firm):
     response = signed_in(manager).get(reverse("clients:client_list"), {"q": "' OR '1'='1"})
     assert row_numbers(response) == []
     assert Client.objects.count() == 2
 
 
-def test_unknown_owner_is_ignored_with_a_message(signed_in, manager, firm):
+def test_unknown_owner_is_ignored_with_a_message(signed_in, manager, attorney_firm):
     response = signed_in(manager).get(reverse("clients:client_list"), {"owner": "999999"})
     html = response.content.decode()
     assert row_numbers(response) == ["C-00001", "C-00002"]
@@ -417,18 +419,22 @@ def test_unknown_owner_is_ignored_with_a_message(signed_in, manager, firm):
 
 @pytest.mark.parametrize("url_name", [name for name, _ in GRIDS])
 def test_grids_show_only_what_the_user_may_see(
-    signed_in, firm, manager, outsider, url_name, paralegal
+    signed_in, attorney_firm, manager, outsider, url_name, paralegal
 ):
     # The paralegal holds a share on Brandt's records (user share on the client and
     # matter, group share on the case through the Paralegals group).
-    ClientShareFactory(content_object=firm.brandt, user=paralegal, permission=_perm("view_client"))
+    ClientShareFactory(
+        content_object=attorney_firm.brandt, user=paralegal, permission=permission("view_client")
+    )
     MatterUserObjectPermission.objects.create(
-        content_object=firm.brandt_matter, user=paralegal, permission=_perm("view_matter")
+        content_object=attorney_firm.brandt_matter,
+        user=paralegal,
+        permission=permission("view_matter"),
     )
     CaseGroupObjectPermission.objects.create(
-        content_object=firm.brandt_case,
+        content_object=attorney_firm.brandt_case,
         group=Group.objects.get(name=groups.PARALEGALS),
-        permission=_perm("view_case"),
+        permission=permission("view_case"),
     )
     expected = {
         "manager": 2,
@@ -440,8 +446,8 @@ def test_grids_show_only_what_the_user_may_see(
     # The outsider is a paralegal too, so the group share on the case reaches them.
     users = {
         "manager": manager,
-        "dana": firm.dana,
-        "marcus": firm.marcus,
+        "dana": attorney_firm.dana,
+        "marcus": attorney_firm.marcus,
         "paralegal": paralegal,
         "outsider": outsider,
     }
@@ -455,7 +461,7 @@ def test_grids_show_only_what_the_user_may_see(
             assert [n[-1] for n in numbers] == expected[name], name
 
 
-def test_anonymous_users_are_sent_to_sign_in(client, firm):
+def test_anonymous_users_are_sent_to_sign_in(client, attorney_firm):
     response = client.get(reverse("clients:case_list"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
@@ -477,22 +483,22 @@ def test_visible_records_is_the_access_rule(model, share_id_limit, monkeypatch, 
         Case: (None, CaseGroupObjectPermission),
     }[model]
     codename = f"view_{model._meta.model_name}"
-    from clients.access import SHARE_MODELS
+    from clients.record_types import SHARE_MODELS
 
     user_model, group_model = SHARE_MODELS[model]
     user_model.objects.create(
-        content_object=user_shared, user=paralegal, permission=_perm(codename)
+        content_object=user_shared, user=paralegal, permission=permission(codename)
     )
     group_model.objects.create(
         content_object=group_shared,
         group=Group.objects.get(name=groups.PARALEGALS),
-        permission=_perm(codename),
+        permission=permission(codename),
     )
     # A change-only share does not make a record visible.
     user_model.objects.create(
         content_object=hidden,
         user=paralegal,
-        permission=_perm(f"change_{model._meta.model_name}"),
+        permission=record_permission(model, "change"),
     )
     visible = set(
         selectors.visible_records(user=paralegal, model=model).values_list("pk", flat=True)
@@ -505,43 +511,49 @@ def test_visible_records_is_the_access_rule(model, share_id_limit, monkeypatch, 
 
 
 @pytest.mark.parametrize("kind", ["client", "matter", "case"])
-def test_record_page_is_404_without_access_and_for_unknown_records(signed_in, firm, outsider, kind):
-    record = {"client": firm.hoffmann, "matter": firm.hoffmann_matter, "case": firm.hoffmann_case}[
-        kind
-    ]
+def test_record_page_is_404_without_access_and_for_unknown_records(
+    signed_in, attorney_firm, outsider, kind
+):
+    record = {
+        "client": attorney_firm.hoffmann,
+        "matter": attorney_firm.hoffmann_matter,
+        "case": attorney_firm.hoffmann_case,
+    }[kind]
     url = reverse(f"clients:{kind}_detail", kwargs={"pk": record.pk})
-    assert signed_in(firm.marcus).get(url).status_code == 404
+    assert signed_in(attorney_firm.marcus).get(url).status_code == 404
     assert signed_in(outsider).get(url).status_code == 404
-    assert signed_in(firm.dana).get(url).status_code == 200
+    assert signed_in(attorney_firm.dana).get(url).status_code == 200
     for pk in (987654321, 0, 2**63, 10**30):  # unknown, and past the database's integers
         missing = reverse(f"clients:{kind}_detail", kwargs={"pk": pk})
-        assert signed_in(firm.dana).get(missing).status_code == 404
+        assert signed_in(attorney_firm.dana).get(missing).status_code == 404
 
 
-def test_record_page_is_visible_through_a_share(signed_in, firm, paralegal):
-    CaseShareFactory(content_object=firm.brandt_case, user=paralegal)
-    url = reverse("clients:case_detail", kwargs={"pk": firm.brandt_case.pk})
+def test_record_page_is_visible_through_a_share(signed_in, attorney_firm, paralegal):
+    CaseShareFactory(content_object=attorney_firm.brandt_case, user=paralegal)
+    url = reverse("clients:case_detail", kwargs={"pk": attorney_firm.brandt_case.pk})
     assert signed_in(paralegal).get(url).status_code == 200
 
 
 def test_client_page_shows_fields_owner_shares_matters_and_cases(
-    signed_in, manager, firm, paralegal
+    signed_in, manager, attorney_firm, paralegal
 ):
     ClientShareFactory(
-        content_object=firm.hoffmann, user=paralegal, permission=_perm("change_client")
+        content_object=attorney_firm.hoffmann,
+        user=paralegal,
+        permission=permission("change_client"),
     )
-    firm.hoffmann.email = "office@hoffmann.example"
-    firm.hoffmann.save()
-    html = signed_in(manager).get(firm.hoffmann.get_absolute_url()).content.decode()
+    attorney_firm.hoffmann.email = "office@hoffmann.example"
+    attorney_firm.hoffmann.save()
+    html = signed_in(manager).get(attorney_firm.hoffmann.get_absolute_url()).content.decode()
     assert "<h1>Hoffmann Foods" in html
     assert "office@hoffmann.example" in html
     assert "Dana Reyes" in html
-    assert f"{reverse('clients:client_list')}?owner={firm.dana.pk}" in html
+    assert f"{reverse('clients:client_list')}?owner={attorney_firm.dana.pk}" in html
     assert "Lena Ortiz" in html and "Can change client" in html  # the share
     assert "M-000001" in html and "Lease renewal" in html
     assert "K-0000001" in html and "Hoffmann v. Adler" in html
     assert "Brandt" not in html  # nothing of the other client
-    assert f"{reverse('clients:matter_list')}?client={firm.hoffmann.pk}" in html
+    assert f"{reverse('clients:matter_list')}?client={attorney_firm.hoffmann.pk}" in html
     assert "Never transferred" in html
 
 
@@ -558,22 +570,24 @@ def test_client_page_caps_related_records_and_links_to_the_grid(
     assert "(the first 3 are shown here)" in html
 
 
-def test_client_page_lists_only_related_records_the_user_may_see(signed_in, firm, paralegal):
+def test_client_page_lists_only_related_records_the_user_may_see(
+    signed_in, attorney_firm, paralegal
+):
     """A user who may see the client through a share sees only the matters and
     cases they may see themselves."""
-    ClientShareFactory(content_object=firm.brandt, user=paralegal)
-    html = signed_in(paralegal).get(firm.brandt.get_absolute_url()).content.decode()
+    ClientShareFactory(content_object=attorney_firm.brandt, user=paralegal)
+    html = signed_in(paralegal).get(attorney_firm.brandt.get_absolute_url()).content.decode()
     assert "No matters you can see." in html and "No cases you can see." in html
 
 
-def test_matter_and_case_pages(signed_in, manager, firm):
+def test_matter_and_case_pages(signed_in, manager, attorney_firm):
     browser = signed_in(manager)
-    html = browser.get(firm.brandt_matter.get_absolute_url()).content.decode()
+    html = browser.get(attorney_firm.brandt_matter.get_absolute_url()).content.decode()
     assert "Debt recovery" in html and "Brandt Logistics" in html and "K-0000002" in html
-    assert f"{reverse('clients:case_list')}?matter={firm.brandt_matter.pk}" in html
-    html = browser.get(firm.brandt_case.get_absolute_url()).content.decode()
+    assert f"{reverse('clients:case_list')}?matter={attorney_firm.brandt_matter.pk}" in html
+    html = browser.get(attorney_firm.brandt_case.get_absolute_url()).content.decode()
     assert "Brandt v. Castillo" in html and "Debt recovery" in html and "Marcus Hale" in html
-    assert firm.brandt.get_absolute_url() in html
+    assert attorney_firm.brandt.get_absolute_url() in html
 
 
 def _transfer(*, actor, from_user, to_user, mode=Transfer.Mode.ALL, **records):
@@ -595,26 +609,38 @@ def _transfer(*, actor, from_user, to_user, mode=Transfer.Mode.ALL, **records):
             record_id=record.pk,
             from_user=from_user,
             to_user=to_user,
-            permission=_perm("view_case") if record_type.endswith("_share") else None,
+            permission=permission("view_case") if record_type.endswith("_share") else None,
         )
     return transfer
 
 
-def test_ownership_history_from_the_receipts(signed_in, manager, firm, administrator):
+def test_ownership_history_from_the_receipts(signed_in, manager, attorney_firm, administrator):
     first = _transfer(
-        actor=administrator, from_user=firm.dana, to_user=firm.marcus, case=firm.hoffmann_case
+        actor=administrator,
+        from_user=attorney_firm.dana,
+        to_user=attorney_firm.marcus,
+        case=attorney_firm.hoffmann_case,
     )
     back = _transfer(
         actor=administrator,
-        from_user=firm.marcus,
-        to_user=firm.dana,
+        from_user=attorney_firm.marcus,
+        to_user=attorney_firm.dana,
         mode=Transfer.Mode.REVERT,
-        case=firm.hoffmann_case,
-        case_share=firm.hoffmann_case,
+        case=attorney_firm.hoffmann_case,
+        case_share=attorney_firm.hoffmann_case,
     )
     # A transfer of another record with the same id but another type is not this case's.
-    _transfer(actor=administrator, from_user=firm.dana, to_user=firm.marcus, client=firm.brandt)
-    html = signed_in(administrator).get(firm.hoffmann_case.get_absolute_url()).content.decode()
+    _transfer(
+        actor=administrator,
+        from_user=attorney_firm.dana,
+        to_user=attorney_firm.marcus,
+        client=attorney_firm.brandt,
+    )
+    html = (
+        signed_in(administrator)
+        .get(attorney_firm.hoffmann_case.get_absolute_url())
+        .content.decode()
+    )
     date = timezone.localtime(first.created_at).strftime("%-d %b %Y")
     assert "Moved from Dana Reyes to Marcus Hale by Olivia Grant on <time datetime=" in html
     assert date in html
@@ -626,32 +652,42 @@ def test_ownership_history_from_the_receipts(signed_in, manager, firm, administr
     assert html.count("<li>Moved") + html.count("<li>Share") == 3
     assert "Never transferred" not in html
     # Staff outside the settings area read the receipt number without a link.
-    html = signed_in(manager).get(firm.hoffmann_case.get_absolute_url()).content.decode()
+    html = signed_in(manager).get(attorney_firm.hoffmann_case.get_absolute_url()).content.decode()
     assert f"receipt #{first.pk}" in html and receipt not in html
 
 
-def test_ownership_history_survives_deleted_users(manager, firm, administrator):
+def test_ownership_history_survives_deleted_users(manager, attorney_firm, administrator):
     gone = OwnerFactory(first_name="Gina", last_name="Gone")
     transfer = _transfer(
-        actor=administrator, from_user=gone, to_user=firm.dana, client=firm.hoffmann
+        actor=administrator,
+        from_user=gone,
+        to_user=attorney_firm.dana,
+        client=attorney_firm.hoffmann,
     )
     gone.delete()
     administrator.delete()
-    [event] = selectors.record_ownership_history(record=firm.hoffmann)
+    [event] = selectors.record_ownership_history(record=attorney_firm.hoffmann)
     assert event.from_name == "Gina Gone"  # the receipt's snapshot
     assert event.actor_name == "Olivia Grant"
     assert event.to_name == "Dana Reyes"
     assert event.transfer_id == transfer.pk
 
 
-def test_ownership_history_names_a_deleted_recipient_from_the_receipt(firm, administrator):
+def test_ownership_history_names_a_deleted_recipient_from_the_receipt(attorney_firm, administrator):
     """The receipt's recipient keeps a snapshot of the name; the record's
     history uses it once the user who received the record is deleted."""
     gone = OwnerFactory(first_name="Gina", last_name="Gone")
-    _transfer(actor=administrator, from_user=firm.dana, to_user=gone, client=firm.hoffmann)
-    Client.objects.filter(pk=firm.hoffmann.pk).update(owner=firm.dana)  # moved on since
+    _transfer(
+        actor=administrator,
+        from_user=attorney_firm.dana,
+        to_user=gone,
+        client=attorney_firm.hoffmann,
+    )
+    Client.objects.filter(pk=attorney_firm.hoffmann.pk).update(
+        owner=attorney_firm.dana
+    )  # moved on since
     gone.delete()
-    [event] = selectors.record_ownership_history(record=firm.hoffmann)
+    [event] = selectors.record_ownership_history(record=attorney_firm.hoffmann)
     assert event.to_name == "Gina Gone (deleted since)"
     assert event.from_name == "Dana Reyes"
 
@@ -731,7 +767,7 @@ def test_record_page_query_budget_does_not_grow(
     assert counts[0] == counts[1]
 
 
-def test_grid_never_counts_the_whole_table(signed_in, manager, firm, monkeypatch):
+def test_grid_never_counts_the_whole_table(signed_in, manager, attorney_firm, monkeypatch):
     """The grid reads at most cap + 1 ids to count, on either read path, and
     never runs COUNT(*) over the table."""
 
@@ -755,7 +791,7 @@ def test_header_link_reaches_the_grids(signed_in, attorney):
         assert f'href="{reverse(url_name)}"' in html
 
 
-def test_user_may_see_records_of_inactive_owner(signed_in, manager, firm):
+def test_user_may_see_records_of_inactive_owner(signed_in, manager, attorney_firm):
     """A record left with a deactivated owner is still listed, marked inactive."""
     record = ClientFactory(owner=UserFactory(first_name="Ina", last_name="Active"))
     type(record.owner).objects.filter(pk=record.owner_id).update(is_active=False)

@@ -1,8 +1,12 @@
+"""The two firms of the transfer tests: `leaver_firm`, a leaver whose records
+sit under their own clients and a colleague's, and `mixed_firm`, where the owners
+of clients, matters and cases are mixed (tests/transfers/engine_support.py)."""
+
 from dataclasses import dataclass
 
 import pytest
 
-from clients.models import Case, Client, Matter
+from clients.models import Client, Matter
 from tests.factories import (
     CaseFactory,
     ClientFactory,
@@ -10,17 +14,12 @@ from tests.factories import (
     MatterFactory,
     OwnerFactory,
 )
+from tests.transfers.engine_support import MixedFirm, build_mixed_firm
 from users.models import User
 
 
-@pytest.fixture
-def admin_http(client, administrator):
-    client.force_login(administrator)
-    return client
-
-
 @dataclass
-class Firm:
+class LeaverFirm:
     leaver: User
     dana: User
     marcus: User
@@ -31,7 +30,7 @@ class Firm:
 
 
 @pytest.fixture
-def firm(db, attorney):
+def leaver_firm(db, attorney) -> LeaverFirm:
     leaver = OwnerFactory(username="sam.leaver", first_name="Sam", last_name="Leaver")
     marcus = OwnerFactory(username="marcus.hale", first_name="Marcus", last_name="Hale")
     acme = ClientFactory(name="Acme Ltd", number="C-00001", owner=leaver)
@@ -45,7 +44,7 @@ def firm(db, attorney):
     CaseFactory(matter=crane_matter, owner=leaver, number="K-00003")
     others_matter = MatterFactory(client=crane, owner=marcus, number="M-00004")
     ClientShareFactory(content_object=crane, user=leaver)
-    return Firm(
+    return LeaverFirm(
         leaver=leaver,
         dana=attorney,
         marcus=marcus,
@@ -56,16 +55,6 @@ def firm(db, attorney):
     )
 
 
-def ownership() -> dict:
-    """Who owns what: compare before and after a refused request."""
-    return {
-        "clients": dict(Client.objects.values_list("pk", "owner_id")),
-        "matters": dict(Matter.objects.values_list("pk", "owner_id")),
-        "cases": dict(Case.objects.values_list("pk", "owner_id")),
-        "active": dict(User.objects.values_list("pk", "is_active")),
-    }
-
-
 @pytest.fixture
-def snapshot():
-    return ownership
+def mixed_firm(db) -> MixedFirm:
+    return build_mixed_firm()

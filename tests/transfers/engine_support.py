@@ -1,6 +1,6 @@
-"""Shared helpers of the transfer engine tests: a small firm with owners
-mixed inside clients, full snapshots of everything a transfer may touch, and
-a hook into the steps of a transfer (services.fault_point)."""
+"""Shared helpers of the transfer engine tests: a small firm whose owners are
+mixed inside its clients, who owns and holds what, and a hook into the steps
+of a transfer (services.fault_point)."""
 
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -8,19 +8,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from unittest import mock
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 
 from clients.models import (
     Case,
     CaseGroupObjectPermission,
     CaseUserObjectPermission,
     Client,
-    ClientGroupObjectPermission,
     ClientUserObjectPermission,
     Matter,
-    MatterGroupObjectPermission,
     MatterUserObjectPermission,
 )
+from tests.conftest import USER_SHARE_MODELS, permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -31,47 +30,15 @@ from tests.factories import (
     OwnerFactory,
 )
 from transfers import services
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users.models import User
-
-RECORD_MODELS = (Client, Matter, Case)
-SHARE_MODELS = (
-    ClientUserObjectPermission,
-    MatterUserObjectPermission,
-    CaseUserObjectPermission,
-    ClientGroupObjectPermission,
-    MatterGroupObjectPermission,
-    CaseGroupObjectPermission,
-)
-
-
-def snapshot() -> dict:
-    """Everything a transfer may change, in comparable form."""
-    state: dict = {}
-    for model in RECORD_MODELS:
-        state[model.__name__] = sorted(model.objects.values_list("pk", "owner_id", "updated_at"))
-    for model in SHARE_MODELS:
-        holder = "user_id" if "user" in {f.name for f in model._meta.fields} else "group_id"
-        state[model.__name__] = sorted(
-            model.objects.values_list("pk", "content_object_id", holder, "permission_id")
-        )
-    state["transfers"] = list(Transfer.objects.order_by("pk").values())
-    state["recipients"] = list(TransferRecipient.objects.order_by("pk").values())
-    state["records"] = list(TransferredRecord.objects.order_by("pk").values())
-    state["users"] = sorted(User.objects.values_list("pk", "is_active"))
-    return state
 
 
 def owners(model) -> dict[int, int]:
     return dict(model.objects.values_list("pk", "owner_id"))
 
 
-def permission(codename: str) -> Permission:
-    return Permission.objects.get(content_type__app_label="clients", codename=codename)
-
-
 @dataclass
-class Firm:
+class MixedFirm:
     old: User
     new: User
     other: User
@@ -93,7 +60,7 @@ class Firm:
     share_matter: MatterUserObjectPermission  # old's share on other's matter in own client
 
 
-def build_firm() -> Firm:
+def build_mixed_firm() -> MixedFirm:
     old = OwnerFactory(username="old.owner", first_name="Oscar", last_name="Old")
     new = OwnerFactory(username="new.owner", first_name="Nora", last_name="New")
     other = OwnerFactory(username="other.owner", first_name="Otto", last_name="Other")
@@ -122,14 +89,12 @@ def build_firm() -> Firm:
     )
     # Shares of others, and a group share, that no transfer may touch.
     ClientShareFactory(content_object=own_client, user=other)
-    from django.contrib.auth.models import Group
-
     CaseGroupObjectPermission.objects.create(
         content_object=own_case,
         group=Group.objects.get(name="Managers"),
         permission=permission("view_case"),
     )
-    return Firm(
+    return MixedFirm(
         old=old,
         new=new,
         other=other,
@@ -154,7 +119,7 @@ def build_firm() -> Firm:
 
 def user_shares(user: User) -> set[tuple[str, int, int]]:
     rows = set()
-    for model in SHARE_MODELS[:3]:
+    for model in USER_SHARE_MODELS:
         for obj, perm in model.objects.filter(user=user).values_list(
             "content_object_id", "permission_id"
         ):

@@ -6,16 +6,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clients.models import Case, Client, Matter
+from tests.conftest import snapshot
 from tests.factories import OwnerFactory
-from tests.transfers.engine_support import build_firm, snapshot
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def firm():
-    return build_firm()
 
 
 def run(*args) -> str:
@@ -37,19 +32,19 @@ def write_plan(tmp_path, text: str):
     return str(path)
 
 
-def test_transfer_all(firm, administrator):
+def test_transfer_all(mixed_firm, administrator):
     output = run("old.owner", "--to", "new.owner", "--by", administrator.username, "--deactivate")
     transfer = Transfer.objects.get()
     assert f"Transfer #{transfer.pk}" in output
     assert "to Nora New (new.owner): 1 clients, 2 matters, 3 cases, 3 shares" in output
     assert f"Receipt: transfer #{transfer.pk}" in output
     assert "old.owner was deactivated." in output
-    firm.old.refresh_from_db()
-    assert not firm.old.is_active
-    assert not Case.objects.filter(owner=firm.old).exists()
+    mixed_firm.old.refresh_from_db()
+    assert not mixed_firm.old.is_active
+    assert not Case.objects.filter(owner=mixed_firm.old).exists()
 
 
-def test_dry_run_prints_what_would_move_and_changes_nothing(firm, administrator, tmp_path):
+def test_dry_run_prints_what_would_move_and_changes_nothing(mixed_firm, administrator, tmp_path):
     before = snapshot()
     output = run("old.owner", "--to", "new.owner", "--by", administrator.username, "--dry-run")
     assert snapshot() == before
@@ -59,31 +54,31 @@ def test_dry_run_prints_what_would_move_and_changes_nothing(firm, administrator,
 
     plan = write_plan(
         tmp_path,
-        f"{firm.own_client.number},new.owner\n{firm.others_client.number},other.owner\n",
+        f"{mixed_firm.own_client.number},new.owner\n{mixed_firm.others_client.number},other.owner\n",
     )
     output = run("old.owner", "--plan", plan, "--by", administrator.username, "--dry-run")
     assert snapshot() == before
     assert "to Nora New (new.owner): 1 clients, 1 matters, 2 cases, 1 shares" in output
-    assert f"    clients: {firm.own_client.number}" in output
+    assert f"    clients: {mixed_firm.own_client.number}" in output
     assert "to Otto Other (other.owner): 0 clients, 1 matters, 1 cases, 1 shares" in output
 
 
-def test_plan_with_header(firm, administrator, tmp_path):
+def test_plan_with_header(mixed_firm, administrator, tmp_path):
     plan = write_plan(
         tmp_path,
         "client number,username\n"
-        f"{firm.own_client.number}, new.owner\n\n"
-        f"{firm.others_client.number},other.owner\n",
+        f"{mixed_firm.own_client.number}, new.owner\n\n"
+        f"{mixed_firm.others_client.number},other.owner\n",
     )
     output = run("old.owner", "--plan", plan, "--by", administrator.username)
     transfer = Transfer.objects.get()
     assert transfer.mode == Transfer.Mode.PER_CLIENT
     assert f"Receipt: transfer #{transfer.pk}" in output
-    assert Client.objects.get(pk=firm.own_client.pk).owner == firm.new
-    assert Matter.objects.get(pk=firm.own_matter_in_others.pk).owner == firm.other
+    assert Client.objects.get(pk=mixed_firm.own_client.pk).owner == mixed_firm.new
+    assert Matter.objects.get(pk=mixed_firm.own_matter_in_others.pk).owner == mixed_firm.other
 
 
-def test_bad_input(firm, administrator, tmp_path):
+def test_bad_input(mixed_firm, administrator, tmp_path):
     by = ("--by", administrator.username)
     fails("nobody", "--to", "new.owner", *by, match="Unknown old user")
     fails("old.owner", "--to", "nobody", *by, match="Unknown new user")
@@ -103,14 +98,14 @@ def test_bad_input(firm, administrator, tmp_path):
     fails(
         "old.owner",
         "--plan",
-        write_plan(tmp_path, f"{firm.own_client.number},nobody\n"),
+        write_plan(tmp_path, f"{mixed_firm.own_client.number},nobody\n"),
         *by,
         match="Unknown usernames in the plan: nobody",
     )
     fails(
         "old.owner",
         "--plan",
-        write_plan(tmp_path, f"{firm.own_client.number},new.owner,extra\n"),
+        write_plan(tmp_path, f"{mixed_firm.own_client.number},new.owner,extra\n"),
         *by,
         match="line 1: expected two columns",
     )
@@ -120,7 +115,7 @@ def test_bad_input(firm, administrator, tmp_path):
         "--plan",
         write_plan(
             tmp_path,
-            f"{firm.own_client.number},new.owner\n{firm.own_client.number},other.owner\n",
+            f"{mixed_firm.own_client.number},new.owner\n{mixed_firm.own_client.number},other.owner\n",
         ),
         *by,
         match="assigned twice",
@@ -128,17 +123,17 @@ def test_bad_input(firm, administrator, tmp_path):
     fails(
         "old.owner",
         "--plan",
-        write_plan(tmp_path, f"{firm.own_client.number},new.owner\n"),
+        write_plan(tmp_path, f"{mixed_firm.own_client.number},new.owner\n"),
         *by,
-        match=rf"client_unassigned.*Clients: {firm.others_client.number}",
+        match=rf"client_unassigned.*Clients: {mixed_firm.others_client.number}",
     )
     fails(
         "old.owner",
         "--plan",
         write_plan(
             tmp_path,
-            f"{firm.own_client.number},new.owner\n{firm.others_client.number},new.owner\n"
-            f"{firm.unlinked_client.number},new.owner\n",
+            f"{mixed_firm.own_client.number},new.owner\n{mixed_firm.others_client.number},new.owner\n"
+            f"{mixed_firm.unlinked_client.number},new.owner\n",
         ),
         *by,
         match="client_not_linked",
@@ -148,7 +143,7 @@ def test_bad_input(firm, administrator, tmp_path):
     fails("old.owner", "--plan", str(plan), *by, match="not UTF-8")
 
 
-def test_to_and_plan_are_exclusive_and_by_is_required(firm, administrator, tmp_path):
+def test_to_and_plan_are_exclusive_and_by_is_required(mixed_firm, administrator, tmp_path):
     with pytest.raises(CommandError):
         run("old.owner", "--to", "new.owner")
     with pytest.raises(CommandError):

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clients.models import Case, Client, Matter
+from tests.conftest import snapshot
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
-from tests.transfers.conftest import ownership
 from transfers.models import Transfer
 from transfers.selectors import (
     ClientLoad,
@@ -173,9 +173,9 @@ def test_selector_counts_what_moves_and_what_they_own(book, django_assert_num_qu
 
 def test_selector_reads_only(book):
     leaver, ana, bo, *_ = book
-    before = ownership()
+    before = snapshot()
     client_distribution(old_user=leaver, to_users=[ana, bo], mode=DistributionMode.ROUND_ROBIN)
-    assert ownership() == before
+    assert snapshot() == before
 
 
 # --- transfer_user --distribute ----------------------------------------------------
@@ -203,7 +203,7 @@ def test_command_distributes_as_the_screen_does(book, administrator):
 
 def test_command_round_robin_dry_run(book, administrator):
     leaver, ana, bo, big, mid, other = book
-    before = ownership()
+    before = snapshot()
     output = run(
         "leaver",
         "--distribute",
@@ -213,7 +213,7 @@ def test_command_round_robin_dry_run(book, administrator):
         administrator.username,
         "--dry-run",
     )
-    assert ownership() == before
+    assert snapshot() == before
     assert not Transfer.objects.exists()
     assert output.startswith("Dry run: nothing was changed.")
     # Rows in order Big, Mid, Other dealt to bo, ana, bo.
@@ -239,8 +239,8 @@ def test_command_deactivates_when_asked(book, administrator):
     ],
 )
 def test_command_refusals_change_nothing(book, administrator, args, message):
-    before = ownership()
+    before = snapshot()
     with pytest.raises(CommandError, match=message):
         run("leaver", *args, "--by", administrator.username)
-    assert ownership() == before
+    assert snapshot() == before
     assert not Transfer.objects.exists()

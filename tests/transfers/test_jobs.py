@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 import transfers.services as services
 from clients.models import Case, Client, Matter
-from tests.transfers.conftest import ownership
+from tests.conftest import snapshot
 from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers import jobs
@@ -62,29 +62,30 @@ def per_client_url(user):
     return reverse("transfers:transfer_per_client", args=[user.pk])
 
 
-def queue_transfer_all(http, firm, **extra) -> TransferJob:
-    data = {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4()), **extra}
-    response = http.post(all_url(firm.leaver), data)
+def queue_transfer_all(http, leaver_firm, **extra) -> TransferJob:
+    data = {"new_user": leaver_firm.dana.pk, "request_key": str(uuid.uuid4()), **extra}
+    response = http.post(all_url(leaver_firm.leaver), data)
     job = TransferJob.objects.get(request_key=data["request_key"])
     assert response.status_code == 302
     assert response["Location"] == job.get_absolute_url()
     return job
 
 
-def moved_nothing(firm) -> bool:
+def moved_nothing(leaver_firm) -> bool:
     return not Transfer.objects.exists() and all(
-        model.objects.filter(owner=firm.dana).count() == 0 for model in (Client, Matter, Case)
+        model.objects.filter(owner=leaver_firm.dana).count() == 0
+        for model in (Client, Matter, Case)
     )
 
 
 def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
-    admin_http, firm, snapshot
+    admin_http, leaver_firm
 ):
     before = snapshot()
-    job = queue_transfer_all(admin_http, firm, deactivate_old_user="on")
+    job = queue_transfer_all(admin_http, leaver_firm, deactivate_old_user="on")
     assert job.status == TransferJob.Status.QUEUED
     assert job.record_count == 8
-    assert job.arguments == {"new_user": firm.dana.pk, "deactivate_old_user": True}
+    assert job.arguments == {"new_user": leaver_firm.dana.pk, "deactivate_old_user": True}
     assert snapshot() == before, "queued: nothing moves before the worker runs it"
     assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
 
@@ -105,7 +106,7 @@ def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
     assert transfer.request_key == job.request_key
     assert (transfer.client_count, transfer.matter_count, transfer.case_count) == (2, 3, 3)
     assert transfer.deactivated_from_user
-    assert Case.objects.filter(owner=firm.dana).count() == 3
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
     assert DBTaskResult.objects.get(id=job.task_id).status == "SUCCESSFUL"
     assert not TransferProgress.objects.using(PROGRESS_DATABASE).exists()
 
@@ -117,17 +118,17 @@ def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
     )
 
 
-def test_per_client_save_above_the_threshold_is_queued_too(admin_http, firm):
-    page = admin_http.get(per_client_url(firm.leaver))
+def test_per_client_save_above_the_threshold_is_queued_too(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     data = {
         "client_ids": page.context["shown_client_ids"],
         "request_key": page.context["request_key"],
         "action": "save",
-        f"client-{firm.acme.pk}": firm.dana.pk,
-        f"client-{firm.bolt.pk}": firm.marcus.pk,
-        f"client-{firm.crane.pk}": firm.dana.pk,
+        f"client-{leaver_firm.acme.pk}": leaver_firm.dana.pk,
+        f"client-{leaver_firm.bolt.pk}": leaver_firm.marcus.pk,
+        f"client-{leaver_firm.crane.pk}": leaver_firm.dana.pk,
     }
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     job = TransferJob.objects.get()
     assert response["Location"] == job.get_absolute_url()
     assert job.mode == Transfer.Mode.PER_CLIENT
@@ -135,14 +136,15 @@ def test_per_client_save_above_the_threshold_is_queued_too(admin_http, firm):
     job.refresh_from_db()
     assert job.status == TransferJob.Status.DONE
     assert job.transfer.mode == Transfer.Mode.PER_CLIENT
-    assert Matter.objects.get(number="M-00002").owner == firm.marcus
-    assert Case.objects.filter(owner=firm.dana).count() == 3
+    assert Matter.objects.get(number="M-00002").owner == leaver_firm.marcus
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
 
 
-def test_save_at_or_below_the_threshold_runs_in_the_request(admin_http, firm, settings):
+def test_save_at_or_below_the_threshold_runs_in_the_request(admin_http, leaver_firm, settings):
     settings.TRANSFER_BACKGROUND_THRESHOLD = 8
     response = admin_http.post(
-        all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4())}
+        all_url(leaver_firm.leaver),
+        {"new_user": leaver_firm.dana.pk, "request_key": str(uuid.uuid4())},
     )
     transfer = Transfer.objects.get()
     assert response["Location"] == transfer.get_absolute_url()
@@ -150,11 +152,11 @@ def test_save_at_or_below_the_threshold_runs_in_the_request(admin_http, firm, se
 
 
 def test_a_refusal_is_shown_on_the_form_at_once_and_nothing_is_queued(
-    admin_http, firm, manager, snapshot
+    admin_http, leaver_firm, manager
 ):
     before = snapshot()
     response = admin_http.post(
-        all_url(firm.leaver), {"new_user": manager.pk, "request_key": str(uuid.uuid4())}
+        all_url(leaver_firm.leaver), {"new_user": manager.pk, "request_key": str(uuid.uuid4())}
     )
     assert response.status_code == 200
     assert [e.code for e in response.context["form"].errors.as_data()["new_user"]] == [
@@ -165,32 +167,33 @@ def test_a_refusal_is_shown_on_the_form_at_once_and_nothing_is_queued(
 
 
 def test_a_refusal_raised_inside_the_worker_is_shown_with_nothing_changed(
-    admin_http, administrator, firm, snapshot
+    admin_http, administrator, leaver_firm
 ):
-    job = queue_transfer_all(admin_http, firm)
+    job = queue_transfer_all(admin_http, leaver_firm)
     # Between the Save and the worker, the new user leaves.
-    user_set_active(user=firm.dana, is_active=False, acting_user=administrator)
+    user_set_active(user=leaver_firm.dana, is_active=False, acting_user=administrator)
     before = snapshot()
     run_worker()
     job.refresh_from_db()
     assert job.status == TransferJob.Status.REFUSED
     assert job.refusal_code == "new_user_inactive"
-    assert snapshot() == before and moved_nothing(firm)
+    assert snapshot() == before and moved_nothing(leaver_firm)
 
     page = admin_http.get(job.get_absolute_url())
     html = page.content.decode()
     assert "Transfer refused" in html
-    assert "Dana Reyes is inactive and cannot receive records." in html
+    assert "Dana Reyes is inactive and cannot be given records." in html
     assert "Nothing was changed." in html
-    assert f'href="{all_url(firm.leaver)}"' in html
+    assert f'href="{all_url(leaver_firm.leaver)}"' in html
     status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
     assert status["status"] == "refused" and status["active"] is False
 
 
-def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_http, firm):
-    job = queue_transfer_all(admin_http, firm)
+def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_http, leaver_firm):
+    job = queue_transfer_all(admin_http, leaver_firm)
     again = admin_http.post(
-        all_url(firm.leaver), {"new_user": firm.marcus.pk, "request_key": str(uuid.uuid4())}
+        all_url(leaver_firm.leaver),
+        {"new_user": leaver_firm.marcus.pk, "request_key": str(uuid.uuid4())},
     )
     assert again.status_code == 200
     errors = again.context["form"].errors.as_data()["__all__"]
@@ -198,19 +201,19 @@ def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_ht
     assert f'<a href="{job.get_absolute_url()}">See the transfer in progress</a>' in (
         again.content.decode()
     )
-    page = admin_http.get(per_client_url(firm.leaver))
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     notice = f'is queued in the background: <a href="{job.get_absolute_url()}">see its progress</a>'
     assert notice in page.content.decode()
-    assert notice in admin_http.get(all_url(firm.leaver)).content.decode()
+    assert notice in admin_http.get(all_url(leaver_firm.leaver)).content.decode()
     per_client = admin_http.post(
-        per_client_url(firm.leaver),
+        per_client_url(leaver_firm.leaver),
         {
             "client_ids": page.context["shown_client_ids"],
             "request_key": str(uuid.uuid4()),
             "action": "save",
-            f"client-{firm.acme.pk}": firm.dana.pk,
-            f"client-{firm.bolt.pk}": firm.dana.pk,
-            f"client-{firm.crane.pk}": firm.dana.pk,
+            f"client-{leaver_firm.acme.pk}": leaver_firm.dana.pk,
+            f"client-{leaver_firm.bolt.pk}": leaver_firm.dana.pk,
+            f"client-{leaver_firm.crane.pk}": leaver_firm.dana.pk,
         },
     )
     assert per_client.status_code == 200
@@ -224,12 +227,12 @@ def test_a_second_save_while_one_is_queued_is_refused_with_a_link_to_it(admin_ht
     )
 
 
-def test_the_database_allows_one_queued_or_running_job_per_user(administrator, firm):
+def test_the_database_allows_one_queued_or_running_job_per_user(administrator, leaver_firm):
     def job(status):
         return TransferJob(
             mode=Transfer.Mode.ALL,
             actor=administrator,
-            from_user=firm.leaver,
+            from_user=leaver_firm.leaver,
             request_key=str(uuid.uuid4()),
             status=status,
         )
@@ -244,8 +247,8 @@ def test_the_database_allows_one_queued_or_running_job_per_user(administrator, f
         jobs.transfer_job_queue(
             service=services.records_transfer_all,
             acting_user=administrator,
-            old_user=firm.leaver,
-            new_user=firm.dana,
+            old_user=leaver_firm.leaver,
+            new_user=leaver_firm.dana,
             record_count=8,
             request_key=None,
         )
@@ -253,26 +256,26 @@ def test_the_database_allows_one_queued_or_running_job_per_user(administrator, f
     assert refused.value.job.status == TransferJob.Status.QUEUED
 
 
-def test_double_submit_of_a_queued_save_gives_one_transfer(admin_http, firm):
-    data = {"new_user": firm.dana.pk, "request_key": str(uuid.uuid4())}
-    first = admin_http.post(all_url(firm.leaver), data)
-    second = admin_http.post(all_url(firm.leaver), data, follow=True)
+def test_double_submit_of_a_queued_save_gives_one_transfer(admin_http, leaver_firm):
+    data = {"new_user": leaver_firm.dana.pk, "request_key": str(uuid.uuid4())}
+    first = admin_http.post(all_url(leaver_firm.leaver), data)
+    second = admin_http.post(all_url(leaver_firm.leaver), data, follow=True)
     job = TransferJob.objects.get()
     assert first["Location"] == job.get_absolute_url()
     assert second.redirect_chain == [(job.get_absolute_url(), 302)]
     assert "This form was already saved" in second.content.decode()
     assert DBTaskResult.objects.count() == 1
     run_worker()
-    third = admin_http.post(all_url(firm.leaver), data, follow=True)
+    third = admin_http.post(all_url(leaver_firm.leaver), data, follow=True)
     transfer = Transfer.objects.get()
     assert third.redirect_chain[-1] == (transfer.get_absolute_url(), 302)
     assert Transfer.objects.count() == 1 and TransferJob.objects.count() == 1
 
 
 def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
-    admin_http, firm, snapshot
+    admin_http, leaver_firm
 ):
-    job = queue_transfer_all(admin_http, firm, deactivate_old_user="on")
+    job = queue_transfer_all(admin_http, leaver_firm, deactivate_old_user="on")
     before = snapshot()
 
     def crash(**details):
@@ -285,7 +288,7 @@ def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
     job.refresh_from_db()
     assert job.status == TransferJob.Status.FAILED
     assert "Boom: worker lost its connection" in job.message
-    assert snapshot() == before and moved_nothing(firm)
+    assert snapshot() == before and moved_nothing(leaver_firm)
     assert DBTaskResult.objects.get(id=job.task_id).status == "FAILED"
     assert not TransferProgress.objects.using(PROGRESS_DATABASE).exists()
 
@@ -293,19 +296,19 @@ def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
     assert "Transfer failed" in html and "Boom: worker lost its connection" in html
     assert "Nothing was changed" in html
     # The user is free again: a new Save is queued and runs.
-    queue_transfer_all(admin_http, firm)
+    queue_transfer_all(admin_http, leaver_firm)
     run_worker()
-    assert Case.objects.filter(owner=firm.dana).count() == 3
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
 
 
 def test_progress_is_readable_by_another_connection_while_the_transaction_is_open(
-    administrator, firm
+    administrator, leaver_firm
 ):
     job = jobs.transfer_job_queue(
         service=services.records_transfer_all,
         acting_user=administrator,
-        old_user=firm.leaver,
-        new_user=firm.dana,
+        old_user=leaver_firm.leaver,
+        new_user=leaver_firm.dana,
         record_count=8,
         request_key=None,
     )
@@ -349,9 +352,17 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_transfer_user_shows_phases_on_a_terminal_and_stays_quiet_otherwise(administrator, firm):
+def test_transfer_user_shows_phases_on_a_terminal_and_stays_quiet_otherwise(
+    administrator, leaver_firm
+):
     stderr, stdout = Terminal(), io.StringIO()
-    args = [firm.leaver.username, "--to", firm.dana.username, "--by", administrator.username]
+    args = [
+        leaver_firm.leaver.username,
+        "--to",
+        leaver_firm.dana.username,
+        "--by",
+        administrator.username,
+    ]
     call_command("transfer_user", *args, "--dry-run", stdout=stdout, stderr=stderr)
     shown = stderr.getvalue()
     for label in ("Moving clients", "Moving matters", "Moving cases", "Moving shares"):
@@ -360,20 +371,20 @@ def test_transfer_user_shows_phases_on_a_terminal_and_stays_quiet_otherwise(admi
     quiet = io.StringIO()
     call_command("transfer_user", *args, stdout=io.StringIO(), stderr=quiet)
     assert quiet.getvalue() == ""
-    assert Case.objects.filter(owner=firm.dana).count() == 3
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
 
 
-def test_job_pages_need_the_permission_to_view_transfers(admin_http, firm, attorney):
-    job = queue_transfer_all(admin_http, firm)
+def test_job_pages_need_the_permission_to_view_transfers(admin_http, leaver_firm, attorney):
+    job = queue_transfer_all(admin_http, leaver_firm)
     other = HttpClient()
     other.force_login(attorney)
     assert other.get(job.get_absolute_url()).status_code == 403
     assert other.get(reverse("transfers:transfer_job_status", args=[job.pk])).status_code == 403
-    assert ownership()["cases"]  # untouched fixture data still there
+    assert snapshot()["Case"]  # untouched fixture data still there
 
 
-def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, firm, snapshot):
-    job = queue_transfer_all(admin_http, firm)
+def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, leaver_firm):
+    job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
     # A worker claimed it and its process ended (killed, machine lost): on
     # PostgreSQL its advisory lock went with its connection, on SQLite its
@@ -394,12 +405,12 @@ def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, firm, 
     job.refresh_from_db()
     assert job.message == jobs.WORKER_GONE_MESSAGE
     assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
-    assert snapshot() == before and moved_nothing(firm)
-    queue_transfer_all(admin_http, firm)  # the user is free for a new Save
+    assert snapshot() == before and moved_nothing(leaver_firm)
+    queue_transfer_all(admin_http, leaver_firm)  # the user is free for a new Save
 
 
-def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, firm, snapshot):
-    job = queue_transfer_all(admin_http, firm)
+def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, leaver_firm):
+    job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
 
     def stop_now(**details):
@@ -410,4 +421,4 @@ def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, 
     job.refresh_from_db()
     assert job.status == TransferJob.Status.FAILED
     assert job.message == jobs.WORKER_GONE_MESSAGE
-    assert snapshot() == before and moved_nothing(firm)
+    assert snapshot() == before and moved_nothing(leaver_firm)

@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
+from tests.conftest import snapshot
 from tests.factories import CaseFactory, MatterFactory, OwnerFactory
 from transfers.forms import PER_CLIENT_MAX_CLIENTS, PER_CLIENT_MAX_FIELDS, user_reference
 from transfers.models import Transfer
@@ -62,20 +63,20 @@ def bulk_clients(owner, count, prefix="B"):
 # --- Save at 5,000 clients and the bound ------------------------------------
 
 
-def test_save_of_5000_assignments_posted_as_a_browser_posts_them(admin_http, firm):
+def test_save_of_5000_assignments_posted_as_a_browser_posts_them(admin_http, leaver_firm):
     """5,000 rows and 5,000 ticked checkboxes: more than Django's site-wide
     limit of 1,000 fields, accepted for this view only."""
-    bulk_clients(firm.leaver, PER_CLIENT_MAX_CLIENTS - 3)
-    page = admin_http.get(url(firm.leaver))
+    bulk_clients(leaver_firm.leaver, PER_CLIENT_MAX_CLIENTS - 3)
+    page = admin_http.get(url(leaver_firm.leaver))
     rows = page.context["rows"]
     assert len(rows) == PER_CLIENT_MAX_CLIENTS
     data = form_of(page)
-    targets = [firm.dana, firm.marcus]
+    targets = [leaver_firm.dana, leaver_firm.marcus]
     for i, row in enumerate(rows):
         data[f"client-{row['client'].pk}"] = [user_reference(targets[i % 2])]
     data["selected"] = [str(row["client"].pk) for row in rows]
     assert sum(len(v) for v in data.values()) > 10_000
-    response = post(admin_http, firm.leaver, data, action="save")
+    response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert response.status_code == 302, response.content[:500]
     transfer = Transfer.objects.get()
     assert transfer.mode == Transfer.Mode.PER_CLIENT
@@ -84,33 +85,33 @@ def test_save_of_5000_assignments_posted_as_a_browser_posts_them(admin_http, fir
     expected = {
         row["client"].pk: targets[i % 2].pk
         for i, row in enumerate(rows)
-        if row["client"].pk != firm.crane.pk
+        if row["client"].pk != leaver_firm.crane.pk
     }
     assert {pk: owners[pk] for pk in expected} == expected
-    assert owners[firm.crane.pk] == firm.marcus.pk  # not the leaver's: never moved
-    assert not Matter.objects.filter(owner=firm.leaver).exists()
-    assert not Case.objects.filter(owner=firm.leaver).exists()
+    assert owners[leaver_firm.crane.pk] == leaver_firm.marcus.pk  # not the leaver's: never moved
+    assert not Matter.objects.filter(owner=leaver_firm.leaver).exists()
+    assert not Case.objects.filter(owner=leaver_firm.leaver).exists()
     assert transfer.client_count == PER_CLIENT_MAX_CLIENTS - 1
 
 
-def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, firm, snapshot):
+def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_firm):
     before = snapshot()
-    many = urlencode([("filler", "x")] * 1_500 + [("new_user", firm.dana.pk)])
+    many = urlencode([("filler", "x")] * 1_500 + [("new_user", leaver_firm.dana.pk)])
     response = admin_http.post(
-        reverse("transfers:transfer_all", args=[firm.leaver.pk]), many, content_type=FORM
+        reverse("transfers:transfer_all", args=[leaver_firm.leaver.pk]), many, content_type=FORM
     )
     assert response.status_code == 400  # Django's own limit, unchanged elsewhere
     assert snapshot() == before
 
 
 def test_a_post_over_the_field_bound_is_refused_with_a_pointer_to_the_command(
-    admin_http, firm, snapshot
+    admin_http, leaver_firm
 ):
     before = snapshot()
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
     data["selected"] = [str(i) for i in range(PER_CLIENT_MAX_FIELDS)]
-    response = post(admin_http, firm.leaver, data, action="save")
+    response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert response.status_code == 400
     html = response.content.decode()
     assert f"more than {PER_CLIENT_MAX_FIELDS} fields" in html
@@ -120,13 +121,13 @@ def test_a_post_over_the_field_bound_is_refused_with_a_pointer_to_the_command(
     assert not Transfer.objects.exists()
 
 
-def test_more_assignments_than_the_bound_are_refused(admin_http, firm, snapshot):
+def test_more_assignments_than_the_bound_are_refused(admin_http, leaver_firm):
     before = snapshot()
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
     for client_id in range(1, PER_CLIENT_MAX_CLIENTS + 2):
-        data[f"client-{10_000_000 + client_id}"] = [str(firm.dana.pk)]
-    response = post(admin_http, firm.leaver, data, action="save")
+        data[f"client-{10_000_000 + client_id}"] = [str(leaver_firm.dana.pk)]
+    response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert response.status_code == 200
     assert codes(response) == ["too_many_clients"]
     html = response.content.decode()
@@ -136,23 +137,24 @@ def test_more_assignments_than_the_bound_are_refused(admin_http, firm, snapshot)
     assert not Transfer.objects.exists()
 
 
-def test_a_book_over_the_bound_points_to_the_command_line(admin_http, firm, snapshot):
-    bulk_clients(firm.leaver, PER_CLIENT_MAX_CLIENTS)
-    page = admin_http.get(url(firm.leaver))
+def test_a_book_over_the_bound_points_to_the_command_line(admin_http, leaver_firm):
+    bulk_clients(leaver_firm.leaver, PER_CLIENT_MAX_CLIENTS)
+    page = admin_http.get(url(leaver_firm.leaver))
     html = page.content.decode()
     assert page.context["too_many_clients"] is True
     assert page.context["rows"] == []
     assert "is linked to more than 5000 clients" in html
-    assert f"manage.py transfer_user {firm.leaver.username} --plan plan.csv" in html
+    assert f"manage.py transfer_user {leaver_firm.leaver.username} --plan plan.csv" in html
     assert 'name="client-' not in html and ">Save</button>" not in html
     # A forged Save of the shown ids is refused as well, nothing moved.
     before = snapshot()
     ids = ",".join(
-        str(pk) for pk in Client.objects.filter(owner=firm.leaver).values_list("pk", flat=True)
+        str(pk)
+        for pk in Client.objects.filter(owner=leaver_firm.leaver).values_list("pk", flat=True)
     )
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         {"client_ids": [ids]},
         **{"request_key": page.context["request_key"], "action": "save"},
     )
@@ -160,12 +162,12 @@ def test_a_book_over_the_bound_points_to_the_command_line(admin_http, firm, snap
     assert snapshot() == before
 
 
-def test_csrf_is_still_checked_on_the_raised_limit_path(administrator, firm, snapshot):
+def test_csrf_is_still_checked_on_the_raised_limit_path(administrator, leaver_firm):
     http = HttpClient(enforce_csrf_checks=True)
     http.force_login(administrator)
     before = snapshot()
-    body = urlencode({"action": "save", f"client-{firm.acme.pk}": firm.dana.pk})
-    response = http.post(url(firm.leaver), body, content_type=FORM)
+    body = urlencode({"action": "save", f"client-{leaver_firm.acme.pk}": leaver_firm.dana.pk})
+    response = http.post(url(leaver_firm.leaver), body, content_type=FORM)
     assert response.status_code == 403
     assert snapshot() == before
 
@@ -173,13 +175,13 @@ def test_csrf_is_still_checked_on_the_raised_limit_path(administrator, firm, sna
 # --- The page: one shared list of users -------------------------------------
 
 
-def test_rows_share_one_list_of_users_and_keep_their_labels(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
+def test_rows_share_one_list_of_users_and_keep_their_labels(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
     html = page.content.decode()
     assert html.count("<datalist") == 1
-    assert f'<option value="{user_reference(firm.dana)}">' in html
-    assert f'<option value="{user_reference(firm.leaver)}">' not in html  # never receives
-    for client in (firm.acme, firm.bolt, firm.crane):
+    assert f'<option value="{user_reference(leaver_firm.dana)}">' in html
+    assert f'<option value="{user_reference(leaver_firm.leaver)}">' not in html  # never receives
+    for client in (leaver_firm.acme, leaver_firm.bolt, leaver_firm.crane):
         assert f'<label class="visually-hidden" for="id_client-{client.pk}">New user for ' in html
         assert f'<input name="client-{client.pk}" id="id_client-{client.pk}" list=' in html
     assert '<label for="id_assign_all_to">Assign all to</label>' in html
@@ -189,26 +191,26 @@ def test_rows_share_one_list_of_users_and_keep_their_labels(admin_http, firm):
     assert "style=" not in html and "<script>" not in html
 
 
-def test_rows_accept_the_listed_text_a_username_or_an_id(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
+def test_rows_accept_the_listed_text_a_username_or_an_id(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.acme.pk}"] = [user_reference(firm.dana)]
-    data[f"client-{firm.bolt.pk}"] = ["marcus.hale"]
-    data[f"client-{firm.crane.pk}"] = [str(firm.dana.pk)]
-    assert post(admin_http, firm.leaver, data, action="save").status_code == 302
-    assert Client.objects.get(pk=firm.acme.pk).owner == firm.dana
-    assert Client.objects.get(pk=firm.bolt.pk).owner == firm.marcus
-    assert Matter.objects.get(number="M-00003").owner == firm.dana
+    data[f"client-{leaver_firm.acme.pk}"] = [user_reference(leaver_firm.dana)]
+    data[f"client-{leaver_firm.bolt.pk}"] = ["marcus.hale"]
+    data[f"client-{leaver_firm.crane.pk}"] = [str(leaver_firm.dana.pk)]
+    assert post(admin_http, leaver_firm.leaver, data, action="save").status_code == 302
+    assert Client.objects.get(pk=leaver_firm.acme.pk).owner == leaver_firm.dana
+    assert Client.objects.get(pk=leaver_firm.bolt.pk).owner == leaver_firm.marcus
+    assert Matter.objects.get(number="M-00003").owner == leaver_firm.dana
 
 
-def test_an_unknown_user_text_is_shown_on_its_row(admin_http, firm, snapshot):
+def test_an_unknown_user_text_is_shown_on_its_row(admin_http, leaver_firm):
     before = snapshot()
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.acme.pk}"] = ["Nobody Here (no.such.user)"]
-    response = post(admin_http, firm.leaver, data, action="save")
+    data[f"client-{leaver_firm.acme.pk}"] = ["Nobody Here (no.such.user)"]
+    response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert codes(response) == ["invalid_assignment"]
-    acme = next(row for row in response.context["rows"] if row["client"] == firm.acme)
+    acme = next(row for row in response.context["rows"] if row["client"] == leaver_firm.acme)
     assert acme["error"] == "Choose a user from the list."
     assert acme["value"] == "Nobody Here (no.such.user)"
     assert snapshot() == before
@@ -217,74 +219,82 @@ def test_an_unknown_user_text_is_shown_on_its_row(admin_http, firm, snapshot):
 # --- Filter, selection, Assign selected (no JavaScript) -----------------------
 
 
-def test_filter_hides_other_rows_and_keeps_every_assignment(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
+def test_filter_hides_other_rows_and_keeps_every_assignment(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.bolt.pk}"] = [user_reference(firm.marcus)]
-    response = post(admin_http, firm.leaver, data, action="filter", q="c-00001")
+    data[f"client-{leaver_firm.bolt.pk}"] = [user_reference(leaver_firm.marcus)]
+    response = post(admin_http, leaver_firm.leaver, data, action="filter", q="c-00001")
     shown = {row["client"].pk: row["shown"] for row in response.context["rows"]}
-    assert shown == {firm.acme.pk: True, firm.bolt.pk: False, firm.crane.pk: False}
+    assert shown == {
+        leaver_firm.acme.pk: True,
+        leaver_firm.bolt.pk: False,
+        leaver_firm.crane.pk: False,
+    }
     html = response.content.decode()
     assert "Showing 1 of 3 clients." in html
-    bolt = next(row for row in response.context["rows"] if row["client"] == firm.bolt)
-    assert bolt["value"] == user_reference(firm.marcus)
+    bolt = next(row for row in response.context["rows"] if row["client"] == leaver_firm.bolt)
+    assert bolt["value"] == user_reference(leaver_firm.marcus)
     # Hidden rows are still in the form, so Save posts them.
-    assert f'value="{user_reference(firm.marcus)}"' in html
+    assert f'value="{user_reference(leaver_firm.marcus)}"' in html
     assert not Transfer.objects.exists()
 
 
-def test_assign_selected_fills_the_ticked_rows_only(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
+def test_assign_selected_fills_the_ticked_rows_only(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.crane.pk}"] = [user_reference(firm.dana)]
+    data[f"client-{leaver_firm.crane.pk}"] = [user_reference(leaver_firm.dana)]
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         data,
         action="assign_selected",
-        selected=[str(firm.acme.pk), str(firm.bolt.pk)],
-        assign_selected_to=user_reference(firm.marcus),
+        selected=[str(leaver_firm.acme.pk), str(leaver_firm.bolt.pk)],
+        assign_selected_to=user_reference(leaver_firm.marcus),
     )
     values = {row["client"].pk: row["value"] for row in response.context["rows"]}
     assert values == {
-        firm.acme.pk: user_reference(firm.marcus),
-        firm.bolt.pk: user_reference(firm.marcus),
-        firm.crane.pk: user_reference(firm.dana),
+        leaver_firm.acme.pk: user_reference(leaver_firm.marcus),
+        leaver_firm.bolt.pk: user_reference(leaver_firm.marcus),
+        leaver_firm.crane.pk: user_reference(leaver_firm.dana),
     }
     assert all(row["selected"] for row in response.context["rows"][:2])
     assert not Transfer.objects.exists()
 
 
-def test_select_all_shown_assigns_the_filtered_rows(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
+def test_select_all_shown_assigns_the_filtered_rows(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="assign_selected",
         q="co",  # "Crane Co", and "Bolt & Sons"? no: only names or numbers with "co"
         select_shown="on",
-        assign_selected_to=user_reference(firm.dana),
+        assign_selected_to=user_reference(leaver_firm.dana),
     )
     values = {row["client"].pk: row["value"] for row in response.context["rows"]}
-    assert values == {firm.acme.pk: "", firm.bolt.pk: "", firm.crane.pk: user_reference(firm.dana)}
+    assert values == {
+        leaver_firm.acme.pk: "",
+        leaver_firm.bolt.pk: "",
+        leaver_firm.crane.pk: user_reference(leaver_firm.dana),
+    }
 
 
-def test_assign_selected_needs_a_user_and_a_selection(admin_http, firm):
-    page = admin_http.get(url(firm.leaver))
-    response = post(admin_http, firm.leaver, form_of(page), action="assign_selected")
+def test_assign_selected_needs_a_user_and_a_selection(admin_http, leaver_firm):
+    page = admin_http.get(url(leaver_firm.leaver))
+    response = post(admin_http, leaver_firm.leaver, form_of(page), action="assign_selected")
     assert codes(response, "assign_selected_to") == ["assign_selected_required"]
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="assign_selected",
-        assign_selected_to=user_reference(firm.dana),
+        assign_selected_to=user_reference(leaver_firm.dana),
     )
     assert codes(response, "assign_selected_to") == ["nothing_selected"]
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="assign_all",
         assign_all_to="Who Is This",
@@ -296,7 +306,7 @@ def test_assign_selected_needs_a_user_and_a_selection(admin_http, firm):
 
 
 @pytest.fixture
-def three(firm):
+def three(leaver_firm):
     """Three colleagues with different workloads: Ada owns 10 cases, Ben 0, Cy 3."""
     ada = OwnerFactory(username="ada", first_name="Ada", last_name="Abel")
     ben = OwnerFactory(username="ben", first_name="Ben", last_name="Bell")
@@ -308,12 +318,12 @@ def three(firm):
     return ada, ben, cy
 
 
-def test_distribute_fills_every_row_and_shows_the_totals(admin_http, firm, three):
+def test_distribute_fills_every_row_and_shows_the_totals(admin_http, leaver_firm, three):
     ada, ben, cy = three
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="distribute",
         distribute_to=[str(u.pk) for u in three],
@@ -326,9 +336,9 @@ def test_distribute_fills_every_row_and_shows_the_totals(admin_http, firm, three
     # Bolt (0 cases, the client) to Ben (3 cases, 2 clients)? Cy has 3 cases
     # and 1 client: fewer clients wins the tie.
     assert values == {
-        firm.acme.pk: user_reference(ben),
-        firm.crane.pk: user_reference(ben),
-        firm.bolt.pk: user_reference(cy),
+        leaver_firm.acme.pk: user_reference(ben),
+        leaver_firm.crane.pk: user_reference(ben),
+        leaver_firm.bolt.pk: user_reference(cy),
     }
     totals = {entry["name"]: entry["load"] for entry in response.context["distribution"]}
     assert list(totals) == ["Ada Abel", "Ben Bell", "Cy Cole"]
@@ -343,19 +353,19 @@ def test_distribute_fills_every_row_and_shows_the_totals(admin_http, firm, three
         assert f'value="{user.pk}" id="id_distribute_to_{user.pk}" checked' in html
     # The filled form saves as it is.
     data = form_of(response)
-    response = post(admin_http, firm.leaver, data, action="save")
+    response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert response.status_code == 302
-    assert Client.objects.get(pk=firm.acme.pk).owner == ben
-    assert Client.objects.get(pk=firm.bolt.pk).owner == cy
+    assert Client.objects.get(pk=leaver_firm.acme.pk).owner == ben
+    assert Client.objects.get(pk=leaver_firm.bolt.pk).owner == cy
     assert Matter.objects.get(number="M-00003").owner == ben
 
 
-def test_distribute_round_robin_deals_in_row_order(admin_http, firm, three):
+def test_distribute_round_robin_deals_in_row_order(admin_http, leaver_firm, three):
     ada, ben, cy = three
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="distribute",
         distribute_mode="round_robin",
@@ -366,18 +376,18 @@ def test_distribute_round_robin_deals_in_row_order(admin_http, firm, three):
     assert 'value="round_robin" checked' in response.content.decode()
 
 
-def test_distribute_refuses_no_users_and_users_who_may_not_receive(admin_http, firm, three):
-    page = admin_http.get(url(firm.leaver))
-    response = post(admin_http, firm.leaver, form_of(page), action="distribute")
+def test_distribute_refuses_no_users_and_users_who_may_not_receive(admin_http, leaver_firm, three):
+    page = admin_http.get(url(leaver_firm.leaver))
+    response = post(admin_http, leaver_firm.leaver, form_of(page), action="distribute")
     assert codes(response) == ["distribute_to_required"]
     staff = User.objects.create_user("no.owner", first_name="Nora", last_name="Owner")
     Group.objects.get(name=groups.MANAGERS).user_set.add(staff)
     response = post(
         admin_http,
-        firm.leaver,
+        leaver_firm.leaver,
         form_of(page),
         action="distribute",
-        distribute_to=[str(three[0].pk), str(staff.pk), str(firm.leaver.pk)],
+        distribute_to=[str(three[0].pk), str(staff.pk), str(leaver_firm.leaver.pk)],
     )
     assert codes(response) == ["distribute_to_invalid"]
     assert "Nora Owner and Sam Leaver may not" in response.content.decode()
@@ -387,14 +397,14 @@ def test_distribute_refuses_no_users_and_users_who_may_not_receive(admin_http, f
 # --- Preview -------------------------------------------------------------------
 
 
-def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, firm, snapshot):
+def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver_firm):
     before = snapshot()
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.acme.pk}"] = [user_reference(firm.dana)]
-    data[f"client-{firm.bolt.pk}"] = [user_reference(firm.marcus)]
-    data[f"client-{firm.crane.pk}"] = [user_reference(firm.dana)]
-    response = post(admin_http, firm.leaver, data, action="preview")
+    data[f"client-{leaver_firm.acme.pk}"] = [user_reference(leaver_firm.dana)]
+    data[f"client-{leaver_firm.bolt.pk}"] = [user_reference(leaver_firm.marcus)]
+    data[f"client-{leaver_firm.crane.pk}"] = [user_reference(leaver_firm.dana)]
+    response = post(admin_http, leaver_firm.leaver, data, action="preview")
     assert response.status_code == 200
     preview = response.context["preview"]
     counts = {
@@ -408,7 +418,7 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, firm, 
     assert snapshot() == before
     assert not Transfer.objects.exists()
     # Save then moves exactly what the preview said.
-    transfer_response = post(admin_http, firm.leaver, data, action="save")
+    transfer_response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert transfer_response.status_code == 302
     saved = {
         r.to_user_name: (r.client_count, r.matter_count, r.case_count, r.share_count)
@@ -417,12 +427,12 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, firm, 
     assert saved == counts
 
 
-def test_preview_shows_the_engine_refusal(admin_http, firm, snapshot):
+def test_preview_shows_the_engine_refusal(admin_http, leaver_firm):
     before = snapshot()
-    page = admin_http.get(url(firm.leaver))
+    page = admin_http.get(url(leaver_firm.leaver))
     data = form_of(page)
-    data[f"client-{firm.acme.pk}"] = [user_reference(firm.dana)]
-    response = post(admin_http, firm.leaver, data, action="preview")
+    data[f"client-{leaver_firm.acme.pk}"] = [user_reference(leaver_firm.dana)]
+    response = post(admin_http, leaver_firm.leaver, data, action="preview")
     assert codes(response) == ["client_unassigned"]
     assert response.context["preview"] is None
     assert response.context["refused_clients"] == ["Bolt & Sons (C-00002)", "Crane Co (C-00003)"]

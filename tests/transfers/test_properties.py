@@ -7,7 +7,7 @@ Each example runs in its own transaction (hypothesis.extra.django.TestCase),
 rolled back afterwards.
 """
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -20,6 +20,7 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
+from tests.conftest import permission
 from transfers.models import TransferredRecord
 from transfers.selectors import linked_client_ids
 from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
@@ -64,9 +65,7 @@ class TransferProperties(TestCase):
         cls.admin = User.objects.create(username="prop.admin", first_name="A", last_name="Dmin")
         cls.admin.groups.add(Group.objects.get(name=groups.ADMINISTRATORS))
         cls.permissions = {
-            (kind, action): Permission.objects.get(
-                content_type__app_label="clients", codename=f"{action}_{kind}"
-            )
+            (kind, action): permission(f"{action}_{kind}")
             for kind in SHARES
             for action in ("view", "change")
         }
@@ -176,16 +175,16 @@ class TransferProperties(TestCase):
         )
 
         expected_shares = set(before_shares)
-        for kind, obj, permission, holder in before_shares:
+        for kind, obj, permission_id, holder in before_shares:
             if holder != old.pk:
                 continue
             target = target_of_client(client_of[kind][obj])
             if target is None:  # per client: outside the linked clients, stays
                 continue
-            expected_shares.discard((kind, obj, permission, holder))
-            expected_shares.add((kind, obj, permission, target))
-            merged = (kind, obj, permission, target) in before_shares
-            expected_audit.add((f"{kind}_share", obj, permission, merged, old.pk, target))
+            expected_shares.discard((kind, obj, permission_id, holder))
+            expected_shares.add((kind, obj, permission_id, target))
+            merged = (kind, obj, permission_id, target) in before_shares
+            expected_audit.add((f"{kind}_share", obj, permission_id, merged, old.pk, target))
         self.assertEqual(after_shares, expected_shares)
 
         audit = set()

@@ -4,7 +4,6 @@ import pytest
 
 from clients.models import Client
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
-from tests.transfers.engine_support import build_firm
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import (
     linked_clients,
@@ -22,29 +21,26 @@ pytestmark = pytest.mark.django_db
 RT = TransferredRecord.RecordType
 
 
-@pytest.fixture
-def firm():
-    return build_firm()
-
-
-def test_user_holdings_in_one_query(firm, django_assert_num_queries):
+def test_user_holdings_in_one_query(mixed_firm, django_assert_num_queries):
     with django_assert_num_queries(1):
-        holdings = user_holdings(user=firm.old)
+        holdings = user_holdings(user=mixed_firm.old)
     assert (holdings.clients, holdings.matters, holdings.cases, holdings.shares) == (1, 2, 3, 3)
     assert holdings.records == 6
     assert holdings.total == 9
     assert user_holdings(user=OwnerFactory()).total == 0
 
 
-def test_linked_clients_in_one_query_with_what_the_user_holds(firm, django_assert_num_queries):
+def test_linked_clients_in_one_query_with_what_the_user_holds(
+    mixed_firm, django_assert_num_queries
+):
     with django_assert_num_queries(1):
         rows = [
             (c.pk, c.owned_by_user, c.held_matter_count, c.held_case_count, c.owner.username)
-            for c in linked_clients(user=firm.old)
+            for c in linked_clients(user=mixed_firm.old)
         ]
     assert rows == [
-        (firm.own_client.pk, True, 1, 2, "old.owner"),  # Acme
-        (firm.others_client.pk, False, 1, 1, "other.owner"),  # Brown
+        (mixed_firm.own_client.pk, True, 1, 2, "old.owner"),  # Acme
+        (mixed_firm.others_client.pk, False, 1, 1, "other.owner"),  # Brown
     ]
 
 
@@ -61,9 +57,11 @@ def test_linked_clients_query_count_is_bounded_for_many_clients(django_assert_nu
         assert len(list(linked_clients(user=old))) == 160
 
 
-def test_transfer_records_are_ordered_and_labelled(firm, administrator, django_assert_num_queries):
+def test_transfer_records_are_ordered_and_labelled(
+    mixed_firm, administrator, django_assert_num_queries
+):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     with django_assert_num_queries(1):
         rows = list(transfer_records(transfer=transfer))
@@ -71,27 +69,32 @@ def test_transfer_records_are_ordered_and_labelled(firm, administrator, django_a
     assert types == [RT.CLIENT, RT.MATTER, RT.MATTER, RT.CASE, RT.CASE, RT.CASE] + sorted(
         types[6:], key=[RT.CLIENT_SHARE, RT.MATTER_SHARE, RT.CASE_SHARE].index
     )
-    assert rows[0].record_number == firm.own_client.number
+    assert rows[0].record_number == mixed_firm.own_client.number
     assert rows[0].record_label == "Acme"
-    assert rows[0].current_owner_id == firm.new.pk
-    assert rows[0].to_user == firm.new
+    assert rows[0].current_owner_id == mixed_firm.new.pk
+    assert rows[0].to_user == mixed_firm.new
     cases = list(transfer_records(transfer=transfer, record_type=RT.CASE))
     assert [row.record_id for row in cases] == sorted(row.record_id for row in cases)
 
 
-def test_transfer_changed_since_follows_later_changes(firm, administrator):
+def test_transfer_changed_since_follows_later_changes(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     assert not transfer_changed_since(transfer=transfer).exists()
-    records_transfer_all(acting_user=administrator, old_user=firm.new, new_user=firm.other)
+    records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.new, new_user=mixed_firm.other
+    )
     # Everything moved on, the new user's own (merged) share included.
     assert transfer_changed_since(transfer=transfer).count() == transfer.records.count() == 9
 
 
-def test_transfer_revert_refusal(firm, administrator, manager):
+def test_transfer_revert_refusal(mixed_firm, administrator, manager):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        deactivate_old_user=True,
     ).transfer
     assert transfer_revert_refusal(transfer=transfer) is None  # reactivates the old user
     assert transfer_revert_refusal(transfer=transfer, acting_user=manager).code == (
@@ -100,13 +103,13 @@ def test_transfer_revert_refusal(firm, administrator, manager):
     revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     assert transfer_revert_refusal(transfer=transfer).code == "revert_not_allowed"
     assert transfer_revert_refusal(transfer=revert) is None
-    user_set_active(user=firm.new, is_active=False, acting_user=administrator)
+    user_set_active(user=mixed_firm.new, is_active=False, acting_user=administrator)
     assert transfer_revert_refusal(transfer=revert).code == "revert_conflict"
 
 
-def test_transfer_list_searches_the_recorded_names(firm, administrator):
+def test_transfer_list_searches_the_recorded_names(mixed_firm, administrator):
     first = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     old, new = OwnerFactory(first_name="Zed", last_name="Zulu"), OwnerFactory()
     CaseFactory(matter=MatterFactory(client=ClientFactory(owner=old), owner=old), owner=old)

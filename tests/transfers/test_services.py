@@ -13,8 +13,9 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
+from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import at_step, build_firm, owners, snapshot, user_shares
+from tests.transfers.engine_support import at_step, owners, user_shares
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import linked_client_ids, user_holdings
@@ -29,11 +30,6 @@ from users.services import user_set_active
 pytestmark = pytest.mark.django_db
 
 RT = TransferredRecord.RecordType
-
-
-@pytest.fixture
-def firm():
-    return build_firm()
 
 
 def refused(code, call, **kwargs):
@@ -54,24 +50,24 @@ def moved_ids(transfer, record_type):
 # --- Transfer All -----------------------------------------------------------
 
 
-def test_transfer_all_moves_everything_the_old_user_owns(firm, administrator):
+def test_transfer_all_moves_everything_the_old_user_owns(mixed_firm, administrator):
     others_before = {
-        model: {pk: owner for pk, owner in owners(model).items() if owner != firm.old.pk}
+        model: {pk: owner for pk, owner in owners(model).items() if owner != mixed_firm.old.pk}
         for model in (Client, Matter, Case)
     }
     owned_before = {
-        model: set(model.objects.filter(owner=firm.old).values_list("pk", flat=True))
+        model: set(model.objects.filter(owner=mixed_firm.old).values_list("pk", flat=True))
         for model in (Client, Matter, Case)
     }
 
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
 
     for model in (Client, Matter, Case):
-        assert not model.objects.filter(owner=firm.old).exists()
+        assert not model.objects.filter(owner=mixed_firm.old).exists()
         assert (
-            set(model.objects.filter(owner=firm.new).values_list("pk", flat=True))
+            set(model.objects.filter(owner=mixed_firm.new).values_list("pk", flat=True))
             == (owned_before[model])
         )
         after = owners(model)
@@ -83,52 +79,55 @@ def test_transfer_all_moves_everything_the_old_user_owns(firm, administrator):
     assert moved_ids(transfer, RT.MATTER) == owned_before[Matter]
     assert moved_ids(transfer, RT.CASE) == owned_before[Case]
     assert set(transfer.records.values_list("from_user_id", "to_user_id").distinct()) == {
-        (firm.old.pk, firm.new.pk)
+        (mixed_firm.old.pk, mixed_firm.new.pk)
     }
     assert transfer.actor == administrator
     assert transfer.actor_name == "Olivia Grant"
     assert transfer.from_user_name == "Oscar Old"
     assert not transfer.deactivated_from_user
     (recipient,) = transfer.recipients.all()
-    assert (recipient.to_user, recipient.to_user_name) == (firm.new, "Nora New")
+    assert (recipient.to_user, recipient.to_user_name) == (mixed_firm.new, "Nora New")
     assert (recipient.client_count, recipient.matter_count, recipient.case_count) == (1, 2, 3)
     assert recipient.share_count == 3
 
 
-def test_transfer_all_sets_updated_at_of_moved_records_only(firm, administrator):
-    untouched = Case.objects.get(pk=firm.unlinked_case.pk).updated_at
-    moved_before = Case.objects.get(pk=firm.own_case.pk).updated_at
-    records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.new)
-    assert Case.objects.get(pk=firm.unlinked_case.pk).updated_at == untouched
-    assert Case.objects.get(pk=firm.own_case.pk).updated_at > moved_before
+def test_transfer_all_sets_updated_at_of_moved_records_only(mixed_firm, administrator):
+    untouched = Case.objects.get(pk=mixed_firm.unlinked_case.pk).updated_at
+    moved_before = Case.objects.get(pk=mixed_firm.own_case.pk).updated_at
+    records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    )
+    assert Case.objects.get(pk=mixed_firm.unlinked_case.pk).updated_at == untouched
+    assert Case.objects.get(pk=mixed_firm.own_case.pk).updated_at > moved_before
 
 
-def test_transfer_all_moves_shares_with_deduplication(firm, administrator):
+def test_transfer_all_moves_shares_with_deduplication(mixed_firm, administrator):
     group_shares = list(CaseGroupObjectPermission.objects.values_list())
-    other_shares = user_shares(firm.other)
+    other_shares = user_shares(mixed_firm.other)
 
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
 
-    assert user_shares(firm.old) == set()
-    new_shares = user_shares(firm.new)
+    assert user_shares(mixed_firm.old) == set()
+    new_shares = user_shares(mixed_firm.new)
     assert (
         "ClientUserObjectPermission",
-        firm.unlinked_client.pk,
-        firm.share_unlinked_client.permission_id,
+        mixed_firm.unlinked_client.pk,
+        mixed_firm.share_unlinked_client.permission_id,
     ) in new_shares
     assert (
         "MatterUserObjectPermission",
-        firm.others_matter_in_own.pk,
-        firm.share_matter.permission_id,
+        mixed_firm.others_matter_in_own.pk,
+        mixed_firm.share_matter.permission_id,
     ) in new_shares
     # The new user already had this share: one row remains, theirs.
     duplicates = CaseUserObjectPermission.objects.filter(
-        content_object=firm.others_case_in_own_matter, permission=firm.share_others_case.permission
+        content_object=mixed_firm.others_case_in_own_matter,
+        permission=mixed_firm.share_others_case.permission,
     )
     assert list(duplicates.values_list("pk", "user_id")) == [
-        (firm.share_new_duplicate.pk, firm.new.pk)
+        (mixed_firm.share_new_duplicate.pk, mixed_firm.new.pk)
     ]
     rows = transfer.records.filter(record_type__endswith="_share")
     assert sorted(
@@ -137,37 +136,45 @@ def test_transfer_all_moves_shares_with_deduplication(firm, administrator):
         [
             (
                 RT.CLIENT_SHARE,
-                firm.unlinked_client.pk,
-                firm.share_unlinked_client.permission_id,
+                mixed_firm.unlinked_client.pk,
+                mixed_firm.share_unlinked_client.permission_id,
                 False,
             ),
-            (RT.MATTER_SHARE, firm.others_matter_in_own.pk, firm.share_matter.permission_id, False),
+            (
+                RT.MATTER_SHARE,
+                mixed_firm.others_matter_in_own.pk,
+                mixed_firm.share_matter.permission_id,
+                False,
+            ),
             (
                 RT.CASE_SHARE,
-                firm.others_case_in_own_matter.pk,
-                firm.share_others_case.permission_id,
+                mixed_firm.others_case_in_own_matter.pk,
+                mixed_firm.share_others_case.permission_id,
                 True,
             ),
         ]
     )
     assert list(CaseGroupObjectPermission.objects.values_list()) == group_shares
-    assert user_shares(firm.other) == other_shares
+    assert user_shares(mixed_firm.other) == other_shares
 
 
-def test_transfer_all_with_deactivation(firm, administrator):
+def test_transfer_all_with_deactivation(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        deactivate_old_user=True,
     ).transfer
-    firm.old.refresh_from_db()
-    assert not firm.old.is_active
+    mixed_firm.old.refresh_from_db()
+    assert not mixed_firm.old.is_active
     assert transfer.deactivated_from_user
 
 
-def test_transfer_all_accepts_a_user_id_for_the_new_user(firm, administrator):
+def test_transfer_all_accepts_a_user_id_for_the_new_user(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old.pk, new_user=str(firm.new.pk)
+        acting_user=administrator, old_user=mixed_firm.old.pk, new_user=str(mixed_firm.new.pk)
     ).transfer
-    assert transfer.recipients.get().to_user == firm.new
+    assert transfer.recipients.get().to_user == mixed_firm.new
 
 
 def test_deactivating_a_user_who_owns_nothing_is_recorded(administrator):
@@ -180,13 +187,19 @@ def test_deactivating_a_user_who_owns_nothing_is_recorded(administrator):
     assert transfer.record_count == 0
 
 
-def test_request_key_returns_the_same_receipt(firm, administrator):
+def test_request_key_returns_the_same_receipt(mixed_firm, administrator):
     first = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-1"
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        request_key="k-1",
     )
     state = snapshot()
     again = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-1"
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        request_key="k-1",
     )
     assert again.transfer.pk == first.transfer.pk
     assert (first.replayed, again.replayed) == (False, True)
@@ -195,7 +208,7 @@ def test_request_key_returns_the_same_receipt(firm, administrator):
     assert Transfer.objects.count() == 1
 
 
-def test_request_key_is_checked_again_under_the_lock(firm, administrator):
+def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator):
     """A Save of the same form committed between the first look and the
     lock: its receipt is returned and nothing moves again."""
     saved = []
@@ -206,8 +219,8 @@ def test_request_key_is_checked_again_under_the_lock(firm, administrator):
                 mode=Transfer.Mode.ALL,
                 actor=administrator,
                 actor_name=administrator.full_name,
-                from_user=firm.old,
-                from_user_name=firm.old.full_name,
+                from_user=mixed_firm.old,
+                from_user_name=mixed_firm.old.full_name,
                 request_key="k-2",
             )
         )
@@ -215,19 +228,22 @@ def test_request_key_is_checked_again_under_the_lock(firm, administrator):
     before = owners(Client), owners(Matter), owners(Case)
     with at_step("locked", saved_meanwhile):
         again = records_transfer_all(
-            acting_user=administrator, old_user=firm.old, new_user=firm.new, request_key="k-2"
+            acting_user=administrator,
+            old_user=mixed_firm.old,
+            new_user=mixed_firm.new,
+            request_key="k-2",
         )
     assert again.replayed and again.transfer == saved[0]
     assert (owners(Client), owners(Matter), owners(Case)) == before
     assert Transfer.objects.count() == 1
 
 
-def test_dry_run_changes_nothing_and_says_what_would_move(firm, administrator):
+def test_dry_run_changes_nothing_and_says_what_would_move(mixed_firm, administrator):
     before = snapshot()
     preview = records_transfer_all(
         acting_user=administrator,
-        old_user=firm.old,
-        new_user=firm.new,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
         deactivate_old_user=True,
         dry_run=True,
     )
@@ -237,35 +253,45 @@ def test_dry_run_changes_nothing_and_says_what_would_move(firm, administrator):
     assert receipt.pk is None
     assert (receipt.client_count, receipt.matter_count, receipt.case_count) == (1, 2, 3)
     (recipient,) = preview.recipients
-    assert recipient.to_user == firm.new and recipient.pk is None
-    assert preview.client_ids == {firm.new.pk: None}
+    assert recipient.to_user == mixed_firm.new and recipient.pk is None
+    assert preview.client_ids == {mixed_firm.new.pk: None}
 
 
 @pytest.mark.parametrize("deactivate", [False, True])
-def test_transfer_all_refusals_change_nothing(firm, administrator, manager, deactivate):
+def test_transfer_all_refusals_change_nothing(mixed_firm, administrator, manager, deactivate):
     inactive = OwnerFactory(is_active=False)
     call = records_transfer_all
-    base = {"acting_user": administrator, "old_user": firm.old, "deactivate_old_user": deactivate}
-    refused("permission_denied", call, **{**base, "acting_user": firm.other, "new_user": firm.new})
-    refused("permission_denied", call, **{**base, "acting_user": manager, "new_user": firm.new})
-    error = refused("same_user", call, **{**base, "new_user": firm.old})
+    base = {
+        "acting_user": administrator,
+        "old_user": mixed_firm.old,
+        "deactivate_old_user": deactivate,
+    }
+    refused(
+        "permission_denied",
+        call,
+        **{**base, "acting_user": mixed_firm.other, "new_user": mixed_firm.new},
+    )
+    refused(
+        "permission_denied", call, **{**base, "acting_user": manager, "new_user": mixed_firm.new}
+    )
+    error = refused("same_user", call, **{**base, "new_user": mixed_firm.old})
     assert error.field == "new_user"
     assert refused("new_user_unknown", call, **{**base, "new_user": 987654}).field == "new_user"
     refused("new_user_unknown", call, **{**base, "new_user": "not-a-number"})
     refused("new_user_unknown", call, **{**base, "new_user": None})
-    refused("old_user_unknown", call, **{**base, "old_user": 987654, "new_user": firm.new})
+    refused("old_user_unknown", call, **{**base, "old_user": 987654, "new_user": mixed_firm.new})
     refused("new_user_inactive", call, **{**base, "new_user": inactive})
     refused("new_user_ineligible", call, **{**base, "new_user": manager})
 
 
-def test_an_inactive_actor_may_not_transfer(firm, administrator):
+def test_an_inactive_actor_may_not_transfer(mixed_firm, administrator):
     administrator.is_active = False
     refused(
         "permission_denied",
         records_transfer_all,
         acting_user=administrator,
-        old_user=firm.old,
-        new_user=firm.new,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
     )
 
 
@@ -315,22 +341,22 @@ def test_deactivating_the_last_active_superuser_is_refused(administrator, superu
     )
 
 
-def test_deactivation_is_refused_when_records_would_remain(firm, administrator):
+def test_deactivation_is_refused_when_records_would_remain(mixed_firm, administrator):
     """owns_records, checked under the lock after the moves: simulated by a
     case going back to the old user once the cases have moved."""
-    left_behind = firm.own_case.pk
+    left_behind = mixed_firm.own_case.pk
 
     def leave_a_case_behind(record_type, **details):
         assert record_type == RT.CASE
-        Case.objects.filter(pk=left_behind).update(owner=firm.old)
+        Case.objects.filter(pk=left_behind).update(owner=mixed_firm.old)
 
     with at_step("move_owned", leave_a_case_behind, call=3):
         error = refused(
             "owns_records",
             records_transfer_all,
             acting_user=administrator,
-            old_user=firm.old,
-            new_user=firm.new,
+            old_user=mixed_firm.old,
+            new_user=mixed_firm.new,
             deactivate_old_user=True,
         )
     assert error.field == "deactivate_old_user"
@@ -339,36 +365,45 @@ def test_deactivation_is_refused_when_records_would_remain(firm, administrator):
 # --- per client ---------------------------------------------------------------
 
 
-def test_per_client_moves_each_clients_holdings_to_its_new_user(firm, administrator):
+def test_per_client_moves_each_clients_holdings_to_its_new_user(mixed_firm, administrator):
     third = OwnerFactory()
-    linked = linked_client_ids(user=firm.old)
-    assert linked == {firm.own_client.pk, firm.others_client.pk}
+    linked = linked_client_ids(user=mixed_firm.old)
+    assert linked == {mixed_firm.own_client.pk, mixed_firm.others_client.pk}
     unlinked_before = {
-        model: list(model.objects.filter(client=firm.unlinked_client).values_list("pk", "owner_id"))
+        model: list(
+            model.objects.filter(client=mixed_firm.unlinked_client).values_list("pk", "owner_id")
+        )
         for model in (Matter, Case)
     }
 
     transfer = records_transfer_per_client(
         acting_user=administrator,
-        old_user=firm.old,
-        assignments={firm.own_client.pk: firm.new, firm.others_client.pk: third.pk},
+        old_user=mixed_firm.old,
+        assignments={
+            mixed_firm.own_client.pk: mixed_firm.new,
+            mixed_firm.others_client.pk: third.pk,
+        },
         expected_client_ids=linked,
     ).transfer
 
-    assert owners(Client)[firm.own_client.pk] == firm.new.pk
-    assert owners(Client)[firm.others_client.pk] == firm.other.pk  # not the old user's
-    assert owners(Matter)[firm.own_matter.pk] == firm.new.pk
-    assert owners(Matter)[firm.others_matter_in_own.pk] == firm.other.pk
-    assert owners(Case)[firm.own_case.pk] == firm.new.pk
-    assert owners(Case)[firm.own_case_in_others_matter.pk] == firm.new.pk
-    assert owners(Matter)[firm.own_matter_in_others.pk] == third.pk
-    assert owners(Case)[firm.own_case_in_others.pk] == third.pk
-    assert owners(Case)[firm.others_case_in_own_matter.pk] == firm.other.pk
+    assert owners(Client)[mixed_firm.own_client.pk] == mixed_firm.new.pk
+    assert owners(Client)[mixed_firm.others_client.pk] == mixed_firm.other.pk  # not the old user's
+    assert owners(Matter)[mixed_firm.own_matter.pk] == mixed_firm.new.pk
+    assert owners(Matter)[mixed_firm.others_matter_in_own.pk] == mixed_firm.other.pk
+    assert owners(Case)[mixed_firm.own_case.pk] == mixed_firm.new.pk
+    assert owners(Case)[mixed_firm.own_case_in_others_matter.pk] == mixed_firm.new.pk
+    assert owners(Matter)[mixed_firm.own_matter_in_others.pk] == third.pk
+    assert owners(Case)[mixed_firm.own_case_in_others.pk] == third.pk
+    assert owners(Case)[mixed_firm.others_case_in_own_matter.pk] == mixed_firm.other.pk
     for model in (Client, Matter, Case):
-        assert not model.objects.filter(owner=firm.old).exists()
+        assert not model.objects.filter(owner=mixed_firm.old).exists()
     for model in (Matter, Case):
         assert (
-            list(model.objects.filter(client=firm.unlinked_client).values_list("pk", "owner_id"))
+            list(
+                model.objects.filter(client=mixed_firm.unlinked_client).values_list(
+                    "pk", "owner_id"
+                )
+            )
             == unlinked_before[model]
         )
     assert transfer.mode == Transfer.Mode.PER_CLIENT
@@ -379,56 +414,66 @@ def test_per_client_moves_each_clients_holdings_to_its_new_user(firm, administra
     # Shares: the matter share lies in own_client (-> new); the case share
     # in others_client (-> third); the client share on an unlinked client
     # stays with the old user.
-    assert counts == {firm.new.pk: (1, 1, 2, 1), third.pk: (0, 1, 1, 1)}
-    assert user_shares(firm.old) == {
+    assert counts == {mixed_firm.new.pk: (1, 1, 2, 1), third.pk: (0, 1, 1, 1)}
+    assert user_shares(mixed_firm.old) == {
         (
             "ClientUserObjectPermission",
-            firm.unlinked_client.pk,
-            firm.share_unlinked_client.permission_id,
+            mixed_firm.unlinked_client.pk,
+            mixed_firm.share_unlinked_client.permission_id,
         )
     }
     assert set(
         CaseUserObjectPermission.objects.filter(
-            content_object=firm.others_case_in_own_matter
+            content_object=mixed_firm.others_case_in_own_matter
         ).values_list("user_id", flat=True)
-    ) == {firm.new.pk, third.pk}
-    assert set(transfer.records.values_list("to_user_id", flat=True)) == {firm.new.pk, third.pk}
+    ) == {mixed_firm.new.pk, third.pk}
+    assert set(transfer.records.values_list("to_user_id", flat=True)) == {
+        mixed_firm.new.pk,
+        third.pk,
+    }
 
 
-def test_per_client_refusals_change_nothing(firm, administrator, manager):
+def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
     inactive = OwnerFactory(is_active=False)
     call = records_transfer_per_client
-    both = {firm.own_client.pk: firm.new, firm.others_client.pk: firm.new}
-    base = {"acting_user": administrator, "old_user": firm.old}
+    both = {mixed_firm.own_client.pk: mixed_firm.new, mixed_firm.others_client.pk: mixed_firm.new}
+    base = {"acting_user": administrator, "old_user": mixed_firm.old}
 
     refused("permission_denied", call, **{**base, "acting_user": manager, "assignments": both})
     error = refused(
-        "client_not_linked", call, **base, assignments={**both, firm.unlinked_client.pk: firm.new}
+        "client_not_linked",
+        call,
+        **base,
+        assignments={**both, mixed_firm.unlinked_client.pk: mixed_firm.new},
     )
-    assert (error.field, error.client_ids) == ("assignments", [firm.unlinked_client.pk])
-    error = refused("client_unassigned", call, **base, assignments={firm.own_client.pk: firm.new})
-    assert (error.field, error.client_ids) == ("assignments", [firm.others_client.pk])
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.unlinked_client.pk])
     error = refused(
-        "same_user", call, **base, assignments={**both, firm.others_client.pk: firm.old}
+        "client_unassigned", call, **base, assignments={mixed_firm.own_client.pk: mixed_firm.new}
     )
-    assert error.client_ids == [firm.others_client.pk]
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.others_client.pk])
     error = refused(
-        "new_user_inactive", call, **base, assignments={**both, firm.own_client.pk: inactive}
+        "same_user", call, **base, assignments={**both, mixed_firm.others_client.pk: mixed_firm.old}
     )
-    assert error.client_ids == [firm.own_client.pk]
-    refused("new_user_ineligible", call, **base, assignments={**both, firm.own_client.pk: manager})
+    assert error.client_ids == [mixed_firm.others_client.pk]
     error = refused(
-        "new_user_unknown", call, **base, assignments={**both, firm.own_client.pk: 99999}
+        "new_user_inactive", call, **base, assignments={**both, mixed_firm.own_client.pk: inactive}
     )
-    assert error.client_ids == [firm.own_client.pk]
-    refused("new_user_unknown", call, **base, assignments={**both, firm.own_client.pk: "x"})
-    refused("client_not_linked", call, **base, assignments={"abc": firm.new})
+    assert error.client_ids == [mixed_firm.own_client.pk]
+    refused(
+        "new_user_ineligible", call, **base, assignments={**both, mixed_firm.own_client.pk: manager}
+    )
+    error = refused(
+        "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: 99999}
+    )
+    assert error.client_ids == [mixed_firm.own_client.pk]
+    refused("new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: "x"})
+    refused("client_not_linked", call, **base, assignments={"abc": mixed_firm.new})
     refused(
         "stale_form",
         call,
         **base,
         assignments=both,
-        expected_client_ids=[firm.own_client.pk],
+        expected_client_ids=[mixed_firm.own_client.pk],
     )
     refused("nothing_to_transfer", call, **{**base, "old_user": OwnerFactory()}, assignments={})
 
@@ -446,36 +491,42 @@ def test_per_client_deactivating_ones_own_account_is_refused(administrator):
     )
 
 
-def test_stale_form_when_a_client_was_linked_meanwhile(firm, administrator):
-    shown = linked_client_ids(user=firm.old)
-    MatterFactory(client=firm.unlinked_client, owner=firm.old)
+def test_stale_form_when_a_client_was_linked_meanwhile(mixed_firm, administrator):
+    shown = linked_client_ids(user=mixed_firm.old)
+    MatterFactory(client=mixed_firm.unlinked_client, owner=mixed_firm.old)
     refused(
         "stale_form",
         records_transfer_per_client,
         acting_user=administrator,
-        old_user=firm.old,
-        assignments={pk: firm.new for pk in shown},
+        old_user=mixed_firm.old,
+        assignments={pk: mixed_firm.new for pk in shown},
         expected_client_ids=shown,
     )
 
 
-def test_per_client_with_deactivation(firm, administrator):
+def test_per_client_with_deactivation(mixed_firm, administrator):
     records_transfer_per_client(
         acting_user=administrator,
-        old_user=firm.old,
-        assignments={firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
+        old_user=mixed_firm.old,
+        assignments={
+            mixed_firm.own_client.pk: mixed_firm.new,
+            mixed_firm.others_client.pk: mixed_firm.other,
+        },
         deactivate_old_user=True,
     )
-    firm.old.refresh_from_db()
-    assert not firm.old.is_active
-    assert user_holdings(user=firm.old).records == 0
+    mixed_firm.old.refresh_from_db()
+    assert not mixed_firm.old.is_active
+    assert user_holdings(user=mixed_firm.old).records == 0
 
 
-def test_per_client_request_key(firm, administrator):
+def test_per_client_request_key(mixed_firm, administrator):
     kwargs = {
         "acting_user": administrator,
-        "old_user": firm.old,
-        "assignments": {firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
+        "old_user": mixed_firm.old,
+        "assignments": {
+            mixed_firm.own_client.pk: mixed_firm.new,
+            mixed_firm.others_client.pk: mixed_firm.other,
+        },
         "request_key": "per-client-1",
     }
     first = records_transfer_per_client(**kwargs)
@@ -487,19 +538,26 @@ def test_per_client_request_key(firm, administrator):
 # --- revert ---------------------------------------------------------------------
 
 
-def test_revert_restores_ownership_shares_and_activity(firm, administrator):
+def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator):
     before = {model: owners(model) for model in (Client, Matter, Case)}
-    shares_before = {user: user_shares(user) for user in (firm.old, firm.new, firm.other)}
+    shares_before = {
+        user: user_shares(user) for user in (mixed_firm.old, mixed_firm.new, mixed_firm.other)
+    }
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        deactivate_old_user=True,
     ).transfer
 
     revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
     assert {model: owners(model) for model in (Client, Matter, Case)} == before
-    assert {user: user_shares(user) for user in (firm.old, firm.new, firm.other)} == shares_before
-    firm.old.refresh_from_db()
-    assert firm.old.is_active
+    assert {
+        user: user_shares(user) for user in (mixed_firm.old, mixed_firm.new, mixed_firm.other)
+    } == shares_before
+    mixed_firm.old.refresh_from_db()
+    assert mixed_firm.old.is_active
     assert revert.mode == Transfer.Mode.REVERT
     assert revert.reverted_transfer == transfer
     assert revert.reactivated_user
@@ -510,79 +568,84 @@ def test_revert_restores_ownership_shares_and_activity(firm, administrator):
         3,
         3,
     )
-    assert revert.from_user == firm.old
+    assert revert.from_user == mixed_firm.old
     (recipient,) = revert.recipients.all()
-    assert recipient.to_user == firm.old
+    assert recipient.to_user == mixed_firm.old
     assert set(revert.records.values_list("from_user_id", "to_user_id").distinct()) == {
-        (firm.new.pk, firm.old.pk)
+        (mixed_firm.new.pk, mixed_firm.old.pk)
     }
 
 
-def test_revert_leaves_records_changed_since_and_lists_them(firm, administrator):
+def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administrator):
     from clients.services import record_owner_change
     from transfers.selectors import revert_skipped_records, transfer_changed_since
 
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
-    record_owner_change(acting_user=administrator, record=firm.own_case, new_owner=firm.other)
-    CaseUserObjectPermission.objects.filter(user=firm.new).delete()
+    record_owner_change(
+        acting_user=administrator, record=mixed_firm.own_case, new_owner=mixed_firm.other
+    )
+    CaseUserObjectPermission.objects.filter(user=mixed_firm.new).delete()
     assert {(r.record_type, r.record_id) for r in transfer_changed_since(transfer=transfer)} == {
-        (RT.CASE, firm.own_case.pk),
-        (RT.CASE_SHARE, firm.others_case_in_own_matter.pk),
+        (RT.CASE, mixed_firm.own_case.pk),
+        (RT.CASE_SHARE, mixed_firm.others_case_in_own_matter.pk),
     }
 
     revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
-    assert owners(Case)[firm.own_case.pk] == firm.other.pk
-    assert owners(Case)[firm.own_case_in_others.pk] == firm.old.pk
+    assert owners(Case)[mixed_firm.own_case.pk] == mixed_firm.other.pk
+    assert owners(Case)[mixed_firm.own_case_in_others.pk] == mixed_firm.old.pk
     assert revert.skipped_count == 2
     assert revert.case_count == 2
     assert {(r.record_type, r.record_id) for r in revert_skipped_records(revert=revert)} == {
-        (RT.CASE, firm.own_case.pk),
-        (RT.CASE_SHARE, firm.others_case_in_own_matter.pk),
+        (RT.CASE, mixed_firm.own_case.pk),
+        (RT.CASE_SHARE, mixed_firm.others_case_in_own_matter.pk),
     }
 
 
-def test_revert_twice_is_refused(firm, administrator):
+def test_revert_twice_is_refused(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=transfer)
 
 
-def test_revert_of_a_revert_moves_the_records_again(firm, administrator):
+def test_revert_of_a_revert_moves_the_records_again(mixed_firm, administrator):
     transfer = records_transfer_per_client(
         acting_user=administrator,
-        old_user=firm.old,
-        assignments={firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
+        old_user=mixed_firm.old,
+        assignments={
+            mixed_firm.own_client.pk: mixed_firm.new,
+            mixed_firm.others_client.pk: mixed_firm.other,
+        },
     ).transfer
     after_transfer = {model: owners(model) for model in (Client, Matter, Case)}
     revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     redo = transfer_revert(acting_user=administrator, transfer=revert).transfer
     assert {model: owners(model) for model in (Client, Matter, Case)} == after_transfer
-    assert {r.to_user_id for r in redo.recipients.all()} == {firm.new.pk, firm.other.pk}
+    assert {r.to_user_id for r in redo.recipients.all()} == {mixed_firm.new.pk, mixed_firm.other.pk}
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=revert)
 
 
-def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(firm, administrator):
+def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
-    user_set_active(user=firm.old, is_active=False, acting_user=administrator)
+    user_set_active(user=mixed_firm.old, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=transfer)
-    user_set_active(user=firm.old, is_active=True, acting_user=administrator)
-    firm.old.groups.clear()
+    user_set_active(user=mixed_firm.old, is_active=True, acting_user=administrator)
+    mixed_firm.old.groups.clear()
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=transfer)
 
 
-def test_revert_of_a_revert_conflicts_when_the_receiver_left(firm, administrator):
+def test_revert_of_a_revert_conflicts_when_the_receiver_left(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
-    user_set_active(user=firm.new, is_active=False, acting_user=administrator)
+    user_set_active(user=mixed_firm.new, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=revert)
 
 
@@ -605,16 +668,16 @@ def test_revert_with_everything_changed_since_is_refused(administrator):
     refused("nothing_to_transfer", transfer_revert, acting_user=administrator, transfer=transfer)
 
 
-def test_revert_needs_the_permission(firm, administrator, manager):
+def test_revert_needs_the_permission(mixed_firm, administrator, manager):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     refused("permission_denied", transfer_revert, acting_user=manager, transfer=transfer)
 
 
-def test_revert_request_key(firm, administrator):
+def test_revert_request_key(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     first = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
     again = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
@@ -622,68 +685,76 @@ def test_revert_request_key(firm, administrator):
     assert (first.replayed, again.replayed) == (False, True)
 
 
-def test_revert_gives_a_merged_share_back_and_keeps_the_receivers_own(firm, administrator):
+def test_revert_gives_a_merged_share_back_and_keeps_the_receivers_own(mixed_firm, administrator):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     holders = set(
         CaseUserObjectPermission.objects.filter(
-            content_object=firm.others_case_in_own_matter
+            content_object=mixed_firm.others_case_in_own_matter
         ).values_list("user_id", flat=True)
     )
-    assert holders == {firm.old.pk, firm.new.pk}
+    assert holders == {mixed_firm.old.pk, mixed_firm.new.pk}
     assert ClientUserObjectPermission.objects.filter(
-        content_object=firm.unlinked_client, user=firm.old
+        content_object=mixed_firm.unlinked_client, user=mixed_firm.old
     ).exists()
-    assert not MatterUserObjectPermission.objects.filter(user=firm.new).exists()
+    assert not MatterUserObjectPermission.objects.filter(user=mixed_firm.new).exists()
 
 
 # --- notifications --------------------------------------------------------------
 
 
 def test_each_new_owner_is_emailed_after_commit(
-    firm, administrator, django_capture_on_commit_callbacks
+    mixed_firm, administrator, django_capture_on_commit_callbacks
 ):
     third = OwnerFactory(email="")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         records_transfer_per_client(
             acting_user=administrator,
-            old_user=firm.old,
-            assignments={firm.own_client.pk: firm.new, firm.others_client.pk: third},
+            old_user=mixed_firm.old,
+            assignments={
+                mixed_firm.own_client.pk: mixed_firm.new,
+                mixed_firm.others_client.pk: third,
+            },
         )
     assert mail.outbox == []  # nothing before commit
     assert len(callbacks) == 1
     callbacks[0]()
     (message,) = mail.outbox  # the third user has no address
-    assert message.to == [firm.new.email]
+    assert message.to == [mixed_firm.new.email]
     assert "Oscar Old" in message.subject
     assert "Clients: 1" in message.body
     assert "Cases:   2" in message.body
 
 
 def test_no_email_after_a_refusal_or_a_dry_run(
-    firm, administrator, django_capture_on_commit_callbacks
+    mixed_firm, administrator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         records_transfer_all(
-            acting_user=administrator, old_user=firm.old, new_user=firm.new, dry_run=True
+            acting_user=administrator,
+            old_user=mixed_firm.old,
+            new_user=mixed_firm.new,
+            dry_run=True,
         )
         with pytest.raises(TransferRefused):
-            records_transfer_all(acting_user=administrator, old_user=firm.old, new_user=firm.old)
+            records_transfer_all(
+                acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.old
+            )
     assert mail.outbox == []
 
 
 def test_revert_emails_the_user_records_return_to(
-    firm, administrator, django_capture_on_commit_callbacks
+    mixed_firm, administrator, django_capture_on_commit_callbacks
 ):
     transfer = records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
     ).transfer
     with django_capture_on_commit_callbacks(execute=True):
         transfer_revert(acting_user=administrator, transfer=transfer)
     (message,) = mail.outbox
-    assert message.to == [firm.old.email]
+    assert message.to == [mixed_firm.old.email]
     assert f"revert of transfer #{transfer.pk}" in message.subject
 
 

@@ -5,7 +5,8 @@ from unittest import mock
 
 import pytest
 
-from tests.transfers.engine_support import at_step, build_firm, snapshot
+from tests.conftest import snapshot
+from tests.transfers.engine_support import at_step
 from transfers.models import TransferRecipient
 from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 
@@ -14,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def firm():
-    return build_firm()
 
 
 def fail_at(step: str, call: int):
@@ -44,47 +40,53 @@ STEPS = [
 ]
 
 
-def transfer_all(firm, administrator):
+def transfer_all(mixed_firm, administrator):
     return records_transfer_all(
-        acting_user=administrator, old_user=firm.old, new_user=firm.new, deactivate_old_user=True
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        deactivate_old_user=True,
     ).transfer
 
 
-def transfer_per_client(firm, administrator):
+def transfer_per_client(mixed_firm, administrator):
     return records_transfer_per_client(
         acting_user=administrator,
-        old_user=firm.old,
-        assignments={firm.own_client.pk: firm.new, firm.others_client.pk: firm.other},
+        old_user=mixed_firm.old,
+        assignments={
+            mixed_firm.own_client.pk: mixed_firm.new,
+            mixed_firm.others_client.pk: mixed_firm.other,
+        },
         deactivate_old_user=True,
     ).transfer
 
 
 @pytest.mark.parametrize(("step", "call"), STEPS)
 @pytest.mark.parametrize("transfer", [transfer_all, transfer_per_client])
-def test_a_fault_at_any_step_changes_nothing(firm, administrator, step, call, transfer):
+def test_a_fault_at_any_step_changes_nothing(mixed_firm, administrator, step, call, transfer):
     before = snapshot()
     with fail_at(step, call), pytest.raises(Boom):
-        transfer(firm, administrator)
+        transfer(mixed_firm, administrator)
     assert snapshot() == before
     # And the same transfer then succeeds.
-    transfer(firm, administrator)
-    firm.old.refresh_from_db()
-    assert not firm.old.is_active
+    transfer(mixed_firm, administrator)
+    mixed_firm.old.refresh_from_db()
+    assert not mixed_firm.old.is_active
 
 
-def test_a_fault_writing_the_receipt_changes_nothing(firm, administrator):
+def test_a_fault_writing_the_receipt_changes_nothing(mixed_firm, administrator):
     before = snapshot()
     failing = mock.patch.object(TransferRecipient.objects, "bulk_create", side_effect=Boom)
     with failing, pytest.raises(Boom):
-        transfer_all(firm, administrator)
+        transfer_all(mixed_firm, administrator)
     assert snapshot() == before
 
 
-def test_a_fault_in_the_deactivation_itself_changes_nothing(firm, administrator):
+def test_a_fault_in_the_deactivation_itself_changes_nothing(mixed_firm, administrator):
     before = snapshot()
     failing = mock.patch("transfers.services.user_set_active", side_effect=Boom)
     with failing, pytest.raises(Boom):
-        transfer_all(firm, administrator)
+        transfer_all(mixed_firm, administrator)
     assert snapshot() == before
 
 
@@ -98,8 +100,8 @@ def test_a_fault_in_the_deactivation_itself_changes_nothing(firm, administrator)
         ("revert_shares", 3),
     ],
 )
-def test_a_fault_during_a_revert_changes_nothing(firm, administrator, step, call):
-    transfer = transfer_all(firm, administrator)
+def test_a_fault_during_a_revert_changes_nothing(mixed_firm, administrator, step, call):
+    transfer = transfer_all(mixed_firm, administrator)
     before = snapshot()
     with fail_at(step, call), pytest.raises(Boom):
         transfer_revert(acting_user=administrator, transfer=transfer)
@@ -108,18 +110,18 @@ def test_a_fault_during_a_revert_changes_nothing(firm, administrator, step, call
 
 
 def test_a_failing_mail_server_does_not_undo_the_transfer(
-    firm, administrator, django_capture_on_commit_callbacks
+    mixed_firm, administrator, django_capture_on_commit_callbacks
 ):
     failing = mock.patch(
         "transfers.notifications.get_connection", side_effect=ConnectionRefusedError
     )
     with failing, django_capture_on_commit_callbacks(execute=True):
-        transfer = transfer_all(firm, administrator)
+        transfer = transfer_all(mixed_firm, administrator)
     transfer.refresh_from_db()
     assert transfer.record_count == 6
 
 
-def test_every_step_is_reached_in_order(firm, administrator):
+def test_every_step_is_reached_in_order(mixed_firm, administrator):
     """The seam the tests above use: each step of a deactivating transfer and
     of its revert reaches services.fault_point, in the order it runs."""
     steps = []
@@ -128,7 +130,7 @@ def test_every_step_is_reached_in_order(firm, administrator):
         steps.append(details)
 
     with at_step("locked", note) as reached:
-        transfer = transfer_all(firm, administrator)
+        transfer = transfer_all(mixed_firm, administrator)
     assert reached == {
         "locked": 1,
         "audit_owned": 3,
@@ -136,8 +138,8 @@ def test_every_step_is_reached_in_order(firm, administrator):
         "move_shares": 3,
         "deactivate": 1,
     }
-    assert steps == [{"user_ids": sorted([firm.old.pk, firm.new.pk])}]
+    assert steps == [{"user_ids": sorted([mixed_firm.old.pk, mixed_firm.new.pk])}]
     with at_step("reactivate", note) as reached:
         transfer_revert(acting_user=administrator, transfer=transfer)
     assert reached == {"locked": 1, "reactivate": 1, "revert_owned": 3, "revert_shares": 3}
-    assert steps[-1] == {"user_id": firm.old.pk}
+    assert steps[-1] == {"user_id": mixed_firm.old.pk}

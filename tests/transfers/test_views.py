@@ -7,11 +7,12 @@ import re
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
+from tests.conftest import permission, snapshot
 from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
 from transfers.forms import user_reference
 from transfers.models import Transfer, TransferredRecord
@@ -60,11 +61,11 @@ def per_client_data(page, assignments, **extra):
 # --- User Transfer All -------------------------------------------------------
 
 
-def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http, firm):
+def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http, leaver_firm):
     UserFactory(first_name="Helen", last_name="Manager", groups=[groups.MANAGERS])
     OwnerFactory(first_name="Ivy", last_name="Inactive", is_active=False)
-    ClientFactory(owner=firm.dana)
-    response = admin_http.get(all_url(firm.leaver))
+    ClientFactory(owner=leaver_firm.dana)
+    response = admin_http.get(all_url(leaver_firm.leaver))
     html = response.content.decode()
     assert "<h1>User Transfer All</h1>" in html
     assert "2 clients</a>" in html and "3 matters</a>" in html and "3 cases</a>" in html
@@ -72,8 +73,8 @@ def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http
     assert '<label for="id_new_user">New user</label>' in html
     options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', html)
     assert dict(options) == {
-        str(firm.dana.pk): "Dana Reyes — 1 client, 0 matters, 0 cases",
-        str(firm.marcus.pk): "Marcus Hale — 1 client, 1 matter, 0 cases",
+        str(leaver_firm.dana.pk): "Dana Reyes — 1 client, 0 matters, 0 cases",
+        str(leaver_firm.marcus.pk): "Marcus Hale — 1 client, 1 matter, 0 cases",
     }
     assert '<label for="id_deactivate_old_user">Deactivate the old user</label>' in html
     assert '<button type="submit" class="primary">Save</button>' in html
@@ -83,11 +84,13 @@ def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http
     assert "style=" not in html and "<script>" not in html
 
 
-def test_transfer_all_moves_everything_and_lands_on_the_receipt(admin_http, firm):
-    page = admin_http.get(all_url(firm.leaver))
+def test_transfer_all_moves_everything_and_lands_on_the_receipt(admin_http, leaver_firm):
+    page = admin_http.get(all_url(leaver_firm.leaver))
     key = page.context["form"].initial["request_key"]
     response = admin_http.post(
-        all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": key}, follow=True
+        all_url(leaver_firm.leaver),
+        {"new_user": leaver_firm.dana.pk, "request_key": key},
+        follow=True,
     )
     transfer = Transfer.objects.get()
     assert response.redirect_chain == [(transfer.get_absolute_url(), 302)]
@@ -95,32 +98,40 @@ def test_transfer_all_moves_everything_and_lands_on_the_receipt(admin_http, firm
         "Transferred 2 clients, 3 matters, 3 cases and 1 share from Sam Leaver to "
         "Dana Reyes (2 clients, 3 matters and 3 cases)."
     ]
-    assert not Client.objects.filter(owner=firm.leaver).exists()
-    assert not Matter.objects.filter(owner=firm.leaver).exists()
-    assert not Case.objects.filter(owner=firm.leaver).exists()
-    assert Matter.objects.get(pk=firm.others_matter.pk).owner == firm.marcus
-    assert Client.objects.get(pk=firm.crane.pk).owner == firm.marcus
-    firm.leaver.refresh_from_db()
-    assert firm.leaver.is_active
+    assert not Client.objects.filter(owner=leaver_firm.leaver).exists()
+    assert not Matter.objects.filter(owner=leaver_firm.leaver).exists()
+    assert not Case.objects.filter(owner=leaver_firm.leaver).exists()
+    assert Matter.objects.get(pk=leaver_firm.others_matter.pk).owner == leaver_firm.marcus
+    assert Client.objects.get(pk=leaver_firm.crane.pk).owner == leaver_firm.marcus
+    leaver_firm.leaver.refresh_from_db()
+    assert leaver_firm.leaver.is_active
     assert transfer.request_key == key
 
 
-def test_transfer_all_with_deactivation(admin_http, firm):
+def test_transfer_all_with_deactivation(admin_http, leaver_firm):
     response = admin_http.post(
-        all_url(firm.leaver),
-        {"new_user": firm.marcus.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
+        all_url(leaver_firm.leaver),
+        {
+            "new_user": leaver_firm.marcus.pk,
+            "deactivate_old_user": "on",
+            "request_key": uuid.uuid4(),
+        },
         follow=True,
     )
     assert messages_of(response)[0].endswith("Sam Leaver was deactivated.")
-    firm.leaver.refresh_from_db()
-    assert not firm.leaver.is_active
+    leaver_firm.leaver.refresh_from_db()
+    assert not leaver_firm.leaver.is_active
     assert Transfer.objects.get().deactivated_from_user
 
 
-def test_double_post_lands_on_the_same_receipt(admin_http, firm):
-    data = {"new_user": firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()}
-    first = admin_http.post(all_url(firm.leaver), data, follow=True)
-    second = admin_http.post(all_url(firm.leaver), data, follow=True)
+def test_double_post_lands_on_the_same_receipt(admin_http, leaver_firm):
+    data = {
+        "new_user": leaver_firm.dana.pk,
+        "deactivate_old_user": "on",
+        "request_key": uuid.uuid4(),
+    }
+    first = admin_http.post(all_url(leaver_firm.leaver), data, follow=True)
+    second = admin_http.post(all_url(leaver_firm.leaver), data, follow=True)
     transfer = Transfer.objects.get()
     assert first.redirect_chain == [(transfer.get_absolute_url(), 302)]
     assert second.redirect_chain == [(transfer.get_absolute_url(), 302)]
@@ -138,17 +149,17 @@ def test_double_post_lands_on_the_same_receipt(admin_http, firm):
     ],
 )
 def test_transfer_all_refusals_are_shown_next_to_new_user(
-    admin_http, firm, manager, snapshot, new_user, code
+    admin_http, leaver_firm, manager, new_user, code
 ):
     choice = {
-        "leaver": lambda: firm.leaver.pk,
+        "leaver": lambda: leaver_firm.leaver.pk,
         "inactive": lambda: OwnerFactory(first_name="Ivy", last_name="Gone", is_active=False).pk,
         "manager": lambda: manager.pk,
         "unknown": lambda: 987654,
     }[new_user]()
     before = snapshot()
     response = admin_http.post(
-        all_url(firm.leaver),
+        all_url(leaver_firm.leaver),
         {"new_user": choice, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
     )
     assert response.status_code == 200
@@ -160,48 +171,48 @@ def test_transfer_all_refusals_are_shown_next_to_new_user(
     assert not Transfer.objects.exists()
 
 
-def test_transfer_all_refusal_messages_read_well(admin_http, firm, manager):
+def test_transfer_all_refusal_messages_read_well(admin_http, leaver_firm, manager):
     response = admin_http.post(
-        all_url(firm.leaver), {"new_user": manager.pk, "request_key": uuid.uuid4()}
+        all_url(leaver_firm.leaver), {"new_user": manager.pk, "request_key": uuid.uuid4()}
     )
     assert response.context["form"].errors["new_user"] == [
         "Helen Ward is not allowed to own clients, matters or cases."
     ]
-    response = admin_http.post(all_url(firm.leaver), {"request_key": uuid.uuid4()})
+    response = admin_http.post(all_url(leaver_firm.leaver), {"request_key": uuid.uuid4()})
     assert codes(response, "new_user") == ["required"]
     assert response.context["form"].errors["new_user"] == [
         "Choose the user who receives everything."
     ]
-    response = admin_http.post(all_url(firm.leaver), {"new_user": "abc"})
+    response = admin_http.post(all_url(leaver_firm.leaver), {"new_user": "abc"})
     assert codes(response, "new_user") == ["invalid_choice"]
 
 
-def test_refuses_to_deactivate_own_account(admin_http, administrator, firm, snapshot):
+def test_refuses_to_deactivate_own_account(admin_http, administrator, leaver_firm):
     before = snapshot()
     response = admin_http.post(
         all_url(administrator),
-        {"new_user": firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
+        {"new_user": leaver_firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
     )
     assert codes(response, "deactivate_old_user") == ["deactivate_self"]
     assert "You cannot deactivate your own account." in response.content.decode()
     assert snapshot() == before
 
 
-def test_refuses_to_deactivate_the_last_superuser(admin_http, superuser, firm, snapshot):
+def test_refuses_to_deactivate_the_last_superuser(admin_http, superuser, leaver_firm):
     ClientFactory(owner=superuser)
     before = snapshot()
     response = admin_http.post(
         all_url(superuser),
-        {"new_user": firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
+        {"new_user": leaver_firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
     )
     assert codes(response, "deactivate_old_user") == ["last_superuser"]
     assert snapshot() == before
 
 
-def test_nothing_to_transfer_is_shown_at_the_top(admin_http, firm):
+def test_nothing_to_transfer_is_shown_at_the_top(admin_http, leaver_firm):
     empty = OwnerFactory(first_name="Nora", last_name="Empty")
     response = admin_http.post(
-        all_url(empty), {"new_user": firm.dana.pk, "request_key": uuid.uuid4()}
+        all_url(empty), {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()}
     )
     assert codes(response) == ["nothing_to_transfer"]
     assert 'class="form-errors" role="alert"' in response.content.decode()
@@ -210,23 +221,23 @@ def test_nothing_to_transfer_is_shown_at_the_top(admin_http, firm):
 # --- User Transfer (per client) ----------------------------------------------
 
 
-def test_per_client_page_lists_linked_clients_with_labelled_selects(admin_http, firm):
-    response = admin_http.get(per_client_url(firm.leaver))
+def test_per_client_page_lists_linked_clients_with_labelled_selects(admin_http, leaver_firm):
+    response = admin_http.get(per_client_url(leaver_firm.leaver))
     html = response.content.decode()
     assert "<h1>User Transfer</h1>" in html
     rows = response.context["rows"]
     assert [row["client"].name for row in rows] == ["Acme Ltd", "Bolt & Sons", "Crane Co"]
-    for client in (firm.acme, firm.bolt, firm.crane):
+    for client in (leaver_firm.acme, leaver_firm.bolt, leaver_firm.crane):
         label = f'<label class="visually-hidden" for="id_client-{client.pk}">New user for '
         assert label in html
-    assert f'for="id_client-{firm.bolt.pk}">New user for Bolt &amp; Sons</label>' in html
+    assert f'for="id_client-{leaver_firm.bolt.pk}">New user for Bolt &amp; Sons</label>' in html
     assert "C-00002" in html
     assert "The client, 1 matter, 2 cases" in html  # Acme
     assert "0 matters" not in html.split("Crane Co")[1].split("</tr>")[0]
     crane_row = re.search(r"Crane Co</a></th>.*?</tr>", html, re.S).group(0)
     assert "The client" not in crane_row and "1 matter, 1 case" in crane_row
     ids = sorted(int(pk) for pk in response.context["shown_client_ids"].split(","))
-    assert ids == sorted([firm.acme.pk, firm.bolt.pk, firm.crane.pk])
+    assert ids == sorted([leaver_firm.acme.pk, leaver_firm.bolt.pk, leaver_firm.crane.pk])
     assert f'<input type="hidden" name="client_ids" value="{response.context["shown_client_ids"]}">'
     assert '<label for="id_assign_all_to">Assign all to</label>' in html
     assert '<label for="id_deactivate_old_user">Deactivate the old user</label>' in html
@@ -234,14 +245,18 @@ def test_per_client_page_lists_linked_clients_with_labelled_selects(admin_http, 
     assert "style=" not in html and "<script>" not in html
 
 
-def test_per_client_transfer_splits_the_clients(admin_http, firm):
-    page = admin_http.get(per_client_url(firm.leaver))
+def test_per_client_transfer_splits_the_clients(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     data = per_client_data(
         page,
-        {firm.acme: firm.dana, firm.bolt: firm.marcus, firm.crane: firm.dana},
+        {
+            leaver_firm.acme: leaver_firm.dana,
+            leaver_firm.bolt: leaver_firm.marcus,
+            leaver_firm.crane: leaver_firm.dana,
+        },
         deactivate_old_user="on",
     )
-    response = admin_http.post(per_client_url(firm.leaver), data, follow=True)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data, follow=True)
     transfer = Transfer.objects.get()
     assert transfer.mode == Transfer.Mode.PER_CLIENT
     assert response.redirect_chain == [(transfer.get_absolute_url(), 302)]
@@ -250,26 +265,27 @@ def test_per_client_transfer_splits_the_clients(admin_http, firm):
         "Dana Reyes (1 client, 2 matters and 3 cases) and "
         "Marcus Hale (1 client, 1 matter and 0 cases). Sam Leaver was deactivated."
     ]
-    assert Client.objects.get(pk=firm.acme.pk).owner == firm.dana
-    assert Client.objects.get(pk=firm.bolt.pk).owner == firm.marcus
-    assert Client.objects.get(pk=firm.crane.pk).owner == firm.marcus
-    assert set(Matter.objects.filter(client=firm.crane).values_list("owner", flat=True)) == {
-        firm.dana.pk,
-        firm.marcus.pk,
+    assert Client.objects.get(pk=leaver_firm.acme.pk).owner == leaver_firm.dana
+    assert Client.objects.get(pk=leaver_firm.bolt.pk).owner == leaver_firm.marcus
+    assert Client.objects.get(pk=leaver_firm.crane.pk).owner == leaver_firm.marcus
+    assert set(Matter.objects.filter(client=leaver_firm.crane).values_list("owner", flat=True)) == {
+        leaver_firm.dana.pk,
+        leaver_firm.marcus.pk,
     }
-    firm.leaver.refresh_from_db()
-    assert not firm.leaver.is_active
+    leaver_firm.leaver.refresh_from_db()
+    assert not leaver_firm.leaver.is_active
     # Pressing Save again (double click, back and resubmit): the same receipt.
-    again = admin_http.post(per_client_url(firm.leaver), data)
+    again = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert again.status_code == 302 and again.url == transfer.get_absolute_url()
     assert Transfer.objects.count() == 1
 
 
-def test_unassigned_clients_are_refused_and_named(admin_http, firm, snapshot):
-    page = admin_http.get(per_client_url(firm.leaver))
+def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     before = snapshot()
     response = admin_http.post(
-        per_client_url(firm.leaver), per_client_data(page, {firm.bolt: firm.dana})
+        per_client_url(leaver_firm.leaver),
+        per_client_data(page, {leaver_firm.bolt: leaver_firm.dana}),
     )
     assert codes(response) == ["client_unassigned"]
     html = response.content.decode()
@@ -278,41 +294,51 @@ def test_unassigned_clients_are_refused_and_named(admin_http, firm, snapshot):
     assert "<li>Acme Ltd (C-00001)</li>" in html and "<li>Crane Co (C-00003)</li>" in html
     errors = {row["client"].pk: row["error"] for row in response.context["rows"]}
     assert errors == {
-        firm.acme.pk: "Choose a new user for this client.",
-        firm.bolt.pk: "",
-        firm.crane.pk: "Choose a new user for this client.",
+        leaver_firm.acme.pk: "Choose a new user for this client.",
+        leaver_firm.bolt.pk: "",
+        leaver_firm.crane.pk: "Choose a new user for this client.",
     }
     # What was chosen stays chosen.
-    bolt_row = next(r for r in response.context["rows"] if r["client"] == firm.bolt)
-    assert bolt_row["value"] == str(firm.dana.pk)
+    bolt_row = next(r for r in response.context["rows"] if r["client"] == leaver_firm.bolt)
+    assert bolt_row["value"] == str(leaver_firm.dana.pk)
     assert snapshot() == before
     assert not Transfer.objects.exists()
 
 
-def test_forged_client_id_is_refused(admin_http, firm, snapshot):
-    stranger = ClientFactory(name="Stranger Inc", number="C-09999", owner=firm.marcus)
-    page = admin_http.get(per_client_url(firm.leaver))
+def test_forged_client_id_is_refused(admin_http, leaver_firm):
+    stranger = ClientFactory(name="Stranger Inc", number="C-09999", owner=leaver_firm.marcus)
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     before = snapshot()
     data = per_client_data(
         page,
-        {firm.acme: firm.dana, firm.bolt: firm.dana, firm.crane: firm.dana, stranger: firm.dana},
+        {
+            leaver_firm.acme: leaver_firm.dana,
+            leaver_firm.bolt: leaver_firm.dana,
+            leaver_firm.crane: leaver_firm.dana,
+            stranger: leaver_firm.dana,
+        },
     )
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response) == ["client_not_linked"]
     assert response.context["refused_clients"] == ["Stranger Inc (C-09999)"]
     assert "Stranger Inc (C-09999)" in response.content.decode()
     assert snapshot() == before
-    assert Client.objects.get(pk=stranger.pk).owner == firm.marcus
+    assert Client.objects.get(pk=stranger.pk).owner == leaver_firm.marcus
 
 
-def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http, firm, snapshot):
-    page = admin_http.get(per_client_url(firm.leaver))
-    late = ClientFactory(name="Late Arrival", number="C-00004", owner=firm.leaver)
+def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    late = ClientFactory(name="Late Arrival", number="C-00004", owner=leaver_firm.leaver)
     before = snapshot()
     data = per_client_data(
-        page, {firm.acme: firm.dana, firm.bolt: firm.dana, firm.crane: firm.dana}
+        page,
+        {
+            leaver_firm.acme: leaver_firm.dana,
+            leaver_firm.bolt: leaver_firm.dana,
+            leaver_firm.crane: leaver_firm.dana,
+        },
     )
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response) == ["stale_form"]
     assert "changed since this form was opened" in response.content.decode()
     assert snapshot() == before
@@ -320,15 +346,20 @@ def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http,
     assert late in [row["client"] for row in rows]
     assert str(late.pk) in response.context["shown_client_ids"].split(",")
     # The choices already made survive; the re-shown form saves once completed.
-    acme_row = next(r for r in rows if r["client"] == firm.acme)
-    assert acme_row["value"] == str(firm.dana.pk)
+    acme_row = next(r for r in rows if r["client"] == leaver_firm.acme)
+    assert acme_row["value"] == str(leaver_firm.dana.pk)
     data = per_client_data(
         response,
-        {firm.acme: firm.dana, firm.bolt: firm.dana, firm.crane: firm.dana, late: firm.marcus},
+        {
+            leaver_firm.acme: leaver_firm.dana,
+            leaver_firm.bolt: leaver_firm.dana,
+            leaver_firm.crane: leaver_firm.dana,
+            late: leaver_firm.marcus,
+        },
     )
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert response.status_code == 302
-    assert Client.objects.get(pk=late.pk).owner == firm.marcus
+    assert Client.objects.get(pk=late.pk).owner == leaver_firm.marcus
 
 
 @pytest.mark.parametrize(
@@ -339,25 +370,32 @@ def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http,
         ("manager", "new_user_ineligible"),
     ],
 )
-def test_per_client_refusals_are_shown_on_the_rows(admin_http, firm, manager, snapshot, who, code):
+def test_per_client_refusals_are_shown_on_the_rows(admin_http, leaver_firm, manager, who, code):
     target = {
-        "leaver": lambda: firm.leaver,
+        "leaver": lambda: leaver_firm.leaver,
         "inactive": lambda: OwnerFactory(first_name="Ivy", last_name="Gone", is_active=False),
         "manager": lambda: manager,
     }[who]()
-    page = admin_http.get(per_client_url(firm.leaver))
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     before = snapshot()
-    data = per_client_data(page, {firm.acme: firm.dana, firm.bolt: target, firm.crane: firm.dana})
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    data = per_client_data(
+        page,
+        {
+            leaver_firm.acme: leaver_firm.dana,
+            leaver_firm.bolt: target,
+            leaver_firm.crane: leaver_firm.dana,
+        },
+    )
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response) == [code]
     errors = {row["client"].pk: row["error"] for row in response.context["rows"]}
-    assert errors[firm.bolt.pk] == response.context["form"].non_field_errors()[0]
-    assert errors[firm.acme.pk] == ""
+    assert errors[leaver_firm.bolt.pk] == response.context["form"].non_field_errors()[0]
+    assert errors[leaver_firm.acme.pk] == ""
     assert response.context["refused_clients"] == ["Bolt & Sons (C-00002)"]
     assert snapshot() == before
 
 
-def test_per_client_refuses_deactivating_own_account(admin_http, administrator, firm, snapshot):
+def test_per_client_refuses_deactivating_own_account(admin_http, administrator, leaver_firm):
     ClientFactory(name="Own Client", owner=OwnerFactory())
     administrator.groups.add(Group.objects.get(name=groups.ATTORNEYS))
     mine = ClientFactory(name="Mine", owner=administrator)
@@ -365,20 +403,20 @@ def test_per_client_refuses_deactivating_own_account(admin_http, administrator, 
     before = snapshot()
     response = admin_http.post(
         per_client_url(administrator),
-        per_client_data(page, {mine: firm.dana}, deactivate_old_user="on"),
+        per_client_data(page, {mine: leaver_firm.dana}, deactivate_old_user="on"),
     )
     assert codes(response, "deactivate_old_user") == ["deactivate_self"]
     assert snapshot() == before
 
 
-def test_assign_all_fills_every_row_without_javascript(admin_http, firm):
-    page = admin_http.get(per_client_url(firm.leaver))
-    data = per_client_data(page, {}, action="assign_all", assign_all_to=firm.marcus.pk)
-    response = admin_http.post(per_client_url(firm.leaver), data)
+def test_assign_all_fills_every_row_without_javascript(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    data = per_client_data(page, {}, action="assign_all", assign_all_to=leaver_firm.marcus.pk)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert response.status_code == 200
     assert not Transfer.objects.exists()
     for row in response.context["rows"]:
-        assert row["value"] == user_reference(firm.marcus) == "Marcus Hale (marcus.hale)"
+        assert row["value"] == user_reference(leaver_firm.marcus) == "Marcus Hale (marcus.hale)"
         assert f'value="{row["value"]}"' in response.content.decode()
     assert response.context["request_key"] == data["request_key"]
     # The filled form saves as it is.
@@ -386,18 +424,20 @@ def test_assign_all_fills_every_row_without_javascript(admin_http, firm):
         "client_ids": response.context["shown_client_ids"],
         "request_key": response.context["request_key"],
         "action": "save",
-        **{f"client-{row['client'].pk}": firm.marcus.pk for row in response.context["rows"]},
+        **{f"client-{row['client'].pk}": leaver_firm.marcus.pk for row in response.context["rows"]},
     }
-    assert admin_http.post(per_client_url(firm.leaver), filled).status_code == 302
+    assert admin_http.post(per_client_url(leaver_firm.leaver), filled).status_code == 302
     assert set(
-        Client.objects.filter(pk__in=[firm.acme.pk, firm.bolt.pk]).values_list("owner", flat=True)
-    ) == {firm.marcus.pk}
+        Client.objects.filter(pk__in=[leaver_firm.acme.pk, leaver_firm.bolt.pk]).values_list(
+            "owner", flat=True
+        )
+    ) == {leaver_firm.marcus.pk}
 
 
-def test_assign_all_needs_a_user(admin_http, firm):
-    page = admin_http.get(per_client_url(firm.leaver))
+def test_assign_all_needs_a_user(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
     response = admin_http.post(
-        per_client_url(firm.leaver), per_client_data(page, {}, action="assign_all")
+        per_client_url(leaver_firm.leaver), per_client_data(page, {}, action="assign_all")
     )
     assert codes(response, "assign_all_to") == ["assign_all_required"]
     assert response.context["form"].errors["assign_all_to"] == [
@@ -407,18 +447,18 @@ def test_assign_all_needs_a_user(admin_http, firm):
 
 
 def test_per_client_form_for_1000_clients_has_a_bounded_query_count(
-    admin_http, firm, django_assert_max_num_queries
+    admin_http, leaver_firm, django_assert_max_num_queries
 ):
     Client.objects.bulk_create(
         [
-            Client(number=f"C-B{i:05d}", name=f"Bulk client {i:05d}", owner=firm.leaver)
+            Client(number=f"C-B{i:05d}", name=f"Bulk client {i:05d}", owner=leaver_firm.leaver)
             for i in range(1000 - 3)
         ],
         batch_size=500,
     )
-    OwnerFactory.create_batch(200 - User.objects.exclude(pk=firm.leaver.pk).count())
+    OwnerFactory.create_batch(200 - User.objects.exclude(pk=leaver_firm.leaver.pk).count())
     with django_assert_max_num_queries(PER_CLIENT_FORM_BUDGET):
-        response = admin_http.get(per_client_url(firm.leaver))
+        response = admin_http.get(per_client_url(leaver_firm.leaver))
     assert len(response.context["rows"]) == 1000
     html = response.content.decode()
     assert html.count('<input name="client-') == 1000
@@ -428,9 +468,9 @@ def test_per_client_form_for_1000_clients_has_a_bounded_query_count(
     assert html.count("<datalist") == 1 and html.count("<option") == eligible
     assert len(response.content) <= 1_000_000
     # A refused Save re-renders the 1,000 rows within the same kind of budget.
-    data = per_client_data(response, {firm.acme: firm.dana})
+    data = per_client_data(response, {leaver_firm.acme: leaver_firm.dana})
     with django_assert_max_num_queries(PER_CLIENT_FORM_BUDGET + 12):
-        refused = admin_http.post(per_client_url(firm.leaver), data)
+        refused = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(refused) == ["client_unassigned"]
     assert len(refused.context["refused_clients"]) == 999
 
@@ -439,15 +479,15 @@ def test_per_client_form_for_1000_clients_has_a_bounded_query_count(
 
 
 @pytest.fixture
-def transfer(admin_http, firm):
+def transfer(admin_http, leaver_firm):
     admin_http.post(
-        all_url(firm.leaver),
-        {"new_user": firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
+        all_url(leaver_firm.leaver),
+        {"new_user": leaver_firm.dana.pk, "deactivate_old_user": "on", "request_key": uuid.uuid4()},
     )
     return Transfer.objects.get()
 
 
-def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, firm):
+def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, leaver_firm):
     response = admin_http.get(transfer.get_absolute_url())
     html = response.content.decode()
     assert f"<h1>Transfer #{transfer.pk}: User Transfer All</h1>" in html
@@ -455,11 +495,14 @@ def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, f
     assert "<dt>From</dt><dd>Sam Leaver</dd>" in html
     assert "Sam Leaver was deactivated" in html
     assert f'datetime="{transfer.created_at.isoformat()}' in html
-    owner = f"?owner={firm.dana.pk}"
+    owner = f"?owner={leaver_firm.dana.pk}"
     assert f'href="{reverse("clients:client_list")}{owner}"' in html
     assert f'href="{reverse("clients:matter_list")}{owner}"' in html
     assert f'href="{reverse("clients:case_list")}{owner}"' in html
-    assert f'<a href="{reverse("clients:client_detail", args=[firm.acme.pk])}">Acme Ltd</a>' in html
+    assert (
+        f'<a href="{reverse("clients:client_detail", args=[leaver_firm.acme.pk])}">Acme Ltd</a>'
+        in html
+    )
     matter = Matter.objects.get(number="M-00003")
     assert f'<a href="{reverse("clients:matter_detail", args=[matter.pk])}">' in html
     case = Case.objects.get(number="K-00001")
@@ -471,11 +514,18 @@ def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, f
     )
 
 
-def test_receipt_filters_by_type_and_paginates(admin_http, firm, django_assert_max_num_queries):
+def test_receipt_filters_by_type_and_paginates(
+    admin_http, leaver_firm, django_assert_max_num_queries
+):
     Client.objects.bulk_create(
-        [Client(number=f"C-P{i:04d}", name=f"Paged {i:04d}", owner=firm.leaver) for i in range(120)]
+        [
+            Client(number=f"C-P{i:04d}", name=f"Paged {i:04d}", owner=leaver_firm.leaver)
+            for i in range(120)
+        ]
     )
-    admin_http.post(all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": uuid.uuid4()})
+    admin_http.post(
+        all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()}
+    )
     transfer = Transfer.objects.get()
     url = transfer.get_absolute_url()
     with django_assert_max_num_queries(RECEIPT_BUDGET):
@@ -491,7 +541,7 @@ def test_receipt_filters_by_type_and_paginates(admin_http, firm, django_assert_m
     assert admin_http.get(url, {"type": "bogus"}).context["page_obj"].paginator.count == 129
 
 
-def test_receipt_survives_deleted_records(admin_http, transfer, firm):
+def test_receipt_survives_deleted_records(admin_http, transfer, leaver_firm):
     share_rows = TransferredRecord.objects.filter(transfer=transfer, record_type="client_share")
     assert share_rows.count() == 1
     Case.objects.filter(number="K-00002").delete()
@@ -499,7 +549,7 @@ def test_receipt_survives_deleted_records(admin_http, transfer, firm):
     assert "Deleted since" in response.content.decode()
 
 
-def test_csv_download_streams_every_row(admin_http, transfer, firm):
+def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):
     response = admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk]))
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -521,7 +571,7 @@ def test_csv_download_streams_every_row(admin_http, transfer, firm):
     assert [
         str(transfer.pk),
         "client",
-        str(firm.acme.pk),
+        str(leaver_firm.acme.pk),
         "C-00001",
         "Acme Ltd",
         "",
@@ -530,13 +580,15 @@ def test_csv_download_streams_every_row(admin_http, transfer, firm):
         "",
     ] in body
     share = next(row for row in body if row[1] == "client_share")
-    assert share[2:6] == [str(firm.crane.pk), "C-00003", "Crane Co", "view_client"]
+    assert share[2:6] == [str(leaver_firm.crane.pk), "C-00003", "Crane Co", "view_client"]
     assert sorted(row[1] for row in body).count("case") == 3
 
 
-def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, firm):
-    ClientShareFactory(content_object=firm.crane, user=firm.dana)
-    admin_http.post(all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": uuid.uuid4()})
+def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, leaver_firm):
+    ClientShareFactory(content_object=leaver_firm.crane, user=leaver_firm.dana)
+    admin_http.post(
+        all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()}
+    )
     transfer = Transfer.objects.get()
     receipt = admin_http.get(transfer.get_absolute_url(), {"type": "client_share"})
     assert "already held by the new user: merged" in receipt.content.decode()
@@ -547,10 +599,12 @@ def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, firm
     assert share[-1] == "yes"
 
 
-def test_csv_neutralises_formulas(admin_http, firm):
-    firm.acme.name = "=HYPERLINK(1)"
-    firm.acme.save()
-    admin_http.post(all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": uuid.uuid4()})
+def test_csv_neutralises_formulas(admin_http, leaver_firm):
+    leaver_firm.acme.name = "=HYPERLINK(1)"
+    leaver_firm.acme.save()
+    admin_http.post(
+        all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()}
+    )
     transfer = Transfer.objects.get()
     content = b"".join(
         admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk])).streaming_content
@@ -558,14 +612,14 @@ def test_csv_neutralises_formulas(admin_http, firm):
     assert "'=HYPERLINK(1)" in content
 
 
-def test_revert_confirmation_then_post(admin_http, transfer, firm):
+def test_revert_confirmation_then_post(admin_http, transfer, leaver_firm):
     confirm = admin_http.get(reverse("transfers:transfer_revert_confirm", args=[transfer.pk]))
     html = confirm.content.decode()
     assert f'action="{reverse("transfers:transfer_revert", args=[transfer.pk])}"' in html
     assert '<button type="submit" class="danger">Revert</button>' in html
     # Dana passes one matter on before the revert: it is left alone.
     changed = Matter.objects.get(number="M-00002")
-    Matter.objects.filter(pk=changed.pk).update(owner=firm.marcus)
+    Matter.objects.filter(pk=changed.pk).update(owner=leaver_firm.marcus)
     key = confirm.context["request_key"]
     response = admin_http.post(
         reverse("transfers:transfer_revert", args=[transfer.pk]), {"request_key": key}, follow=True
@@ -577,10 +631,10 @@ def test_revert_confirmation_then_post(admin_http, transfer, firm):
     assert "Sam Leaver was reactivated." in message
     assert "Left alone because they changed since the transfer: Matter" in message
     assert "(M-00002)" in message
-    firm.leaver.refresh_from_db()
-    assert firm.leaver.is_active
-    assert Client.objects.get(pk=firm.acme.pk).owner == firm.leaver
-    assert Matter.objects.get(pk=changed.pk).owner == firm.marcus
+    leaver_firm.leaver.refresh_from_db()
+    assert leaver_firm.leaver.is_active
+    assert Client.objects.get(pk=leaver_firm.acme.pk).owner == leaver_firm.leaver
+    assert Matter.objects.get(pk=changed.pk).owner == leaver_firm.marcus
     html = response.content.decode()
     assert f'Reverts</dt><dd><a href="{transfer.get_absolute_url()}"' in html
     assert "Left alone (changed since the reverted transfer)" in html
@@ -596,7 +650,7 @@ def test_revert_confirmation_then_post(admin_http, transfer, firm):
     assert f"already reverted by transfer #{revert.pk}" in receipt
 
 
-def test_revert_refused_is_shown_and_changes_nothing(admin_http, transfer, firm, snapshot):
+def test_revert_refused_is_shown_and_changes_nothing(admin_http, transfer, leaver_firm):
     admin_http.post(
         reverse("transfers:transfer_revert", args=[transfer.pk]), {"request_key": uuid.uuid4()}
     )
@@ -623,10 +677,12 @@ def test_revert_url_is_post_only(admin_http, transfer):
 # --- Transfer History ----------------------------------------------------------
 
 
-def test_transfer_history_lists_and_searches(admin_http, transfer, firm):
+def test_transfer_history_lists_and_searches(admin_http, transfer, leaver_firm):
     other = OwnerFactory(first_name="Zed", last_name="Other")
     ClientFactory(owner=other)
-    admin_http.post(all_url(other), {"new_user": firm.marcus.pk, "request_key": uuid.uuid4()})
+    admin_http.post(
+        all_url(other), {"new_user": leaver_firm.marcus.pk, "request_key": uuid.uuid4()}
+    )
     url = reverse("transfers:transfer_list")
     response = admin_http.get(url)
     html = response.content.decode()
@@ -641,7 +697,9 @@ def test_transfer_history_lists_and_searches(admin_http, transfer, firm):
     assert [t.from_user_name for t in found] == ["Zed Other"]
 
 
-def test_transfer_history_paginates(admin_http, administrator, firm, django_assert_max_num_queries):
+def test_transfer_history_paginates(
+    admin_http, administrator, leaver_firm, django_assert_max_num_queries
+):
     Transfer.objects.bulk_create(
         [
             Transfer(
@@ -673,9 +731,9 @@ def transfer_urls(user, transfer):
     ]
 
 
-def test_anonymous_is_sent_to_sign_in(transfer, firm):
+def test_anonymous_is_sent_to_sign_in(transfer, leaver_firm):
     anonymous = HttpClient()
-    for url in transfer_urls(firm.leaver, transfer):
+    for url in transfer_urls(leaver_firm.leaver, transfer):
         response = anonymous.get(url)
         assert response.status_code == 302, url
         assert response.url.startswith(reverse("login")), url
@@ -684,28 +742,30 @@ def test_anonymous_is_sent_to_sign_in(transfer, firm):
 
 
 @pytest.mark.parametrize("role", ["attorney", "paralegal", "manager"])
-def test_staff_get_403_everywhere(request, transfer, firm, snapshot, role):
+def test_staff_get_403_everywhere(request, transfer, leaver_firm, role):
     http = HttpClient()
     http.force_login(request.getfixturevalue(role))
-    for url in transfer_urls(firm.leaver, transfer):
+    for url in transfer_urls(leaver_firm.leaver, transfer):
         assert http.get(url).status_code == 403, url
     before = snapshot()
-    assert http.post(all_url(firm.marcus), {"new_user": firm.dana.pk}).status_code == 403
-    assert http.post(per_client_url(firm.marcus), {}).status_code == 403
+    assert (
+        http.post(all_url(leaver_firm.marcus), {"new_user": leaver_firm.dana.pk}).status_code == 403
+    )
+    assert http.post(per_client_url(leaver_firm.marcus), {}).status_code == 403
     assert http.post(reverse("transfers:transfer_revert", args=[transfer.pk])).status_code == 403
     assert snapshot() == before
 
 
-def test_administrator_gets_every_transfer_page(admin_http, transfer, firm):
-    for url in transfer_urls(firm.marcus, transfer):
+def test_administrator_gets_every_transfer_page(admin_http, transfer, leaver_firm):
+    for url in transfer_urls(leaver_firm.marcus, transfer):
         assert admin_http.get(url).status_code == 200, url
 
 
-def test_reader_of_receipts_cannot_transfer_or_revert(transfer, firm):
+def test_reader_of_receipts_cannot_transfer_or_revert(transfer, leaver_firm):
     reader = UserFactory(first_name="Rita", last_name="Reader")
     reader.user_permissions.add(
-        Permission.objects.get(codename="view_user", content_type__app_label="users"),
-        Permission.objects.get(codename="view_transfer", content_type__app_label="transfers"),
+        permission("view_user", app_label="users"),
+        permission("view_transfer", app_label="transfers"),
     )
     http = HttpClient()
     http.force_login(reader)
@@ -713,15 +773,13 @@ def test_reader_of_receipts_cannot_transfer_or_revert(transfer, firm):
     assert receipt.status_code == 200
     assert ">Revert</a>" not in receipt.content.decode()
     assert http.get(reverse("transfers:transfer_list")).status_code == 200
-    assert http.get(all_url(firm.marcus)).status_code == 403
-    assert http.get(per_client_url(firm.marcus)).status_code == 403
+    assert http.get(all_url(leaver_firm.marcus)).status_code == 403
+    assert http.get(per_client_url(leaver_firm.marcus)).status_code == 403
     confirm = reverse("transfers:transfer_revert_confirm", args=[transfer.pk])
     assert http.get(confirm).status_code == 403
     assert http.post(reverse("transfers:transfer_revert", args=[transfer.pk])).status_code == 403
     # Without view_transfer, the Settings page does not offer Transfer History.
-    reader.user_permissions.remove(
-        Permission.objects.get(codename="view_transfer", content_type__app_label="transfers")
-    )
+    reader.user_permissions.remove(permission("view_transfer", app_label="transfers"))
     reader = User.objects.get(pk=reader.pk)
     http.force_login(reader)
     assert "Transfer History" not in http.get(reverse("users:settings")).content.decode()
@@ -744,29 +802,32 @@ def test_unknown_and_non_numeric_ids_are_404(admin_http, transfer):
         assert admin_http.get(path).status_code == 404, path
 
 
-def test_missing_csrf_token_is_refused(administrator, firm, snapshot):
+def test_missing_csrf_token_is_refused(administrator, leaver_firm):
     http = HttpClient(enforce_csrf_checks=True)
     http.force_login(administrator)
     before = snapshot()
-    response = http.post(all_url(firm.leaver), {"new_user": firm.dana.pk})
+    response = http.post(all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk})
     assert response.status_code == 403
     response = http.post(
-        per_client_url(firm.leaver),
-        {f"client-{c.pk}": firm.dana.pk for c in (firm.acme, firm.bolt, firm.crane)},
+        per_client_url(leaver_firm.leaver),
+        {
+            f"client-{c.pk}": leaver_firm.dana.pk
+            for c in (leaver_firm.acme, leaver_firm.bolt, leaver_firm.crane)
+        },
     )
     assert response.status_code == 403
     assert snapshot() == before
     assert not Transfer.objects.exists()
 
 
-def test_assign_all_on_a_changed_list_says_so(admin_http, firm):
-    page = admin_http.get(per_client_url(firm.leaver))
-    late = ClientFactory(name="Late Arrival", number="C-00004", owner=firm.leaver)
-    data = per_client_data(page, {}, action="assign_all", assign_all_to=firm.dana.pk)
-    response = admin_http.post(per_client_url(firm.leaver), data)
+def test_assign_all_on_a_changed_list_says_so(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    late = ClientFactory(name="Late Arrival", number="C-00004", owner=leaver_firm.leaver)
+    data = per_client_data(page, {}, action="assign_all", assign_all_to=leaver_firm.dana.pk)
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response) == ["list_changed"]
     assert late in [row["client"] for row in response.context["rows"]]
-    assert all(row["value"] == user_reference(firm.dana) for row in response.context["rows"])
+    assert all(row["value"] == user_reference(leaver_firm.dana) for row in response.context["rows"])
     assert not Transfer.objects.exists()
 
 
@@ -778,30 +839,32 @@ def test_permission_is_checked_before_any_lookup(client, attorney):
     assert client.get(reverse("transfers:transfer_revert", args=[999999])).status_code == 403
 
 
-def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, firm, snapshot):
+def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, leaver_firm):
     before = snapshot()
     response = admin_http.post(
-        all_url(firm.leaver), {"new_user": firm.dana.pk, "request_key": "not-a-key"}
+        all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": "not-a-key"}
     )
     assert codes(response, "request_key") == ["invalid"]
     assert 'class="form-errors" role="alert"' in response.content.decode()
     assert "Enter a valid UUID." in response.content.decode()
-    page = admin_http.get(per_client_url(firm.leaver))
-    data = per_client_data(page, {firm.acme: firm.dana}, client_ids="1,x")
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    data = per_client_data(page, {leaver_firm.acme: leaver_firm.dana}, client_ids="1,x")
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response, "client_ids") == ["invalid_client_ids"]
     assert "The form was damaged. Open User Transfer again." in response.content.decode()
-    data = per_client_data(page, {firm.acme: firm.dana}, **{f"client-{firm.bolt.pk}": "x"})
-    response = admin_http.post(per_client_url(firm.leaver), data)
+    data = per_client_data(
+        page, {leaver_firm.acme: leaver_firm.dana}, **{f"client-{leaver_firm.bolt.pk}": "x"}
+    )
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data)
     assert codes(response) == ["invalid_assignment"]
-    bolt_row = next(r for r in response.context["rows"] if r["client"] == firm.bolt)
+    bolt_row = next(r for r in response.context["rows"] if r["client"] == leaver_firm.bolt)
     assert bolt_row["error"] == "Choose a user from the list."
     assert snapshot() == before
     assert not Transfer.objects.exists()
 
 
 def test_transfer_all_page_query_budget_with_many_eligible_users(
-    admin_http, firm, django_assert_max_num_queries
+    admin_http, leaver_firm, django_assert_max_num_queries
 ):
     users = User.objects.bulk_create(
         [User(username=f"many{i:04d}", first_name="Many", last_name=f"{i:04d}") for i in range(500)]
@@ -809,5 +872,5 @@ def test_transfer_all_page_query_budget_with_many_eligible_users(
     attorneys = Group.objects.get(name=groups.ATTORNEYS)
     attorneys.user_set.add(*User.objects.filter(username__startswith="many"))
     with django_assert_max_num_queries(9):
-        response = admin_http.get(all_url(firm.leaver))
+        response = admin_http.get(all_url(leaver_firm.leaver))
     assert len(response.context["form"].fields["new_user"].choices) == len(users) + 3

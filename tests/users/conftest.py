@@ -7,22 +7,6 @@ from users.models import User
 
 
 @pytest.fixture
-def admin_http(client, administrator):
-    """The test client signed in as an administrator."""
-    client.force_login(administrator)
-    return client
-
-
-@pytest.fixture
-def sign_in_as(client):
-    def sign_in(user):
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def csrf_client(administrator):
     """A client that enforces CSRF checks, as a browser request would meet them."""
     http = HttpClient(enforce_csrf_checks=True)
