@@ -325,7 +325,7 @@ def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) ->
             transfer_bench.prepare(src, dst)
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
-                done = records_transfer_all(acting_user=admin, old_user=src, new_user=dst)
+                done = records_transfer_all(acting_user=admin, old_user=src, new_user=dst).transfer
                 service_times.append(time.perf_counter() - started)
             service_queries.append(len(captured.captured_queries))
             progress(
@@ -446,7 +446,7 @@ def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) ->
                     old_user=pc,
                     assignments=assignments,
                     expected_client_ids=client_ids,
-                )
+                ).transfer
                 per_times.append(time.perf_counter() - started)
             per_queries.append(len(captured.captured_queries))
             progress(
@@ -455,7 +455,7 @@ def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) ->
             )
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
-                back = transfer_revert(acting_user=admin, transfer=done)
+                back = transfer_revert(acting_user=admin, transfer=done).transfer
                 rev_times.append(time.perf_counter() - started)
             rev_queries.append(len(captured.captured_queries))
             progress(

@@ -548,7 +548,7 @@ def main() -> None:
         prepare(src, dst)
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            transfer = records_transfer_all(acting_user=admin, old_user=src, new_user=dst)
+            transfer = records_transfer_all(acting_user=admin, old_user=src, new_user=dst).transfer
             service_times.append(time.perf_counter() - started)
         query_counts.append(len(queries))
         print(

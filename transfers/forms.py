@@ -1,13 +1,19 @@
-"""Forms of the transfer screens. They check the shape of the input only; who
-may receive what is decided by transfers.services, whose refusals the views
-add to these forms."""
+"""Forms of the transfer screens. They check the shape of the input and what
+the buttons that fill User Transfer's rows need; who may receive what is
+decided by transfers.services, whose refusals the views add to these forms
+(add_refusal)."""
 
 import re
 import uuid
+from collections.abc import Callable
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.template.defaultfilters import pluralize
+from django.utils.text import get_text_list
 
+from clients.models import Client
+from transfers.errors import TransferRefused
 from transfers.selectors import DistributionMode
 from users.models import User
 
@@ -65,7 +71,18 @@ def new_request_key() -> str:
     return str(uuid.uuid4())
 
 
-class TransferAllForm(forms.Form):
+class RefusalMixin:
+    """A form that shows a transfer service's refusal: next to its field, or
+    at the top when the form has no such field."""
+
+    refusal: TransferRefused | None = None
+
+    def add_refusal(self, refusal: TransferRefused) -> None:
+        self.refusal = refusal
+        self.add_error(refusal.field if refusal.field in self.fields else None, refusal)
+
+
+class TransferAllForm(RefusalMixin, forms.Form):
     error_messages = {"new_user_required": "Choose the user who receives everything."}
 
     new_user = UserIdField(label="New user")
@@ -81,6 +98,11 @@ class TransferAllForm(forms.Form):
         field = self.fields["new_user"]
         field.choices = [("", "Choose a user"), *new_user_choices]
         field.error_messages["required"] = self.error_messages["new_user_required"]
+
+    def transfer_arguments(self) -> dict:
+        """The arguments of services.records_transfer_all this form gives."""
+        data = self.cleaned_data
+        return {"new_user": data["new_user"], "deactivate_old_user": data["deactivate_old_user"]}
 
 
 ASSIGNMENT_PREFIX = "client-"
@@ -123,6 +145,11 @@ class UserReferenceField(forms.CharField):
         super().__init__(widget=forms.TextInput(attrs=attrs), **kwargs)
 
 
+# The buttons of User Transfer: Save, and those that only fill or show the form.
+FILL_ACTIONS = ("assign_all", "assign_selected", "distribute")
+ACTIONS = ("save", "filter", "preview", *FILL_ACTIONS)
+
+
 def too_many_clients_message(old_username: str = "OLD") -> str:
     return (
         f"User Transfer handles up to {PER_CLIENT_MAX_CLIENTS:,} clients in one Save. "
@@ -132,9 +159,10 @@ def too_many_clients_message(old_username: str = "OLD") -> str:
     )
 
 
-class TransferPerClientForm(forms.Form):
+class TransferPerClientForm(RefusalMixin, forms.Form):
     """User Transfer: one new user per client, and the tools that fill the rows
     (Assign all / Assign selected / Distribute), the filter and the preview.
+    `action` is the button pressed.
 
     The rows are not declared fields: they are read from every "client-<id>"
     value posted, so that an id the form never showed still reaches the service
@@ -143,7 +171,10 @@ class TransferPerClientForm(forms.Form):
     goes to the service as it is, which refuses one that may not receive.
 
     `client_ids` carries the linked clients the form showed, so the service can
-    refuse a form opened before the list changed."""
+    refuse a form opened before the list changed. A button that fills the rows
+    fills the current list (`listed_clients`) and says so (list_changed) when
+    it differs. Distribute may spread the clients among `eligible_users` only.
+    Both are callables, called by the buttons that need them."""
 
     error_messages = {
         "invalid_client_ids": "The form was damaged. Open User Transfer again.",
@@ -195,11 +226,27 @@ class TransferPerClientForm(forms.Form):
     )
     request_key = RequestKeyField()
 
-    def __init__(self, *args, old_username: str = "OLD", **kwargs):
+    def __init__(
+        self,
+        *args,
+        old_user: User | None = None,
+        listed_clients: Callable[[], list[Client]] = list,
+        eligible_users: Callable[[], list[User]] = list,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.old_username = old_username
+        self.old_user = old_user
+        self.old_username = old_user.username if old_user else "OLD"
+        self.listed_clients = listed_clients
+        self.eligible_users = eligible_users
         self.row_errors: dict[int, str] = {}
         self.usernames: dict[str, int] = {}
+
+    @property
+    def action(self) -> str:
+        """The button pressed (one of ACTIONS): Save unless another was."""
+        action = self.data.get("action", "save") if self.is_bound else "save"
+        return action if action in ACTIONS else "save"
 
     def _ids(self, name: str) -> list[int]:
         values = [value.strip() for value in self.data.getlist(name)] if self.is_bound else []
@@ -284,12 +331,60 @@ class TransferPerClientForm(forms.Form):
         cleaned["assignments"] = {k: v for k, v in resolved.items() if isinstance(k, int)}
         cleaned["assign_all_user"] = resolved.get("assign_all_to")
         cleaned["assign_selected_user"] = resolved.get("assign_selected_to")
+        if not self.errors and self.action in FILL_ACTIONS:
+            self._clean_fill(cleaned)
         return cleaned
+
+    def _clean_fill(self, cleaned: dict) -> None:
+        """What a button that fills the rows needs, on an otherwise valid form."""
+        action = self.action
+        if action == "assign_all" and cleaned["assign_all_user"] is None:
+            self._error("assign_all_to", "assign_all_required")
+        elif action == "assign_selected" and cleaned["assign_selected_user"] is None:
+            self._error("assign_selected_to", "assign_selected_required")
+        elif action == "assign_selected" and not (cleaned["selected"] or cleaned["select_shown"]):
+            self._error("assign_selected_to", "nothing_selected")
+        elif action == "distribute" and not cleaned["distribute_to"]:
+            self._error(None, "distribute_to_required")
+        elif action == "distribute":
+            eligible = {user.pk for user in self.eligible_users()}
+            not_eligible = [pk for pk in cleaned["distribute_to"] if pk not in eligible]
+            if not_eligible:
+                names = User.objects.filter(pk__in=not_eligible).order_by(
+                    "first_name", "last_name", "pk"
+                )
+                text = get_text_list(
+                    [user.full_name for user in names] or ["an unknown user"], "and"
+                )
+                self._error(None, "distribute_to_invalid", names=text)
+        if not self.errors and cleaned["client_ids"] != self.listed_client_ids():
+            # The rows are filled all the same, with the current list.
+            self._error(None, "list_changed", old=self.old_user.full_name)
+
+    def _error(self, field: str | None, code: str, **params: str) -> None:
+        message = self.error_messages[code].format(**params)
+        self.add_error(field, forms.ValidationError(message, code=code))
+
+    def transfer_arguments(self) -> dict:
+        """The arguments of services.records_transfer_per_client this form gives."""
+        data = self.cleaned_data
+        return {
+            "assignments": data["assignments"],
+            "deactivate_old_user": data["deactivate_old_user"],
+            "expected_client_ids": data["client_ids"],
+        }
+
+    def listed_client_ids(self) -> list[int]:
+        return [client.pk for client in self.listed_clients()]
+
+    def fills_rows(self) -> bool:
+        """Whether the button pressed fills the rows: on a valid form, or one
+        whose only error is that the list changed since it was shown."""
+        return self.action in FILL_ACTIONS and (
+            self.is_valid() or self.has_error(NON_FIELD_ERRORS, "list_changed")
+        )
 
     def posted_assignment(self, client_id: int) -> str:
         if not self.is_bound:
             return ""
         return self.data.get(f"{ASSIGNMENT_PREFIX}{client_id}", "").strip()
-
-    def required_error(self, field: str, code: str) -> None:
-        self.add_error(field, forms.ValidationError(self.error_messages[code], code=code))

@@ -25,6 +25,7 @@ from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
 from transfers.progress import PHASES, StoredProgress
 from transfers.routers import PROGRESS_DATABASE
+from transfers.selectors import user_holdings
 from users.models import User
 
 try:  # Django 6 has the tasks framework built in; django-tasks backports it.
@@ -108,6 +109,47 @@ def transfer_job_queue(
             raise
         raise transfer_in_progress(in_progress) from None
     return job
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What saving a transfer form did: `transfer` moved the records now, or
+    `job` will; `replayed` when the form was saved before (same request_key)
+    and this is what that Save did."""
+
+    transfer: Transfer | None = None
+    job: TransferJob | None = None
+    replayed: bool = False
+
+    def get_absolute_url(self) -> str:
+        return (self.transfer or self.job).get_absolute_url()
+
+
+def transfer_submit(*, service, old_user: User, **arguments) -> Submission:
+    """Save a transfer form: `service(old_user=old_user, **arguments)` now, or
+    queued for a worker when it would move more than
+    TRANSFER_BACKGROUND_THRESHOLD records.
+
+    Either way every refusal is raised at once (TransferRefused): a queued
+    transfer is first checked by a validate_only pass of the same service,
+    under the same locks, without moving anything. A user whose records a
+    job is already moving is refused with transfer_in_progress (`.job`)."""
+    key = arguments.get("request_key")
+    if key and (job := TransferJob.objects.filter(request_key=key).first()):
+        return Submission(job=job, replayed=True)
+    if (job := active_transfer_job(user=old_user)) is not None:
+        raise transfer_in_progress(job)
+    record_count = user_holdings(user=old_user).records
+    if not transfer_runs_in_background(record_count):
+        result = service(old_user=old_user, **arguments)
+        return Submission(transfer=result.transfer, replayed=result.replayed)
+    saved = service(old_user=old_user, **arguments, validate_only=True)
+    if saved is not None:
+        return Submission(transfer=saved.transfer, replayed=True)
+    job = transfer_job_queue(
+        service=service, old_user=old_user, record_count=record_count, **arguments
+    )
+    return Submission(job=job)
 
 
 def transfer_in_progress(job: TransferJob) -> TransferRefused:
@@ -202,7 +244,7 @@ def _run_job(job_id: int) -> int | None:
             request_key=job.request_key,
             progress=progress,
             **job.arguments,
-        )
+        ).transfer
     except TransferRefused as refusal:
         _finish(job, Status.REFUSED, refusal_code=refusal.code, message=refusal.messages[0])
         return None

@@ -23,6 +23,7 @@ the new user now owns is kept: it is harmless (ownership already grants
 access) and keeping it makes a revert exact.
 """
 
+import dataclasses
 from collections.abc import Callable, Collection, Mapping
 from functools import partial
 
@@ -72,12 +73,32 @@ AUDIT_FIELDS = (
 )
 
 
+COUNTS = ("client_count", "matter_count", "case_count", "share_count")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferResult:
+    """What a transfer or revert did.
+
+    `transfer` is its receipt: unsaved (no pk) after a `dry_run`, and the one
+    saved before under the same request_key when `replayed` (then nothing was
+    done now). `recipients` are the receipt's rows per new user as written
+    (none for a replay); `client_ids` maps each new user's id to the clients
+    they received (None: everything, as in User Transfer All)."""
+
+    transfer: Transfer
+    recipients: tuple[TransferRecipient, ...] = ()
+    client_ids: Mapping[int, tuple[int, ...] | None] = dataclasses.field(default_factory=dict)
+    replayed: bool = False
+    dry_run: bool = False
+
+
 class _DryRun(Exception):
     """Raised inside the transaction of a dry run to roll it back."""
 
-    def __init__(self, transfer: Transfer) -> None:
+    def __init__(self, result: TransferResult) -> None:
         super().__init__("dry run")
-        self.transfer = transfer
+        self.result = result
 
 
 class TransferIntegrityError(RuntimeError):
@@ -117,7 +138,25 @@ def _audit_insert_prefix() -> str:
     return f"INSERT INTO {_table(TransferredRecord)} ({columns}) "
 
 
-# --- steps (module-level so that tests can inject faults into each one) ----
+# --- steps ------------------------------------------------------------------
+
+# Each step calls fault_point(step, ...) once it has run, inside the transaction.
+STEP_NAMES = (
+    "locked",
+    "audit_owned",
+    "move_owned",
+    "move_shares",
+    "deactivate",
+    "revert_owned",
+    "revert_shares",
+    "reactivate",
+)
+
+
+def fault_point(step: str, **details: object) -> None:
+    """Reached after each step of a transfer or revert, with the step's name
+    (one of STEP_NAMES) and what it worked on. It does nothing: tests replace
+    it to fail, or to hold the transaction open, at a chosen step."""
 
 
 def _audit_owned(
@@ -228,7 +267,7 @@ def _move_to(
     progress: ProgressHook,
 ) -> dict[str, int]:
     """Move what `old_id` holds (within `client_ids`, or everything) to `new_id`."""
-    counts = {"client_count": 0, "matter_count": 0, "case_count": 0, "share_count": 0}
+    counts = dict.fromkeys(COUNTS, 0)
     for record_type, model, client_field in RECORD_STEPS:
         progress.started(PHASES[record_type])
         audited = _audit_owned(
@@ -240,6 +279,7 @@ def _move_to(
             new_id=new_id,
             client_ids=client_ids,
         )
+        fault_point("audit_owned", record_type=record_type, rows=audited)
         moved = _move_owned(
             model=model,
             client_field=client_field,
@@ -248,6 +288,7 @@ def _move_to(
             client_ids=client_ids,
             now=now,
         )
+        fault_point("move_owned", record_type=record_type, rows=moved)
         if audited != moved:
             raise TransferIntegrityError(
                 f"{audited} {record_type} receipt rows for {moved} records moved"
@@ -265,6 +306,7 @@ def _move_to(
             new_id=new_id,
             client_ids=client_ids,
         )
+        fault_point("move_shares", record_type=record_type, rows=shares)
         counts["share_count"] += shares
         progress.moved("share_count", shares)
     return counts
@@ -315,16 +357,20 @@ def _user_id(value: object, *, code: str, field: str | None) -> int:
         raise TransferRefused(code, field=field) from None
 
 
-def _existing(request_key: str | None) -> Transfer | None:
+def _replay(request_key: str | None) -> TransferResult | None:
+    """The result of the transfer saved before under `request_key`, if any."""
     if not request_key:
         return None
-    return Transfer.objects.filter(request_key=request_key).first()
+    existing = Transfer.objects.filter(request_key=request_key).first()
+    return None if existing is None else TransferResult(existing, replayed=True)
 
 
 def _lock_users(user_ids: Collection[int]) -> dict[int, User]:
     """Lock the rows of the users involved, always in primary-key order."""
     locked = User.objects.select_for_update().filter(pk__in=set(user_ids)).order_by("pk")
-    return {user.pk: user for user in locked}
+    users = {user.pk: user for user in locked}
+    fault_point("locked", user_ids=sorted(users))
+    return users
 
 
 def _validate_receivers(
@@ -367,20 +413,29 @@ def _check_deactivation(*, old: User, acting_user: User) -> None:
 # --- the transaction --------------------------------------------------------
 
 
-def _run(work: Callable[[], Transfer], *, dry_run: bool) -> Transfer:
+def _run(work: Callable[[], TransferResult | None], *, dry_run: bool) -> TransferResult | None:
     try:
         with transaction.atomic(durable=True):
-            transfer = work()
+            result = work()
             if dry_run:
-                raise _DryRun(transfer)
+                raise _DryRun(result)
     except _DryRun as rollback:
         # Nothing was saved: forget the ids the rolled-back rows had.
-        transfer = rollback.transfer
-        transfer.pk = None
-        for recipient in getattr(transfer, "recipient_rows", []):
+        result = rollback.result
+        result.transfer.pk = None
+        for recipient in result.recipients:
             recipient.pk = None
-        transfer.dry_run = True
-    return transfer
+        result = dataclasses.replace(result, dry_run=True)
+    return result
+
+
+def _save_tally(transfer: Transfer, recipients: Collection[TransferRecipient], *also: str) -> None:
+    """Write the receipt's rows per new user and its totals, their sums
+    (`also`: more fields of the receipt to save with them)."""
+    TransferRecipient.objects.bulk_create(recipients)
+    for count in COUNTS:
+        setattr(transfer, count, sum(getattr(recipient, count) for recipient in recipients))
+    transfer.save(update_fields=[*COUNTS, *also])
 
 
 def _record_transfer(
@@ -392,7 +447,7 @@ def _record_transfer(
     deactivate: bool,
     request_key: str | None,
     progress: ProgressHook,
-) -> Transfer:
+) -> TransferResult:
     now = timezone.now()
     transfer = Transfer.objects.create(
         created_at=now,
@@ -414,21 +469,22 @@ def _record_transfer(
             now=now,
             progress=progress,
         )
-        recipient = TransferRecipient(
-            transfer=transfer, to_user=new, to_user_name=new.full_name, **counts
+        recipients.append(
+            TransferRecipient(transfer=transfer, to_user=new, to_user_name=new.full_name, **counts)
         )
-        recipient.client_ids = client_ids
-        recipients.append(recipient)
     progress.started("receipt")
-    TransferRecipient.objects.bulk_create(recipients)
-    for field in ("client_count", "matter_count", "case_count", "share_count"):
-        setattr(transfer, field, sum(getattr(r, field) for r in recipients))
+    _save_tally(transfer, recipients)
     if deactivate:
         _deactivate(user=old, acting_user=acting_user, transfer_id=transfer.pk)
-    transfer.save(update_fields=["client_count", "matter_count", "case_count", "share_count"])
-    transfer.recipient_rows = recipients
+        fault_point("deactivate", user_id=old.pk)
     _notify_after_commit(transfer.pk)
-    return transfer
+    return TransferResult(
+        transfer,
+        recipients=tuple(recipients),
+        client_ids={
+            new.pk: None if client_ids is None else tuple(client_ids) for new, client_ids in groups
+        },
+    )
 
 
 def records_transfer_all(
@@ -441,26 +497,28 @@ def records_transfer_all(
     dry_run: bool = False,
     validate_only: bool = False,
     progress: ProgressHook | None = None,
-) -> Transfer | None:
+) -> TransferResult | None:
     """Transfer every client, matter and case `old_user` owns, and their
     explicit shares, to `new_user` ("User Transfer All").
 
-    With `dry_run` everything is done and checked, then rolled back: the
-    returned (unsaved) Transfer says what would move (`recipient_rows`).
-    With `validate_only` every check is made under the same locks and
-    nothing is moved: None, or the refusal (or the saved transfer of
-    `request_key`). `progress` is told the phases and counts as they happen.
+    Returns a TransferResult; a `request_key` saved before returns that
+    transfer, `replayed`, and does nothing. With `dry_run` everything is done
+    and checked, then rolled back: the result's unsaved receipt and its
+    `recipients` say what would move. With `validate_only` every check is
+    made under the same locks and nothing is moved: None, or the refusal (or
+    the replayed result of `request_key`). `progress` is told the phases and
+    counts as they happen.
     """
     _check_permission(acting_user)
-    if (existing := _existing(request_key)) is not None:
-        return existing
+    if (replayed := _replay(request_key)) is not None:
+        return replayed
     old_id = _user_id(old_user, code="old_user_unknown", field=None)
     new_id = _user_id(new_user, code="new_user_unknown", field=FIELD_NEW_USER)
 
-    def work() -> Transfer:
+    def work() -> TransferResult | None:
         users = _lock_users({old_id, new_id})
-        if (existing := _existing(request_key)) is not None:
-            return existing
+        if (replayed := _replay(request_key)) is not None:
+            return replayed
         if old_id not in users:
             raise TransferRefused("old_user_unknown")
         if new_id not in users:
@@ -497,7 +555,7 @@ def records_transfer_per_client(
     dry_run: bool = False,
     validate_only: bool = False,
     progress: ProgressHook | None = None,
-) -> Transfer | None:
+) -> TransferResult | None:
     """Transfer, client by client, what `old_user` holds to the client's new
     user ("User Transfer"): the client if they own it, their matters and
     cases under it, and their shares within it. `assignments` maps every
@@ -506,8 +564,8 @@ def records_transfer_per_client(
     `validate_only` and `progress`: as for records_transfer_all.
     """
     _check_permission(acting_user)
-    if (existing := _existing(request_key)) is not None:
-        return existing
+    if (replayed := _replay(request_key)) is not None:
+        return replayed
     old_id = _user_id(old_user, code="old_user_unknown", field=None)
     try:
         plan = {int(client_id): target for client_id, target in assignments.items()}
@@ -525,10 +583,10 @@ def records_transfer_per_client(
             refusal.client_ids = [client_id]
             raise
 
-    def work() -> Transfer:
+    def work() -> TransferResult | None:
         users = _lock_users({old_id, *new_ids.values()})
-        if (existing := _existing(request_key)) is not None:
-            return existing
+        if (replayed := _replay(request_key)) is not None:
+            return replayed
         if old_id not in users:
             raise TransferRefused("old_user_unknown")
         unknown = [client_id for client_id, user_id in new_ids.items() if user_id not in users]
@@ -667,23 +725,24 @@ def _revert_shares(
 
 def transfer_revert(
     *, acting_user: User, transfer: Transfer | int, request_key: str | None = None
-) -> Transfer:
+) -> TransferResult:
     """Revert `transfer`: every record still owned by the user it went to goes
     back, the others (changed since) are left alone and counted in
     `skipped_count` (listed by selectors.revert_skipped_records), shares go
     back likewise, and the old user is reactivated if `transfer` deactivated
-    them. Recorded as a Transfer of mode REVERT."""
+    them. Recorded as a Transfer of mode REVERT, returned as a TransferResult
+    (`replayed` for a `request_key` saved before)."""
     _check_permission(acting_user)
-    if (existing := _existing(request_key)) is not None:
-        return existing
+    if (replayed := _replay(request_key)) is not None:
+        return replayed
     transfer_id = transfer.pk if isinstance(transfer, Transfer) else int(transfer)
 
-    def work() -> Transfer:
+    def work() -> TransferResult:
         original = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
         if original is None:
             raise TransferRefused("revert_not_allowed", reason="it no longer exists.")
-        if (existing := _existing(request_key)) is not None:
-            return existing
+        if (replayed := _replay(request_key)) is not None:
+            return replayed
         pairs = TransferredRecord.objects.filter(transfer=original).order_by()
         pairs = pairs.values_list("from_user_id", "to_user_id").distinct()
         user_ids = {original.from_user_id, *(pk for pair in pairs for pk in pair)} - {None}
@@ -705,23 +764,28 @@ def transfer_revert(
         )
         if original.deactivated_from_user and not old.is_active:
             _reactivate(user=old, acting_user=acting_user, transfer_id=revert.pk)
+            fault_point("reactivate", user_id=old.pk)
             revert.reactivated_user = True
         moved = 0
         for record_type, model, _client_field in RECORD_STEPS:
-            moved += _revert_owned(
+            rows = _revert_owned(
                 revert_id=revert.pk,
                 original_id=original.pk,
                 record_type=record_type,
                 model=model,
                 now=now,
             )
+            fault_point("revert_owned", record_type=record_type, rows=rows)
+            moved += rows
         for record_type, share_model, _record_model in SHARE_STEPS:
-            moved += _revert_shares(
+            rows = _revert_shares(
                 revert_id=revert.pk,
                 original_id=original.pk,
                 record_type=record_type,
                 share_model=share_model,
             )
+            fault_point("revert_shares", record_type=record_type, rows=rows)
+            moved += rows
         if not moved and not revert.reactivated_user:
             raise TransferRefused(
                 "nothing_to_transfer",
@@ -741,23 +805,11 @@ def transfer_revert(
                     transfer=revert, to_user=users[user_id], to_user_name=users[user_id].full_name
                 ),
             )
-            field = COUNT_FIELDS[record_type]
-            setattr(recipient, field, getattr(recipient, field) + total)
-            setattr(revert, field, getattr(revert, field) + total)
-        TransferRecipient.objects.bulk_create(recipients.values())
+            count = COUNT_FIELDS[record_type]
+            setattr(recipient, count, getattr(recipient, count) + total)
         revert.skipped_count = original.records.count() - moved
-        revert.save(
-            update_fields=[
-                "reactivated_user",
-                "client_count",
-                "matter_count",
-                "case_count",
-                "share_count",
-                "skipped_count",
-            ]
-        )
-        revert.recipient_rows = list(recipients.values())
+        _save_tally(revert, list(recipients.values()), "reactivated_user", "skipped_count")
         _notify_after_commit(revert.pk)
-        return revert
+        return TransferResult(revert, recipients=tuple(recipients.values()))
 
     return _run(work, dry_run=False)

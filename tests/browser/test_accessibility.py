@@ -120,7 +120,9 @@ def test_main_screens_are_usable_on_a_375px_phone(
     case = CaseFactory(owner=leaver, matter__owner=leaver, matter__client__owner=leaver)
     CaseFactory(owner=leaver, matter__owner=leaver, matter__client__owner=heir)
     # heir's client goes to leaver: the receipt and both transfer forms have rows.
-    transfer = records_transfer_all(acting_user=administrator, old_user=heir, new_user=leaver)
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=heir, new_user=leaver
+    ).transfer
     phone = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     too_wide = {}
     try:

@@ -80,7 +80,7 @@ def test_user_page_shows_the_account_history_from_user_registration(
     )
     transfer = records_transfer_all(
         acting_user=administrator, old_user=owen, new_user=nina, deactivate_old_user=True
-    )
+    ).transfer
     page = signed_in_page(administrator, "/settings/users/?q=owen")
     page.get_by_role("rowheader", name="Owen Owner").get_by_role("link").click()
 

@@ -26,7 +26,7 @@ def finished_transfer(administrator):
         MatterFactory(client=client, owner=leaver)
     transfer = records_transfer_all(
         acting_user=administrator, old_user=leaver, new_user=heir, deactivate_old_user=True
-    )
+    ).transfer
     return transfer, leaver, heir
 
 

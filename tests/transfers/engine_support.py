@@ -1,7 +1,12 @@
 """Shared helpers of the transfer engine tests: a small firm whose owners are
-mixed inside its clients, and who owns and holds what."""
+mixed inside its clients, who owns and holds what, and a hook into the steps
+of a transfer (services.fault_point)."""
 
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from unittest import mock
 
 from django.contrib.auth.models import Group
 
@@ -24,6 +29,7 @@ from tests.factories import (
     MatterShareFactory,
     OwnerFactory,
 )
+from transfers import services
 from users.models import User
 
 
@@ -119,3 +125,21 @@ def user_shares(user: User) -> set[tuple[str, int, int]]:
         ):
             rows.add((model.__name__, obj, perm))
     return rows
+
+
+@contextmanager
+def at_step(step: str, action: Callable[..., object], *, call: int = 1) -> Iterator[Counter]:
+    """Run `action(**details)` inside a transfer or revert once it has done
+    its `call`-th `step` (one of services.STEP_NAMES): raise there to inject a
+    fault, wait there to hold the transaction open. Yields the count of every
+    step reached."""
+    assert step in services.STEP_NAMES, step
+    reached: Counter = Counter()
+
+    def fault_point(name: str, **details: object) -> None:
+        reached[name] += 1
+        if name == step and reached[name] == call:
+            action(**details)
+
+    with mock.patch.object(services, "fault_point", fault_point):
+        yield reached

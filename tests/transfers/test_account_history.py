@@ -45,8 +45,8 @@ def story(administrator):
     )
     transfer = records_transfer_all(
         acting_user=administrator, old_user=dana, new_user=marcus, deactivate_old_user=True
-    )
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    ).transfer
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     marcus_case = CaseFactory(matter__client__owner=marcus, matter__owner=marcus, owner=marcus)
     record_owner_change(acting_user=administrator, record=marcus_case, new_owner=dana)
     return dana, marcus, transfer, revert

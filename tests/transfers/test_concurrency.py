@@ -15,11 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 import clients.services
-import transfers.services
 import users.services
 from clients.models import Case, Client, Matter
 from clients.services import client_create
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from tests.transfers.engine_support import at_step
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.services import records_transfer_all
@@ -65,21 +65,47 @@ class Worker(threading.Thread):
         return self
 
 
-@contextmanager
-def gate(target, attribute, thread_name):
-    """Hold thread `thread_name` inside `target.attribute` (after it ran)
-    until released; other threads pass through."""
-    reached, release = threading.Event(), threading.Event()
-    real = getattr(target, attribute)
+def at_transfer_step(step):
+    """Where to hold: in a transfer, once it has done `step` (services.fault_point)."""
 
-    def gated(*args, **kwargs):
-        result = real(*args, **kwargs)
+    @contextmanager
+    def hold(wait):
+        with at_step(step, lambda **details: wait()):
+            yield
+
+    return hold
+
+
+def after_call(target, attribute):
+    """Where to hold: inside `target.attribute`, once it has run."""
+
+    @contextmanager
+    def hold(wait):
+        real = getattr(target, attribute)
+
+        def gated(*args, **kwargs):
+            result = real(*args, **kwargs)
+            wait()
+            return result
+
+        with mock.patch.object(target, attribute, gated):
+            yield
+
+    return hold
+
+
+@contextmanager
+def gate(hold, thread_name):
+    """Hold thread `thread_name` where `hold` says until released; other
+    threads pass through."""
+    reached, release = threading.Event(), threading.Event()
+
+    def wait():
         if threading.current_thread().name == thread_name:
             reached.set()
             assert release.wait(WAIT), "gate never released"
-        return result
 
-    with mock.patch.object(target, attribute, gated):
+    with hold(wait):
         yield reached, release
 
 
@@ -89,12 +115,21 @@ def assert_blocked(worker):
 
 
 def race(target, attribute, first_call, second_call):
-    """Hold `first_call` inside `target.attribute` (in its transaction, with its
-    locks), start `second_call`, check that it waits, then let both finish.
-    Returns the two finished workers, first and second."""
+    """Hold `first_call` inside `target.attribute` once it has run (in its
+    transaction, with its locks), start `second_call`, check that it waits,
+    then let both finish. Returns the two finished workers, first and second."""
+    return race_held(after_call(target, attribute), first_call, second_call)
+
+
+def race_at_step(step, first_call, second_call):
+    """The same, holding `first_call` in a transfer once it has done `step`."""
+    return race_held(at_transfer_step(step), first_call, second_call)
+
+
+def race_held(hold, first_call, second_call):
     first = Worker("first", first_call)
     second = Worker("second", second_call)
-    with gate(target, attribute, "first") as (reached, release):
+    with gate(hold, "first") as (reached, release):
         first.start()
         assert reached.wait(WAIT)
         second.start()
@@ -120,9 +155,8 @@ def test_two_transfers_of_the_same_user_never_interleave(administrator):
     old, first_new, second_new = OwnerFactory(), OwnerFactory(), OwnerFactory()
     for _ in range(3):
         small_firm(old)
-    first, second = race(
-        transfers.services,
-        "_move_shares",
+    first, second = race_at_step(
+        "move_shares",
         lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=first_new),
         lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=second_new),
     )
@@ -142,9 +176,8 @@ def test_two_deactivating_transfers_racing_in_opposite_directions(administrator)
     a, b = OwnerFactory(), OwnerFactory()
     small_firm(a)
     small_firm(b)
-    a_to_b, b_to_a = race(
-        transfers.services,
-        "_move_shares",
+    a_to_b, b_to_a = race_at_step(
+        "move_shares",
         lambda: records_transfer_all(
             acting_user=administrator, old_user=a, new_user=b, deactivate_old_user=True
         ),
@@ -158,9 +191,8 @@ def test_two_deactivating_transfers_racing_in_opposite_directions(administrator)
 def test_record_created_while_a_deactivating_transfer_runs_is_refused(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    transfer, create = race(
-        transfers.services,
-        "_move_shares",
+    transfer, create = race_at_step(
+        "move_shares",
         lambda: records_transfer_all(
             acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
         ),
@@ -190,16 +222,15 @@ def test_record_created_just_before_a_deactivating_transfer_is_moved(administrat
     assert create.error is None
     assert transfer.error is None
     assert Client.objects.get(number="C-RACE-2").owner_id == new.pk
-    assert transfer.result.client_count == 2
+    assert transfer.result.transfer.client_count == 2
     assert owned_by(old) == 0
 
 
 def test_new_user_deactivated_during_a_transfer_is_refused_owns_records(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     small_firm(old)
-    transfer, deactivate = race(
-        transfers.services,
-        "_move_shares",
+    transfer, deactivate = race_at_step(
+        "move_shares",
         lambda: records_transfer_all(acting_user=administrator, old_user=old, new_user=new),
         lambda: user_set_active(user=new, is_active=False, acting_user=administrator),
     )
@@ -233,9 +264,10 @@ def test_double_submission_lands_on_one_receipt(administrator):
             acting_user=administrator, old_user=old, new_user=new, request_key="same"
         )
 
-    calls = race(transfers.services, "_move_shares", submit, submit)
+    calls = race_at_step("move_shares", submit, submit)
     assert [worker.error for worker in calls] == [None, None]
-    assert calls[0].result.pk == calls[1].result.pk
+    assert calls[0].result.transfer.pk == calls[1].result.transfer.pk
+    assert [worker.result.replayed for worker in calls] == [False, True]
     assert Transfer.objects.count() == 1
 
 

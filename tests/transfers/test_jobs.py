@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import uuid
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -27,6 +26,7 @@ from django_tasks_db.models import DBTaskResult
 import transfers.services as services
 from clients.models import Case, Client, Matter
 from tests.conftest import snapshot
+from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers import jobs
 from transfers.models import Transfer, TransferJob, TransferProgress
@@ -277,19 +277,14 @@ def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
 ):
     job = queue_transfer_all(admin_http, leaver_firm, deactivate_old_user="on")
     before = snapshot()
-    real = services._move_owned
-    calls = {"n": 0}
 
-    def crash_on_cases(**kwargs):
-        calls["n"] += 1
-        moved = real(**kwargs)
-        if calls["n"] == 3:  # clients and matters moved, cases moved: then it dies
-            raise Boom("worker lost its connection")
-        return moved
+    def crash(**details):
+        raise Boom("worker lost its connection")
 
-    with mock.patch.object(services, "_move_owned", crash_on_cases):
+    # Clients, matters and cases moved: then it dies.
+    with at_step("move_owned", crash, call=3) as reached:
         run_worker()
-    assert calls["n"] == 3
+    assert reached["move_owned"] == 3 and not reached["move_shares"]
     job.refresh_from_db()
     assert job.status == TransferJob.Status.FAILED
     assert "Boom: worker lost its connection" in job.message
@@ -335,19 +330,13 @@ def test_progress_is_readable_by_another_connection_while_the_transaction_is_ope
         finally:
             connections.close_all()
 
-    real = services._move_shares
-    calls = {"n": 0}
+    def look_during_shares(**details):
+        # The cases have moved inside the open transaction; ask like the page does.
+        thread = threading.Thread(target=look_from_another_request)
+        thread.start()
+        thread.join()
 
-    def look_during_shares(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            # The cases have moved inside the open transaction; ask like the page does.
-            thread = threading.Thread(target=look_from_another_request)
-            thread.start()
-            thread.join()
-        return real(**kwargs)
-
-    with mock.patch.object(services, "_move_shares", look_during_shares):
+    with at_step("move_shares", look_during_shares):
         jobs.transfer_job_run.call(job.pk)
     assert len(seen) == 1
     assert seen[0]["status"] == "running"
@@ -424,10 +413,10 @@ def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, 
     job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
 
-    def stop_now(**kwargs):
+    def stop_now(**details):
         raise SystemExit(1)
 
-    with mock.patch.object(services, "_move_shares", stop_now), pytest.raises(SystemExit):
+    with at_step("move_shares", stop_now), pytest.raises(SystemExit):
         jobs.transfer_job_run.call(job.pk)
     job.refresh_from_db()
     assert job.status == TransferJob.Status.FAILED

@@ -72,7 +72,7 @@ def test_receipt_page_history_and_revert(client, administrator, changed):
     listing = client.get(reverse("transfers:transfer_list")).content.decode()
     assert "Owner change" in listing
 
-    revert = transfer_revert(acting_user=administrator, transfer=receipt)
+    revert = transfer_revert(acting_user=administrator, transfer=receipt).transfer
     case.refresh_from_db()
     assert case.owner == owen and revert.case_count == 1
     history = record_ownership_history(record=case)

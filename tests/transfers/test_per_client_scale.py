@@ -409,7 +409,7 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver
     preview = response.context["preview"]
     counts = {
         r.to_user_name: (r.client_count, r.matter_count, r.case_count, r.share_count)
-        for r in preview.recipient_rows
+        for r in preview.recipients
     }
     assert counts == {"Dana Reyes": (1, 2, 3, 1), "Marcus Hale": (1, 1, 0, 0)}
     html = response.content.decode()

@@ -208,7 +208,7 @@ class TransferProperties(TestCase):
             len(expected_audit),
         )
 
-        revert = transfer_revert(acting_user=self.admin, transfer=transfer)
+        revert = transfer_revert(acting_user=self.admin, transfer=transfer).transfer
         self.assertEqual(self.owners(), before_owners)
         self.assertEqual(self.shares(), before_shares)
         self.assertEqual(revert.skipped_count, 0)
@@ -223,7 +223,7 @@ class TransferProperties(TestCase):
         def call(old, linked):
             return records_transfer_all(
                 acting_user=self.admin, old_user=old, new_user=new_user, deactivate_old_user=off
-            )
+            ).transfer
 
         self.check(plan, lambda client_id: new_user.pk, call, per_client=False)
 
@@ -245,6 +245,6 @@ class TransferProperties(TestCase):
                 assignments=mapping,
                 expected_client_ids=linked,
                 deactivate_old_user=off,
-            )
+            ).transfer
 
         self.check(plan, lambda client_id: mapping.get(client_id), call, per_client=True)

@@ -62,7 +62,7 @@ def test_transfer_records_are_ordered_and_labelled(
 ):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     with django_assert_num_queries(1):
         rows = list(transfer_records(transfer=transfer))
     types = [row.record_type for row in rows]
@@ -80,7 +80,7 @@ def test_transfer_records_are_ordered_and_labelled(
 def test_transfer_changed_since_follows_later_changes(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     assert not transfer_changed_since(transfer=transfer).exists()
     records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.new, new_user=mixed_firm.other
@@ -95,12 +95,12 @@ def test_transfer_revert_refusal(mixed_firm, administrator, manager):
         old_user=mixed_firm.old,
         new_user=mixed_firm.new,
         deactivate_old_user=True,
-    )
+    ).transfer
     assert transfer_revert_refusal(transfer=transfer) is None  # reactivates the old user
     assert transfer_revert_refusal(transfer=transfer, acting_user=manager).code == (
         "permission_denied"
     )
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     assert transfer_revert_refusal(transfer=transfer).code == "revert_not_allowed"
     assert transfer_revert_refusal(transfer=revert) is None
     user_set_active(user=mixed_firm.new, is_active=False, acting_user=administrator)
@@ -110,10 +110,10 @@ def test_transfer_revert_refusal(mixed_firm, administrator, manager):
 def test_transfer_list_searches_the_recorded_names(mixed_firm, administrator):
     first = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     old, new = OwnerFactory(first_name="Zed", last_name="Zulu"), OwnerFactory()
     CaseFactory(matter=MatterFactory(client=ClientFactory(owner=old), owner=old), owner=old)
-    second = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    second = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     assert list(transfer_list()) == [second, first]
     assert list(transfer_list(search="zulu")) == [second]
     assert list(transfer_list(search="Nora")) == [first]  # a recipient
@@ -131,7 +131,7 @@ def test_receipts_survive_the_deletion_of_the_users(administrator):
         OwnerFactory(),
     )
     ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     records_transfer_all(acting_user=administrator, old_user=new, new_user=third)
     old.delete()
     new_name = new.full_name

@@ -15,7 +15,7 @@ from clients.models import (
 )
 from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import owners, user_shares
+from tests.transfers.engine_support import at_step, owners, user_shares
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import linked_client_ids, user_holdings
@@ -62,7 +62,7 @@ def test_transfer_all_moves_everything_the_old_user_owns(mixed_firm, administrat
 
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
 
     for model in (Client, Matter, Case):
         assert not model.objects.filter(owner=mixed_firm.old).exists()
@@ -107,7 +107,7 @@ def test_transfer_all_moves_shares_with_deduplication(mixed_firm, administrator)
 
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
 
     assert user_shares(mixed_firm.old) == set()
     new_shares = user_shares(mixed_firm.new)
@@ -164,7 +164,7 @@ def test_transfer_all_with_deactivation(mixed_firm, administrator):
         old_user=mixed_firm.old,
         new_user=mixed_firm.new,
         deactivate_old_user=True,
-    )
+    ).transfer
     mixed_firm.old.refresh_from_db()
     assert not mixed_firm.old.is_active
     assert transfer.deactivated_from_user
@@ -173,7 +173,7 @@ def test_transfer_all_with_deactivation(mixed_firm, administrator):
 def test_transfer_all_accepts_a_user_id_for_the_new_user(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old.pk, new_user=str(mixed_firm.new.pk)
-    )
+    ).transfer
     assert transfer.recipients.get().to_user == mixed_firm.new
 
 
@@ -181,7 +181,7 @@ def test_deactivating_a_user_who_owns_nothing_is_recorded(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     transfer = records_transfer_all(
         acting_user=administrator, old_user=old, new_user=new, deactivate_old_user=True
-    )
+    ).transfer
     old.refresh_from_db()
     assert not old.is_active
     assert transfer.record_count == 0
@@ -201,35 +201,41 @@ def test_request_key_returns_the_same_receipt(mixed_firm, administrator):
         new_user=mixed_firm.new,
         request_key="k-1",
     )
-    assert again.pk == first.pk
+    assert again.transfer.pk == first.transfer.pk
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.recipients == ()
     assert snapshot() == state
     assert Transfer.objects.count() == 1
 
 
-def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator, monkeypatch):
-    first = records_transfer_all(
-        acting_user=administrator,
-        old_user=mixed_firm.old,
-        new_user=mixed_firm.new,
-        request_key="k-2",
-    )
-    import transfers.services as services
+def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator):
+    """A Save of the same form committed between the first look and the
+    lock: its receipt is returned and nothing moves again."""
+    saved = []
 
-    real = services._existing
-    calls = []
+    def saved_meanwhile(**details):
+        saved.append(
+            Transfer.objects.create(
+                mode=Transfer.Mode.ALL,
+                actor=administrator,
+                actor_name=administrator.full_name,
+                from_user=mixed_firm.old,
+                from_user_name=mixed_firm.old.full_name,
+                request_key="k-2",
+            )
+        )
 
-    def first_check_misses(key):
-        calls.append(key)
-        return None if len(calls) == 1 else real(key)
-
-    monkeypatch.setattr(services, "_existing", first_check_misses)
-    again = records_transfer_all(
-        acting_user=administrator,
-        old_user=mixed_firm.old,
-        new_user=mixed_firm.new,
-        request_key="k-2",
-    )
-    assert again.pk == first.pk
+    before = owners(Client), owners(Matter), owners(Case)
+    with at_step("locked", saved_meanwhile):
+        again = records_transfer_all(
+            acting_user=administrator,
+            old_user=mixed_firm.old,
+            new_user=mixed_firm.new,
+            request_key="k-2",
+        )
+    assert again.replayed and again.transfer == saved[0]
+    assert (owners(Client), owners(Matter), owners(Case)) == before
+    assert Transfer.objects.count() == 1
 
 
 def test_dry_run_changes_nothing_and_says_what_would_move(mixed_firm, administrator):
@@ -242,11 +248,13 @@ def test_dry_run_changes_nothing_and_says_what_would_move(mixed_firm, administra
         dry_run=True,
     )
     assert snapshot() == before
-    assert preview.dry_run
-    assert preview.pk is None
-    assert (preview.client_count, preview.matter_count, preview.case_count) == (1, 2, 3)
-    (recipient,) = preview.recipient_rows
-    assert recipient.to_user == mixed_firm.new
+    assert preview.dry_run and not preview.replayed
+    receipt = preview.transfer
+    assert receipt.pk is None
+    assert (receipt.client_count, receipt.matter_count, receipt.case_count) == (1, 2, 3)
+    (recipient,) = preview.recipients
+    assert recipient.to_user == mixed_firm.new and recipient.pk is None
+    assert preview.client_ids == {mixed_firm.new.pk: None}
 
 
 @pytest.mark.parametrize("deactivate", [False, True])
@@ -333,35 +341,24 @@ def test_deactivating_the_last_active_superuser_is_refused(administrator, superu
     )
 
 
-def test_deactivation_is_refused_when_records_would_remain(mixed_firm, administrator, monkeypatch):
+def test_deactivation_is_refused_when_records_would_remain(mixed_firm, administrator):
     """owns_records, checked under the lock after the moves: simulated by a
-    move step that leaves the cases behind."""
-    import transfers.services as services
+    case going back to the old user once the cases have moved."""
+    left_behind = mixed_firm.own_case.pk
 
-    real = services._move_owned
+    def leave_a_case_behind(record_type, **details):
+        assert record_type == RT.CASE
+        Case.objects.filter(pk=left_behind).update(owner=mixed_firm.old)
 
-    def skip_cases(**kwargs):
-        if kwargs["model"] is Case:
-            return 0
-        return real(**kwargs)
-
-    real_audit = services._audit_owned
-
-    def skip_case_audit(**kwargs):
-        if kwargs["model"] is Case:
-            return 0
-        return real_audit(**kwargs)
-
-    monkeypatch.setattr(services, "_move_owned", skip_cases)
-    monkeypatch.setattr(services, "_audit_owned", skip_case_audit)
-    error = refused(
-        "owns_records",
-        records_transfer_all,
-        acting_user=administrator,
-        old_user=mixed_firm.old,
-        new_user=mixed_firm.new,
-        deactivate_old_user=True,
-    )
+    with at_step("move_owned", leave_a_case_behind, call=3):
+        error = refused(
+            "owns_records",
+            records_transfer_all,
+            acting_user=administrator,
+            old_user=mixed_firm.old,
+            new_user=mixed_firm.new,
+            deactivate_old_user=True,
+        )
     assert error.field == "deactivate_old_user"
 
 
@@ -387,7 +384,7 @@ def test_per_client_moves_each_clients_holdings_to_its_new_user(mixed_firm, admi
             mixed_firm.others_client.pk: third.pk,
         },
         expected_client_ids=linked,
-    )
+    ).transfer
 
     assert owners(Client)[mixed_firm.own_client.pk] == mixed_firm.new.pk
     assert owners(Client)[mixed_firm.others_client.pk] == mixed_firm.other.pk  # not the old user's
@@ -533,7 +530,8 @@ def test_per_client_request_key(mixed_firm, administrator):
         "request_key": "per-client-1",
     }
     first = records_transfer_per_client(**kwargs)
-    assert records_transfer_per_client(**kwargs).pk == first.pk
+    again = records_transfer_per_client(**kwargs)
+    assert again.transfer.pk == first.transfer.pk and again.replayed
     assert Transfer.objects.count() == 1
 
 
@@ -550,9 +548,9 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
         old_user=mixed_firm.old,
         new_user=mixed_firm.new,
         deactivate_old_user=True,
-    )
+    ).transfer
 
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
     assert {model: owners(model) for model in (Client, Matter, Case)} == before
     assert {
@@ -584,7 +582,7 @@ def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administ
 
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     record_owner_change(
         acting_user=administrator, record=mixed_firm.own_case, new_owner=mixed_firm.other
     )
@@ -594,7 +592,7 @@ def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administ
         (RT.CASE_SHARE, mixed_firm.others_case_in_own_matter.pk),
     }
 
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
 
     assert owners(Case)[mixed_firm.own_case.pk] == mixed_firm.other.pk
     assert owners(Case)[mixed_firm.own_case_in_others.pk] == mixed_firm.old.pk
@@ -609,7 +607,7 @@ def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administ
 def test_revert_twice_is_refused(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=transfer)
 
@@ -622,10 +620,10 @@ def test_revert_of_a_revert_moves_the_records_again(mixed_firm, administrator):
             mixed_firm.own_client.pk: mixed_firm.new,
             mixed_firm.others_client.pk: mixed_firm.other,
         },
-    )
+    ).transfer
     after_transfer = {model: owners(model) for model in (Client, Matter, Case)}
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
-    redo = transfer_revert(acting_user=administrator, transfer=revert)
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    redo = transfer_revert(acting_user=administrator, transfer=revert).transfer
     assert {model: owners(model) for model in (Client, Matter, Case)} == after_transfer
     assert {r.to_user_id for r in redo.recipients.all()} == {mixed_firm.new.pk, mixed_firm.other.pk}
     refused("revert_not_allowed", transfer_revert, acting_user=administrator, transfer=revert)
@@ -634,7 +632,7 @@ def test_revert_of_a_revert_moves_the_records_again(mixed_firm, administrator):
 def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     user_set_active(user=mixed_firm.old, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=transfer)
     user_set_active(user=mixed_firm.old, is_active=True, acting_user=administrator)
@@ -645,8 +643,8 @@ def test_revert_conflicts_when_the_old_user_can_no_longer_own_records(mixed_firm
 def test_revert_of_a_revert_conflicts_when_the_receiver_left(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
-    revert = transfer_revert(acting_user=administrator, transfer=transfer)
+    ).transfer
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
     user_set_active(user=mixed_firm.new, is_active=False, acting_user=administrator)
     refused("revert_conflict", transfer_revert, acting_user=administrator, transfer=revert)
 
@@ -654,7 +652,7 @@ def test_revert_of_a_revert_conflicts_when_the_receiver_left(mixed_firm, adminis
 def test_revert_not_allowed_when_the_old_user_was_deleted(administrator):
     old, new = OwnerFactory(), OwnerFactory()
     ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     old.delete()
     transfer.refresh_from_db()
     assert transfer.from_user_name  # the receipt survives
@@ -664,7 +662,7 @@ def test_revert_not_allowed_when_the_old_user_was_deleted(administrator):
 def test_revert_with_everything_changed_since_is_refused(administrator):
     old, new, other = OwnerFactory(), OwnerFactory(), OwnerFactory()
     client = ClientFactory(owner=old)
-    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     records_transfer_all(acting_user=administrator, old_user=new, new_user=other)
     assert owners(Client)[client.pk] == other.pk
     refused("nothing_to_transfer", transfer_revert, acting_user=administrator, transfer=transfer)
@@ -673,22 +671,24 @@ def test_revert_with_everything_changed_since_is_refused(administrator):
 def test_revert_needs_the_permission(mixed_firm, administrator, manager):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     refused("permission_denied", transfer_revert, acting_user=manager, transfer=transfer)
 
 
 def test_revert_request_key(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     first = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
-    assert transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1") == first
+    again = transfer_revert(acting_user=administrator, transfer=transfer, request_key="r-1")
+    assert again.transfer == first.transfer
+    assert (first.replayed, again.replayed) == (False, True)
 
 
 def test_revert_gives_a_merged_share_back_and_keeps_the_receivers_own(mixed_firm, administrator):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     transfer_revert(acting_user=administrator, transfer=transfer)
     holders = set(
         CaseUserObjectPermission.objects.filter(
@@ -750,7 +750,7 @@ def test_revert_emails_the_user_records_return_to(
 ):
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     with django_capture_on_commit_callbacks(execute=True):
         transfer_revert(acting_user=administrator, transfer=transfer)
     (message,) = mail.outbox

@@ -5,8 +5,8 @@ from unittest import mock
 
 import pytest
 
-import transfers.services as services
 from tests.conftest import snapshot
+from tests.transfers.engine_support import at_step
 from transfers.models import TransferRecipient
 from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 
@@ -17,30 +17,26 @@ class Boom(Exception):
     pass
 
 
-def fail_on_call(real, number: int):
-    """Wrap `real` so that its `number`-th call raises Boom (after running,
-    so the step's own writes happened and must be rolled back)."""
-    calls = {"n": 0}
+def fail_at(step: str, call: int):
+    """Raise Boom once `step` has run for the `call`-th time, so the step's
+    own writes happened and must be rolled back."""
 
-    def wrapper(**kwargs):
-        calls["n"] += 1
-        result = real(**kwargs)
-        if calls["n"] == number:
-            raise Boom(f"{real.__name__} call {number}")
-        return result
+    def boom(**details):
+        raise Boom(f"{step} call {call}")
 
-    return wrapper
+    return at_step(step, boom, call=call)
 
 
 STEPS = [
     # (step, which call fails)
-    ("_audit_owned", 1),  # the first receipt rows (clients)
-    ("_audit_owned", 3),  # during the receipt inserts, after some owners moved
-    ("_move_owned", 1),  # right after the first owner update
-    ("_move_owned", 3),  # after all owner updates
-    ("_move_shares", 2),  # in the middle of the share moves
-    ("_move_shares", 3),
-    ("_deactivate", 1),  # at deactivation, after it ran
+    ("locked", 1),  # once the users are locked, before anything moved
+    ("audit_owned", 1),  # the first receipt rows (clients)
+    ("audit_owned", 3),  # during the receipt inserts, after some owners moved
+    ("move_owned", 1),  # right after the first owner update
+    ("move_owned", 3),  # after all owner updates
+    ("move_shares", 2),  # in the middle of the share moves
+    ("move_shares", 3),
+    ("deactivate", 1),  # at deactivation, after it ran
 ]
 
 
@@ -50,7 +46,7 @@ def transfer_all(mixed_firm, administrator):
         old_user=mixed_firm.old,
         new_user=mixed_firm.new,
         deactivate_old_user=True,
-    )
+    ).transfer
 
 
 def transfer_per_client(mixed_firm, administrator):
@@ -62,15 +58,14 @@ def transfer_per_client(mixed_firm, administrator):
             mixed_firm.others_client.pk: mixed_firm.other,
         },
         deactivate_old_user=True,
-    )
+    ).transfer
 
 
 @pytest.mark.parametrize(("step", "call"), STEPS)
 @pytest.mark.parametrize("transfer", [transfer_all, transfer_per_client])
 def test_a_fault_at_any_step_changes_nothing(mixed_firm, administrator, step, call, transfer):
     before = snapshot()
-    failing = mock.patch.object(services, step, fail_on_call(getattr(services, step), call))
-    with failing, pytest.raises(Boom):
+    with fail_at(step, call), pytest.raises(Boom):
         transfer(mixed_firm, administrator)
     assert snapshot() == before
     # And the same transfer then succeeds.
@@ -97,13 +92,18 @@ def test_a_fault_in_the_deactivation_itself_changes_nothing(mixed_firm, administ
 
 @pytest.mark.parametrize(
     ("step", "call"),
-    [("_revert_owned", 1), ("_revert_owned", 3), ("_revert_shares", 3), ("_reactivate", 1)],
+    [
+        ("locked", 1),
+        ("reactivate", 1),
+        ("revert_owned", 1),
+        ("revert_owned", 3),
+        ("revert_shares", 3),
+    ],
 )
 def test_a_fault_during_a_revert_changes_nothing(mixed_firm, administrator, step, call):
     transfer = transfer_all(mixed_firm, administrator)
     before = snapshot()
-    failing = mock.patch.object(services, step, fail_on_call(getattr(services, step), call))
-    with failing, pytest.raises(Boom):
+    with fail_at(step, call), pytest.raises(Boom):
         transfer_revert(acting_user=administrator, transfer=transfer)
     assert snapshot() == before
     transfer_revert(acting_user=administrator, transfer=transfer)
@@ -119,3 +119,27 @@ def test_a_failing_mail_server_does_not_undo_the_transfer(
         transfer = transfer_all(mixed_firm, administrator)
     transfer.refresh_from_db()
     assert transfer.record_count == 6
+
+
+def test_every_step_is_reached_in_order(mixed_firm, administrator):
+    """The seam the tests above use: each step of a deactivating transfer and
+    of its revert reaches services.fault_point, in the order it runs."""
+    steps = []
+
+    def note(**details):
+        steps.append(details)
+
+    with at_step("locked", note) as reached:
+        transfer = transfer_all(mixed_firm, administrator)
+    assert reached == {
+        "locked": 1,
+        "audit_owned": 3,
+        "move_owned": 3,
+        "move_shares": 3,
+        "deactivate": 1,
+    }
+    assert steps == [{"user_ids": sorted([mixed_firm.old.pk, mixed_firm.new.pk])}]
+    with at_step("reactivate", note) as reached:
+        transfer_revert(acting_user=administrator, transfer=transfer)
+    assert reached == {"locked": 1, "reactivate": 1, "revert_owned": 3, "revert_shares": 3}
+    assert steps[-1] == {"user_id": mixed_firm.old.pk}

@@ -8,10 +8,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clients.models import Client
 from transfers.errors import TransferRefused
-from transfers.models import Transfer
 from transfers.progress import TerminalProgress
 from transfers.selectors import DistributionMode, client_distribution, linked_clients
-from transfers.services import records_transfer_all, records_transfer_per_client
+from transfers.services import (
+    TransferResult,
+    records_transfer_all,
+    records_transfer_per_client,
+)
 from users.models import User
 
 HELP = """Transfer the clients, matters, cases and shares of user OLD.
@@ -94,7 +97,7 @@ class Command(BaseCommand):
         try:
             if options["to"]:
                 new = self._user(options["to"], "new user (--to)")
-                transfer = records_transfer_all(
+                result = records_transfer_all(
                     acting_user=actor,
                     old_user=old,
                     new_user=new,
@@ -110,7 +113,7 @@ class Command(BaseCommand):
                     )
                 else:
                     assignments = self._read_plan(Path(options["plan"]))
-                transfer = records_transfer_per_client(
+                result = records_transfer_per_client(
                     acting_user=actor,
                     old_user=old,
                     assignments=assignments,
@@ -128,7 +131,7 @@ class Command(BaseCommand):
         finally:
             if progress is not None and progress.phase:
                 progress.finish()
-        self._report(transfer, old, dry_run=options["dry_run"])
+        self._report(result, old)
 
     # --- input ---------------------------------------------------------------
 
@@ -206,7 +209,8 @@ class Command(BaseCommand):
 
     # --- output --------------------------------------------------------------
 
-    def _report(self, transfer: Transfer, old: User, *, dry_run: bool) -> None:
+    def _report(self, result: TransferResult, old: User) -> None:
+        transfer, dry_run = result.transfer, result.dry_run
         write = self.stdout.write
         if dry_run:
             write(f"Dry run: nothing was changed. This is what would move from {old.username}:")
@@ -217,9 +221,7 @@ class Command(BaseCommand):
                     f"from {transfer.from_user_name}:"
                 )
             )
-        recipients = getattr(transfer, "recipient_rows", None)
-        if recipients is None:
-            recipients = list(transfer.recipients.select_related("to_user"))
+        recipients = result.recipients
         numbers = {}
         if dry_run:
             numbers = dict(linked_clients(user=old).values_list("pk", "number"))
@@ -230,7 +232,7 @@ class Command(BaseCommand):
                 f"{recipient.matter_count} matters, {recipient.case_count} cases, "
                 f"{recipient.share_count} shares"
             )
-            client_ids = getattr(recipient, "client_ids", None)
+            client_ids = result.client_ids.get(recipient.to_user_id)
             if dry_run and client_ids:
                 listed = sorted(numbers.get(pk, str(pk)) for pk in client_ids)
                 write("    clients: " + ", ".join(listed))
