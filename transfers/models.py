@@ -114,9 +114,10 @@ class TransferredRecord(models.Model):
     # index and foreign-key check here is paid once per row moved. So the
     # columns are not checked by the database row by row (the engine writes the
     # transfer and its rows together; Django still cascades a deleted transfer
-    # and sets deleted users to NULL), `moved_by_transfer` is keyed by transfer
-    # and type only (a transfer's rows are appended at its end, and deduplicated),
-    # and only share rows are indexed by permission.
+    # and sets deleted users to NULL) and only share rows are indexed by
+    # permission. `moved_by_transfer` keeps `record_id`: a revert and its
+    # skipped rows look up each record's row of a transfer through it (without
+    # it, reverting 30,000 records took minutes instead of a second).
     transfer = models.ForeignKey(
         Transfer,
         on_delete=models.CASCADE,
@@ -165,7 +166,7 @@ class TransferredRecord(models.Model):
     class Meta:
         ordering = ["transfer", "record_type", "record_id"]
         indexes = [
-            models.Index(fields=["transfer", "record_type"], name="moved_by_transfer"),
+            models.Index(fields=["transfer", "record_type", "record_id"], name="moved_by_transfer"),
             models.Index(fields=["record_type", "record_id"], name="moved_record_history"),
             models.Index(
                 fields=["permission"],

@@ -13,10 +13,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(
-            model_name="transferredrecord",
-            name="moved_by_transfer",
-        ),
         migrations.AlterField(
             model_name="transferredrecord",
             name="permission",
@@ -40,10 +36,6 @@ class Migration(migrations.Migration):
                 related_name="records",
                 to="transfers.transfer",
             ),
-        ),
-        migrations.AddIndex(
-            model_name="transferredrecord",
-            index=models.Index(fields=["transfer", "record_type"], name="moved_by_transfer"),
         ),
         migrations.AddIndex(
             model_name="transferredrecord",
