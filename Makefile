@@ -52,10 +52,13 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
-# gunicorn on PostgreSQL under staff browsing and concurrent transfers, then integrity checks.
-LOAD_ARGS ?= --duration 60 --workers 4
-load: $(VENV)/.installed
-	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
+# gunicorn on a fresh PostgreSQL database under staff browsing and concurrent transfers,
+# driven by locust without its web UI, then integrity checks of the data.
+LOAD_ARGS ?= --run-time 60s --server-workers 4
+load: $(VENV)/.installed-bench
+	mkdir -p bench-results
+	$(BIN)/locust -f benchmarks/locustfile.py --headless --only-summary --stop-timeout 60 \
+		--loglevel WARNING --json-file bench-results/load-locust $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache
