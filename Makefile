@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench bench-transfer load clean
+.PHONY: run test lint format bench load clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("CaseEngine needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(VENV)/.installed $@
 
 # The background worker (large transfers) runs beside the server and stops with it.
@@ -43,31 +47,19 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Transfer All against hand-written SQL on the PostgreSQL reference load (not part of `make test`).
-bench-transfer: $(VENV)/.installed
-	$(BIN)/python benchmarks/transfer.py $(BENCH_ARGS)
-
-# Grid pages at 100,000 clients / 500,000 matters / 2,500,000 cases on PostgreSQL:
-# median server time and query count per page (builds casengine_bench_grids once).
-.PHONY: bench-grids
-bench-grids: $(VENV)/.installed
-	$(BIN)/python benchmarks/grids.py $(BENCH_ARGS)
-
-# Every hot path at the reference scale on PostgreSQL: one table of median / p95 server
-# time and query count, saved to bench-results/ (BENCH_ARGS="--only pages --compare FILE").
-bench: $(VENV)/.installed
+# Every hot path at the reference scale on PostgreSQL (not part of `make test`): one table of
+# median / p95 server time and query count per row, saved to bench-results/. The databases
+# are built on the first run and reused (BENCH_ARGS="--only transfers,pages --rounds 5").
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
-# A Save above the background threshold on the reference load: time to queue, then the
-# worker's phases as the progress page sees them (needs the load of bench-transfer).
-.PHONY: bench-background
-bench-background: $(VENV)/.installed
-	$(BIN)/python benchmarks/background.py
-
-# gunicorn on PostgreSQL under staff browsing and concurrent transfers, then integrity checks.
-LOAD_ARGS ?= --duration 60 --workers 4
-load: $(VENV)/.installed
-	$(BIN)/python benchmarks/load.py $(LOAD_ARGS)
+# gunicorn on a fresh PostgreSQL database under staff browsing and concurrent transfers,
+# driven by locust without its web UI, then integrity checks of the data.
+LOAD_ARGS ?= --run-time 60s --server-workers 4
+load: $(VENV)/.installed-bench
+	mkdir -p bench-results
+	$(BIN)/locust -f benchmarks/locustfile.py --headless --only-summary --stop-timeout 60 \
+		--loglevel WARNING --json-file bench-results/load-locust $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache
