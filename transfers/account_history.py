@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.template.defaultfilters import pluralize
 
+from clients.record_types import RECORD_TYPES
 from transfers.models import Transfer, TransferRecipient
 from users.models import AccountEvent, User
 
@@ -24,15 +25,11 @@ class AccountHistoryEntry:
 
 
 def _counts(row) -> str:
+    nouns = [(t.count_field, t.name) for t in RECORD_TYPES] + [("share_count", "share")]
     parts = [
         f"{count} {noun}{pluralize(count)}"
-        for count, noun in (
-            (row.client_count, "client"),
-            (row.matter_count, "matter"),
-            (row.case_count, "case"),
-            (row.share_count, "share"),
-        )
-        if count
+        for field, noun in nouns
+        if (count := getattr(row, field))
     ]
     return ", ".join(parts) if parts else "nothing"
 

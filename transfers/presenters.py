@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import get_text_list
 
 from clients.models import Client
+from clients.record_types import RECORD_TYPES
 from transfers import jobs, selectors
 from transfers.errors import TransferRefused
 from transfers.forms import (
@@ -37,15 +38,18 @@ NAMES_LISTED = 10
 # --- words --------------------------------------------------------------------
 
 
-def counts_text(clients: int, matters: int, cases: int, shares: int = 0) -> str:
-    parts = [
-        f"{clients} client{pluralize(clients)}",
-        f"{matters} matter{pluralize(matters)}",
-        f"{cases} case{pluralize(cases)}",
-    ]
-    if shares:
-        parts.append(f"{shares} share{pluralize(shares)}")
+def counts_text(counts, *, shares: bool = True) -> str:
+    """ "2 clients, 1 matter and 0 cases" from a receipt, a recipient or anything
+    with their count fields; shares are added when there are any."""
+    parts = [_counted(getattr(counts, t.count_field), t.name) for t in RECORD_TYPES]
+    share_count = getattr(counts, "share_count", 0) if shares else 0
+    if share_count:
+        parts.append(_counted(share_count, "share"))
     return get_text_list(parts, "and")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{pluralize(count)}"
 
 
 def client_holdings_text(client: Client) -> str:
@@ -62,16 +66,10 @@ def transfer_summary(transfer: Transfer) -> str:
     """The success message after Save: counts, new users and deactivation."""
     recipients = list(transfer.recipients.all())
     to_text = get_text_list(
-        [
-            f"{r.to_user_name} ({counts_text(r.client_count, r.matter_count, r.case_count)})"
-            for r in recipients
-        ],
+        [f"{r.to_user_name} ({counts_text(r, shares=False)})" for r in recipients],
         "and",
     )
-    text = (
-        f"Transferred {counts_text(transfer.client_count, transfer.matter_count, transfer.case_count, transfer.share_count)} "  # noqa: E501
-        f"from {transfer.from_user_name} to {to_text}."
-    )
+    text = f"Transferred {counts_text(transfer)} from {transfer.from_user_name} to {to_text}."
     if transfer.deactivated_from_user:
         text += f" {transfer.from_user_name} was deactivated."
     return text
@@ -102,9 +100,7 @@ def revert_summary(revert: Transfer) -> str:
     """The success message after Revert: what went back, to whom, and what
     was left alone because it changed since."""
     recipients = get_text_list([r.to_user_name for r in revert.recipients.all()], "and")
-    text = f"Reverted transfer #{revert.reverted_transfer_id}: moved back " + counts_text(
-        revert.client_count, revert.matter_count, revert.case_count, revert.share_count
-    )
+    text = f"Reverted transfer #{revert.reverted_transfer_id}: moved back " + counts_text(revert)
     if recipients:
         text += f" to {recipients}"
     text += "."

@@ -32,8 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
-from clients.models import Client
-from clients.record_types import RECORD_TYPES
+from clients.record_types import RECORD_TYPES, record_type_of
 from transfers.errors import (
     FIELD_ASSIGNMENTS,
     FIELD_DEACTIVATE,
@@ -73,7 +72,7 @@ AUDIT_FIELDS = (
 )
 
 
-COUNTS = ("client_count", "matter_count", "case_count", "share_count")
+COUNTS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,10 +206,11 @@ def _share_scope(
     if client_ids is None:
         return "", []
     shared = f"{_table(share_model)}.{_column(share_model, 'content_object')}"
-    if record_model is Client:
+    client_field = record_type_of(record_model).client_field
+    if client_field == "id":
         scope, params = _in(shared, client_ids)
     else:
-        inner, params = _in(_column(record_model, "client"), client_ids)
+        inner, params = _in(_column(record_model, client_field), client_ids)
         scope = (
             f"{shared} IN (SELECT {_column(record_model, 'id')} "
             f"FROM {_table(record_model)} WHERE {inner})"
