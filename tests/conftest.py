@@ -96,7 +96,7 @@ def record_permission(model, action: str) -> Permission:
 # --- Snapshot -----------------------------------------------------------------
 
 USER_SHARE_MODELS = tuple(record_type.user_share_model for record_type in RECORD_TYPES)
-SHARE_MODELS = USER_SHARE_MODELS + tuple(
+ALL_SHARE_MODELS = USER_SHARE_MODELS + tuple(
     record_type.group_share_model for record_type in RECORD_TYPES
 )
 
@@ -107,7 +107,7 @@ def snapshot() -> dict:
     state: dict = {}
     for model in RECORD_MODELS:
         state[model.__name__] = sorted(model.objects.values_list("pk", "owner_id", "updated_at"))
-    for model in SHARE_MODELS:
+    for model in ALL_SHARE_MODELS:
         holder = "user_id" if "user" in {f.name for f in model._meta.fields} else "group_id"
         state[model.__name__] = sorted(
             model.objects.values_list("pk", "content_object_id", holder, "permission_id")
