@@ -8,21 +8,30 @@ Each section runs in a process of its own, on a database built on its first run 
 reused (README, Performance). Exits non-zero when a target is missed: service / SQL above
 1.5, service / lean floor above 3, a row above its query budget, size or time limit."""
 
-from __future__ import annotations
-
 import argparse
+import atexit
 import datetime
+import functools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from urllib.parse import urlencode
 
 import common
-from common import ROOT, measured, progress, row, service, timed_pages
+from common import ROOT, measured, progress, row, service, signed_in, timed_pages
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+from django.db import connection, transaction
+from django.test.testcases import LiveServerThread
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import sync_playwright
 
 SECTIONS = ("transfers", "pages", "grids", "user_transfer", "background")
 TARGET_RATIO, FLOOR_TARGET_RATIO, FLOOR_STRETCH_RATIO = 1.5, 3.0, 2.0
@@ -59,10 +68,6 @@ DROPPED_INDEXES = (
 def dropped_indexes_create() -> list[str]:
     """Recreate the indexes the budget dropped (those missing): dropped again when the
     process ends, however it ends, unless a rolled-back transaction took them."""
-    import atexit
-
-    from django.db import connection
-
     started, created = time.perf_counter(), []
     with connection.cursor() as cursor:
         for table, name, columns in DROPPED_INDEXES:
@@ -77,17 +82,14 @@ def dropped_indexes_create() -> list[str]:
     return created
 
 
-# ------------------------------------------------------------------ transfers and pages
-
-
-def reference_load():
+@functools.cache  # once for transfers and pages, which share a process
+def reference_load(before_indexes: bool = False):
     """Django on the reference load (casengine_bench, BENCH_DATABASE_URL), built on the first
     run: bench.old owns 10,000 clients, 50,000 matters and 250,000 cases among ten times as
     many of ten others, with shares; bench.pc is linked to 1,000 clients (950 its own, 50
     others' where it holds a matter and its cases); 2,000 users. bench.old holds it all."""
-    common.django_setup(common.database_url("casengine_bench", "BENCH_DATABASE_URL"))
+    common.django_setup("casengine_bench", "BENCH_DATABASE_URL")
     from django.contrib.auth.models import Permission
-    from django.db import connection, transaction
 
     from clients.demo import bulk_records_generate
     from clients.models import Case, Matter
@@ -132,15 +134,14 @@ def reference_load():
         Case.objects.filter(matter_id__in=held).update(owner=pc)
     missing = [f"bench.staff{i:04d}" for i in range(2_000 - User.objects.count())]
     common.users_create(missing, [ATTORNEYS, ATTORNEYS, PARALEGALS, MANAGERS], inactive_every=20)
+    if before_indexes:
+        dropped_indexes_create()
     return old, new, others, admin, pc
 
 
 def sql_transfer_all(actor, old, new, schema: str = "public") -> int:
     """What records_transfer_all writes, as plain SQL in one transaction, on the tables of
     `schema` (the copies of the tables, first on the search path)."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
     now, counts, shares = timezone.now(), [], 0
     receipt = (
         "INSERT INTO transfers_transferredrecord (transfer_id, record_type, record_id, "
@@ -194,11 +195,9 @@ def sql_transfer_all(actor, old, new, schema: str = "public") -> int:
     return sum(counts)
 
 
-def prepare(src, dst, schema: str = "public") -> None:
+def prepare(src, dst, schema: str) -> None:
     """The same start before every timed transfer, untimed: empty receipt tables, `dst`
     holding 1,000 of `src`'s case shares, freshly vacuumed tables and a checkpoint."""
-    from django.db import connection
-
     receipts, shares = ", ".join(f"{schema}.{t}" for t in RECEIPTS), f"{schema}.{SHARES[2]}"
     tables = ", ".join(f"{schema}.{table}" for table in (*OWNED, *SHARES))
     with connection.cursor() as cursor:
@@ -219,8 +218,6 @@ def lean_copies(schema: str, *, constraints: bool = False) -> None:
     """Copies in `schema` of every table a Transfer All writes, with the same rows and only a
     primary key and an owner index; with `constraints`, also the tables' checks and foreign
     keys (to the copies where the table is copied too)."""
-    from django.db import connection
-
     copied = (*OWNED, *SHARES, *RECEIPTS)
     owner_column = dict.fromkeys(OWNED, "owner_id") | dict.fromkeys(SHARES, "user_id")
     with connection.cursor() as cursor:
@@ -256,122 +253,103 @@ def lean_copies(schema: str, *, constraints: bool = False) -> None:
     progress(f"copies of the tables in schema {schema}")
 
 
-def section_transfers_and_pages(args, want_transfers: bool, want_pages: bool) -> list[dict]:
-    old, new, others, admin, pc = reference_load()
-    from django.db import connection
-    from django.test import Client as TestClient
-    from django.urls import reverse
-
-    from transfers.models import Transfer
+def section_transfers(args) -> list[dict]:
+    old, new, others, admin, pc = reference_load(args.before_indexes)
     from transfers.selectors import linked_client_ids
+
+    def transfer_all(way, src, dst) -> int:
+        if way == "service":
+            arguments = {"acting_user": admin, "old_user": src, "new_user": dst}
+            return service("records_transfer_all", **arguments).record_count
+        return sql_transfer_all(admin, src, dst, "public" if way == "SQL" else way)
+
+    lean_copies(LEAN)
+    lean_copies(CONSTRAINED, constraints=True)
+    timings = {way: [] for way in (LEAN, CONSTRAINED, "SQL", "service")}
+    # Each round moves everything one way with each, in an order that alternates, so
+    # that all start from the same state.
+    rounds = (
+        ((LEAN, old, new), (CONSTRAINED, old, new), ("SQL", old, new), ("service", new, old)),
+        (("service", old, new), ("SQL", new, old), (LEAN, new, old), (CONSTRAINED, new, old)),
+    )
+    print("Transfer All: service against hand-written SQL and the lean floor", flush=True)
+    for number in range(args.rounds):
+        for way, src, dst in rounds[number % 2]:
+            prepare(src, dst, way if way in (LEAN, CONSTRAINED) else "public")
+            seconds, count, moved = measured(transfer_all, way, src, dst)
+            timings[way].append((seconds, count))
+            moves = f"{src.username} -> {dst.username}: {moved:,} records"
+            progress(f"{way:<16} {moves}, {seconds:.2f} s, {count} queries")
+    connection.cursor().execute(f"DROP SCHEMA {LEAN}, {CONSTRAINED} CASCADE")
+    median = {way: statistics.median(s for s, _ in figures) for way, figures in timings.items()}
+    ratio, floor_ratio = median["service"] / median["SQL"], median["service"] / median[LEAN]
+    label = f"Transfer All, %s ({RECORDS:,} records)"
+    rows = [
+        row("transfer_all_floor", label % "lean floor", timings[LEAN],
+            note="same SQL; tables with a primary key and an owner index only"),
+        row("transfer_all_floor_constrained", label % "lean copies with constraints",
+            timings[CONSTRAINED], note="the floor plus the tables' foreign keys and checks; "
+            f"service / this {median['service'] / median[CONSTRAINED]:.2f}"),
+        row("transfer_all_sql", label % "hand-written SQL", timings["SQL"]),
+        row("transfer_all_service", label % "service", timings["service"],
+            TRANSFER_ALL_BUDGET, f"ratio to SQL {ratio:.2f} (target <= {TARGET_RATIO}); to "
+            f"floor {floor_ratio:.2f} (target <= {FLOOR_TARGET_RATIO:g}, stretch "
+            f"{FLOOR_STRETCH_RATIO:g})", ratio=round(ratio, 3),
+            floor_ratio=round(floor_ratio, 3)),
+    ]  # fmt: skip
+
+    print(f"Per client: bench.pc's 1,000 clients to {RECIPIENTS} users, then revert")
+    ids = sorted(linked_client_ids(user=pc))
+    plan = {pk: others[i % RECIPIENTS] for i, pk in enumerate(ids)}
+    move = {"old_user": pc, "assignments": plan, "expected_client_ids": ids}
+    per_client, moved = {"per client": [], "revert": []}, {}
+
+    def timed(name: str, kind: str, **arguments):
+        seconds, count, done = measured(service, kind, acting_user=admin, **arguments)
+        per_client[name].append((seconds, count))
+        moved[name] = done.record_count
+        progress(f"{name}: {done.record_count:,} records, {seconds:.2f} s, {count} queries")
+        return done
+
+    for _ in range(args.rounds):
+        done = timed("per client", "records_transfer_per_client", **move)
+        timed("revert", "transfer_revert", transfer=done)
+    label = f"User Transfer, 1,000 clients to {RECIPIENTS} users ({moved['per client']:,} records)"
+    rows.append(row("per_client", label, per_client["per client"], SAVE_BUDGET))
+    label = f"Revert of that transfer ({moved['revert']:,} records)"
+    return rows + [row("revert", label, per_client["revert"], REVERT_BUDGET)]
+
+
+def section_pages(args) -> list[dict]:
+    old, _, _, admin, pc = reference_load(args.before_indexes)
+    from transfers.models import Transfer
     from users.models import User
 
-    if args.before_indexes:
-        dropped_indexes_create()
-    rows: list[dict] = []
-    if want_transfers:
-        lean_copies(LEAN)
-        lean_copies(CONSTRAINED, constraints=True)
-        ways = {
-            LEAN: lambda src, dst: sql_transfer_all(admin, src, dst, LEAN),
-            CONSTRAINED: lambda src, dst: sql_transfer_all(admin, src, dst, CONSTRAINED),
-            "SQL": lambda src, dst: sql_transfer_all(admin, src, dst),
-            "service": lambda src, dst: service(
-                "records_transfer_all", acting_user=admin, old_user=src, new_user=dst
-            ).record_count,
-        }  # fmt: skip
-        figures = {way: ([], []) for way in ways}  # seconds, queries
-        # Each round moves everything one way with each, in an order that alternates, so
-        # that all start from the same state.
-        rounds = (
-            ((LEAN, old, new), (CONSTRAINED, old, new), ("SQL", old, new), ("service", new, old)),
-            (("service", old, new), ("SQL", new, old), (LEAN, new, old), (CONSTRAINED, new, old)),
-        )
-        print("Transfer All: service against hand-written SQL and the lean floor", flush=True)
-        for number in range(args.rounds):
-            for way, src, dst in rounds[number % 2]:
-                prepare(src, dst, way if way in (LEAN, CONSTRAINED) else "public")
-                seconds, count, moved = measured(lambda w=way, s=src, d=dst: ways[w](s, d))
-                figures[way][0].append(seconds)
-                figures[way][1].append(count)
-                moves = f"{src.username} -> {dst.username}: {moved:,} records"
-                progress(f"{way:<16} {moves}, {seconds:.2f} s, {count} queries")
-        connection.cursor().execute(f"DROP SCHEMA {LEAN}, {CONSTRAINED} CASCADE")
-        median = {way: statistics.median(seconds) for way, (seconds, _) in figures.items()}
-        ratio, floor_ratio = median["service"] / median["SQL"], median["service"] / median[LEAN]
-        label = f"Transfer All, %s ({RECORDS:,} records)"
-        rows += [
-            row("transfer_all_floor", label % "lean floor", *figures[LEAN],
-                note="same SQL; tables with a primary key and an owner index only"),
-            row("transfer_all_floor_constrained", label % "lean copies with constraints",
-                *figures[CONSTRAINED], note="the floor plus the tables' foreign keys and checks; "
-                f"service / this {median['service'] / median[CONSTRAINED]:.2f}"),
-            row("transfer_all_sql", label % "hand-written SQL", *figures["SQL"]),
-            row("transfer_all_service", label % "service", *figures["service"],
-                TRANSFER_ALL_BUDGET, f"ratio to SQL {ratio:.2f} (target <= {TARGET_RATIO}); to "
-                f"floor {floor_ratio:.2f} (target <= {FLOOR_TARGET_RATIO:g}, stretch "
-                f"{FLOOR_STRETCH_RATIO:g})", ratio=round(ratio, 3),
-                floor_ratio=round(floor_ratio, 3)),
-        ]  # fmt: skip
-        print(f"Per client: bench.pc's 1,000 clients to {RECIPIENTS} users, then revert")
-        per_client, reverts, moved = ([], []), ([], []), {}
-        ids = sorted(linked_client_ids(user=pc))
-        plan = {pk: others[i % RECIPIENTS] for i, pk in enumerate(ids)}
-        done = None
-        calls = (
-            (per_client, "per client", lambda: service(
-                "records_transfer_per_client", acting_user=admin, old_user=pc, assignments=plan,
-                expected_client_ids=ids)),
-            (reverts, "revert", lambda: service(
-                "transfer_revert", acting_user=admin, transfer=done)),
-        )  # fmt: skip
-        for _ in range(args.rounds):
-            for figures, name, call in calls:
-                seconds, count, done = measured(call)
-                figures[0].append(seconds)
-                figures[1].append(count)
-                moved[name] = done.record_count
-                progress(f"{name}: {done.record_count:,} records, {seconds:.2f} s, {count} queries")
-        label = (
-            f"User Transfer, 1,000 clients to {RECIPIENTS} users ({moved['per client']:,} records)"
-        )
-        rows.append(row("per_client", label, *per_client, SAVE_BUDGET))
-        label = f"Revert of that transfer ({moved['revert']:,} records)"
-        rows.append(row("revert", label, *reverts, REVERT_BUDGET))
-    if want_pages:
-        print(f"Pages ({User.objects.count():,} users)", flush=True)
-        # The transfers above rewrote 300,000 rows: pages are measured on tables as
-        # autovacuum leaves them (visibility map set, statistics fresh).
-        common.vacuum_analyze(", ".join(("users_user", *OWNED, *SHARES, *RECEIPTS)))
-        browser, users = TestClient(), reverse("users:user_list")
-        browser.force_login(admin)
-        pages = [
-            ("user_list", "User Registration, 2,000 users", users),
-            ("user_list_search", "User Registration, search", users + "?q=Brandt"),
-            ("user_list_last", "User Registration, last page", users + "?page=last"),
-            ("transfer_per_client_form", "User Transfer form, 1,000 linked clients",
-             reverse("transfers:transfer_per_client", args=[pc.pk])),
-            ("transfer_all_form", "User Transfer All form, 310,000 records",
-             reverse("transfers:transfer_all", args=[old.pk])),
-        ]  # fmt: skip
-        if receipt := Transfer.objects.filter(mode="all").order_by("-pk").first():
-            label = f"Receipt of a Transfer All ({receipt.record_count:,} records)"
-            pages += [("transfer_receipt", label, receipt.get_absolute_url())]
-        pages += [("transfer_list", "Transfer History", reverse("transfers:transfer_list"))]
-        rows += timed_pages(browser, [(*page, PAGE_BUDGET) for page in pages], args.runs)
-    return rows
-
-
-# ------------------------------------------------------------------ grids
+    print(f"Pages ({User.objects.count():,} users)", flush=True)
+    # The transfers above rewrote 300,000 rows: pages are measured on tables as
+    # autovacuum leaves them (visibility map set, statistics fresh).
+    common.vacuum_analyze("users_user", *OWNED, *SHARES, *RECEIPTS)
+    users = reverse("users:user_list")
+    pages = [
+        ("user_list", "User Registration, 2,000 users", users),
+        ("user_list_search", "User Registration, search", users + "?q=Brandt"),
+        ("user_list_last", "User Registration, last page", users + "?page=last"),
+        ("transfer_per_client_form", "User Transfer form, 1,000 linked clients",
+         reverse("transfers:transfer_per_client", args=[pc.pk])),
+        ("transfer_all_form", "User Transfer All form, 310,000 records",
+         reverse("transfers:transfer_all", args=[old.pk])),
+    ]  # fmt: skip
+    if receipt := Transfer.objects.filter(mode="all").order_by("-pk").first():
+        label = f"Receipt of a Transfer All ({receipt.record_count:,} records)"
+        pages += [("transfer_receipt", label, receipt.get_absolute_url())]
+    pages += [("transfer_list", "Transfer History", reverse("transfers:transfer_list"))]
+    return timed_pages(signed_in(admin), pages, args.runs, PAGE_BUDGET)
 
 
 def section_grids(args) -> list[dict]:
     """The grid database (casengine_bench_grids, BENCH_GRIDS_DATABASE_URL), built on the
     first run: 100,000 clients, 500,000 matters, 2,500,000 cases among 200 owners."""
-    common.django_setup(common.database_url("casengine_bench_grids", "BENCH_GRIDS_DATABASE_URL"))
-    from django.db import transaction
-    from django.test import Client as TestClient
-
+    common.django_setup("casengine_bench_grids", "BENCH_GRIDS_DATABASE_URL")
     from clients.models import Case
     from users.groups import ATTORNEYS, MANAGERS, PARALEGALS
     from users.models import User
@@ -386,10 +364,9 @@ def section_grids(args) -> list[dict]:
         ids = User.objects.filter(username__in=owners).order_by("username").values_list("pk")
         common.records_insert(prefix="", clients=100_000, owners=[pk for (pk,) in ids], dealt=True)
         common.vacuum_analyze()
-    users = {
-        name: User.objects.get(username=f"bench.{name}")
-        for name in ("manager", "owner001", "owner005")
-    }
+    people = ("manager", "owner001", "owner005")
+    users = {name: User.objects.get(username=f"bench.{name}") for name in people}
+    viewers = (("manager", "manager", "owner005"), ("attorney", "owner001", "owner001"))
     grids = (
         ("clients", ("name", "kind", "status"), "Hoffmann", "active"),
         ("matters", ("title", "practice_area", "status"), "Acquisition", "closed"),
@@ -398,12 +375,8 @@ def section_grids(args) -> list[dict]:
 
     def measure() -> list[dict]:
         rows = []
-        for who, user, owner in (
-            ("manager", "manager", "owner005"),
-            ("attorney", "owner001", "owner001"),
-        ):
-            browser, owner = TestClient(), users[owner].pk
-            browser.force_login(users[user])
+        for who, user, owner in viewers:
+            browser, owner = signed_in(users[user]), users[owner].pk
             for grid, sorts, search, status in grids:
                 urls = [("first page", "")] + [(f"sort {s}", f"?sort={s}") for s in sorts] + [
                     ("sort -owner", "?sort=-owner"), ("owner filter", f"?owner={owner}"),
@@ -414,16 +387,12 @@ def section_grids(args) -> list[dict]:
                     (f"search {search}", f"?q={search}"), ("search rare", "?q=00042"),
                     ("deep page", "?page=999999&per_page=100"),
                 ]  # fmt: skip
+                path = f"/{grid}/"
                 pages = [
-                    (
-                        f"grid_{who}_/{grid}/{query}",
-                        f"{grid} grid, {name} ({who})",
-                        f"/{grid}/{query}",
-                        PAGE_BUDGET,
-                    )
+                    (f"grid_{who}_{path}{query}", f"{grid} grid, {name} ({who})", path + query)
                     for name, query in urls
                 ]
-                rows += timed_pages(browser, pages, args.runs)
+                rows += timed_pages(browser, pages, args.runs, PAGE_BUDGET)
         return rows
 
     print("Record grids (100,000 clients, 500,000 matters, 2,500,000 cases)", flush=True)
@@ -445,60 +414,47 @@ def section_grids(args) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------ user transfer
-
-
-def chromium_load_times(path: str, cookie: tuple[str, str], runs: int) -> list[float] | None:
-    """Seconds from navigation to the load event of `path` in headless Chromium, served by a
-    live server thread; None without Playwright or Chromium."""
-    import shutil
-
-    from django.core.wsgi import get_wsgi_application
-    from django.test.testcases import LiveServerThread
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
+def chromium_load(path: str, browser, runs: int) -> list[dict]:
+    """The row of `path`'s load in headless Chromium, from navigation to the load event, in
+    `browser`'s session and served by a live server thread; no row without Chromium."""
     if not (chromium := os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")):
-        return None
+        progress("headless Chromium: Chromium not installed, row skipped")
+        return []
     server = LiveServerThread("127.0.0.1", lambda handler: get_wsgi_application())
     server.daemon = True
     server.start()
     server.is_ready.wait()
-    base, times = f"http://127.0.0.1:{server.port}", []
+    base, session = f"http://127.0.0.1:{server.port}", browser.cookies[settings.SESSION_COOKIE_NAME]
+    timings = []
     try:
         with sync_playwright() as playwright:
             launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             context = launched.new_context()
-            context.add_cookies([{"name": cookie[0], "value": cookie[1], "url": base}])
+            context.add_cookies([{"name": session.key, "value": session.value, "url": base}])
             page = context.new_page()
             page.goto(base + path)  # warm-up
             for _ in range(runs):
                 started = time.perf_counter()
                 page.goto(base + path, wait_until="load")
-                times.append(time.perf_counter() - started)
+                timings.append((time.perf_counter() - started, 0))
             launched.close()
     finally:
         server.terminate()
-    return times
+    label = f"User Transfer page in headless Chromium, {UT_BOOKS[0]:,} x {UT_ELIGIBLE[0]}: load"
+    limit = {"note": f"limit {UT_LOAD_LIMIT_MS:,} ms", "limit_ms": UT_LOAD_LIMIT_MS}
+    item = row("user_transfer_chromium_load", label, timings, **limit)
+    progress(f"{label}: median {item['median_ms']:.0f} ms")
+    return [item]
 
 
 def section_user_transfer(args) -> list[dict]:
     """Its database (casengine_bench_user_transfer, BENCH_USER_TRANSFER_DATABASE_URL), built
     on the first run: leavers with books of 1,000 and 5,000 clients (a matter and two cases
     each) and 1,400 eligible users, of whom 1,200 leave the Attorneys group for the 200."""
-    url = common.database_url("casengine_bench_user_transfer", "BENCH_USER_TRANSFER_DATABASE_URL")
-    common.django_setup(url)
-    from urllib.parse import urlencode
-
-    from django.conf import settings
+    common.django_setup("casengine_bench_user_transfer", "BENCH_USER_TRANSFER_DATABASE_URL")
     from django.contrib.auth.models import Group
-    from django.test import Client as TestClient
-    from django.urls import reverse
 
     from clients.demo import bulk_records_generate
-    from clients.models import Client
     from transfers.forms import user_reference
     from transfers.models import Transfer
     from transfers.selectors import linked_client_ids
@@ -511,21 +467,18 @@ def section_user_transfer(args) -> list[dict]:
         n: common.user_ensure(f"bench.ut{n}", ATTORNEYS, f"Leaver of {n:,}") for n in UT_BOOKS
     }
     staff = User.objects.filter(username__startswith="bench.ut.staff").order_by("username")
-    common.users_create(
-        [f"bench.ut.staff{i:04d}" for i in range(staff.count(), max(UT_ELIGIBLE))], [ATTORNEYS]
-    )
+    missing = [f"bench.ut.staff{i:04d}" for i in range(staff.count(), max(UT_ELIGIBLE))]
+    common.users_create(missing, [ATTORNEYS])
     for size, leaver in leavers.items():
-        if Client.objects.filter(owner=leaver).count() != size:
+        if leaver.owned_clients.count() != size:
             bulk_records_generate(
                 owner=leaver, clients=size, matters_per_client=1, cases_per_matter=2
             )
     for left in Transfer.objects.filter(mode="per_client", revert__isnull=True):
         service("transfer_revert", acting_user=admin, transfer=left)  # an interrupted run
-    common.vacuum_analyze(", ".join(("users_user", *OWNED)))
+    common.vacuum_analyze("users_user", *OWNED)
     attorneys, through = Group.objects.get(name=ATTORNEYS), User.groups.through
-    browser = TestClient()
-    browser.force_login(admin)
-    rows, first = [], f"user_transfer_page_{UT_BOOKS[0]}x{UT_ELIGIBLE[0]}"
+    browser, rows = signed_in(admin), []
     print("User Transfer page, Save, Distribute and Preview", flush=True)
 
     def eligible_set(count: int) -> None:  # the other leaver is eligible too
@@ -538,37 +491,18 @@ def section_user_transfer(args) -> list[dict]:
             (f"user_transfer_page_{size}x{eligible}",
              f"User Transfer page, {size:,} clients x "
              f"{eligible_owners().exclude(pk=leaver.pk).count():,} eligible users",
-             reverse("transfers:transfer_per_client", args=[leaver.pk]), PAGE_BUDGET)
+             reverse("transfers:transfer_per_client", args=[leaver.pk]))
             for size, leaver in leavers.items()
         ]  # fmt: skip
-        for item in timed_pages(browser, pages, args.runs):
-            item["note"] = f"{item['bytes']:,} bytes"
-            if item["key"] == first:
-                item.update(
-                    limit_bytes=UT_PAGE_LIMIT_BYTES,
-                    note=item["note"] + f" (limit {UT_PAGE_LIMIT_BYTES:,})",
-                )
-            rows.append(item)
+        rows += timed_pages(browser, pages, args.runs, PAGE_BUDGET)
+    for item in rows:
+        item["note"] = f"{item['bytes']:,} bytes"
+    rows[0]["limit_bytes"] = UT_PAGE_LIMIT_BYTES  # UT_BOOKS[0] clients x UT_ELIGIBLE[0] users
+    rows[0]["note"] += f" (limit {UT_PAGE_LIMIT_BYTES:,})"
     eligible_set(UT_ELIGIBLE[0])
     small, big = (leavers[size] for size in UT_BOOKS)
-    cookie = (settings.SESSION_COOKIE_NAME, browser.cookies[settings.SESSION_COOKIE_NAME].value)
     path = reverse("transfers:transfer_per_client", args=[small.pk])
-    if (times := chromium_load_times(path, cookie, args.runs)) is None:
-        progress("headless Chromium: Playwright or Chromium not installed, row skipped")
-    else:
-        label = f"User Transfer page in headless Chromium, {UT_BOOKS[0]:,} x {UT_ELIGIBLE[0]}: load"
-        note = f"limit {UT_LOAD_LIMIT_MS:,} ms"
-        rows.append(
-            row(
-                "user_transfer_chromium_load",
-                label,
-                times,
-                [0],
-                note=note,
-                limit_ms=UT_LOAD_LIMIT_MS,
-            )
-        )
-        progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms")
+    rows += chromium_load(path, browser, args.runs)
     path = reverse("transfers:transfer_per_client", args=[big.pk])
     recipients, ids = list(staff[:RECIPIENTS]), sorted(linked_client_ids(user=big))
     form = {"client_ids": ",".join(map(str, ids)), "distribute_mode": "workload"}
@@ -582,80 +516,58 @@ def section_user_transfer(args) -> list[dict]:
         ("save", f"User Transfer Save, {len(ids):,} clients to {RECIPIENTS} users", 302, b"",
          {"selected": ids}),  # every row ticked: 10,000+ fields
     ):  # fmt: skip
-        times, queries = [], []
+        timings = []
         for _ in range(args.rounds):
             body = urlencode(form | fields | {"action": action, "request_key": uuid.uuid4()}, True)
             kind = "application/x-www-form-urlencoded"
-            seconds, count, response = measured(
-                lambda b=body, k=kind: browser.post(path, b, content_type=k)
-            )
+            seconds, count, response = measured(browser.post, path, body, content_type=kind)
             if response.status_code != status or shows not in response.content:
                 raise SystemExit(f"{action} failed ({response.status_code})")
-            times.append(seconds)
-            queries.append(count)
+            timings.append((seconds, count))
             if action == "save":
                 done = Transfer.objects.order_by("-pk").first()
                 service("transfer_revert", acting_user=admin, transfer=done)
                 label = label.split(" (")[0] + f" ({done.record_count:,} records, through the view)"
         key = "user_transfer_save_5000" if action == "save" else f"user_transfer_{action}"
-        rows.append(row(key, label, times, queries, SAVE_BUDGET))
-        progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms, {max(queries)} queries")
+        rows.append(row(key, label, timings, SAVE_BUDGET))
+        progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms, {rows[-1]['queries']} queries")
     return rows
-
-
-# ------------------------------------------------------------------ background
 
 
 def section_background(args) -> list[dict]:
     """A User Transfer All Save above the threshold on the reference load (time to check and
     queue), then `manage.py db_worker` runs it while the progress page's data is polled."""
     old, new, _, admin, _ = reference_load()
-    from django.test import Client as TestClient
-    from django.urls import reverse
-
     from transfers.models import TransferJob
     from transfers.selectors import user_holdings
 
-    browser, held = TestClient(), user_holdings(user=old)
-    browser.force_login(admin)
+    browser, held = signed_in(admin), user_holdings(user=old)
     form = reverse("transfers:transfer_all", args=[old.pk])
     browser.get(form)
     body = {"new_user": new.pk, "request_key": uuid.uuid4()}
-    seconds, count, response = measured(lambda: browser.post(form, body))
+    seconds, count, response = measured(browser.post, form, body)
     job = TransferJob.objects.filter(from_user=old).order_by("-pk").first()
     if response.status_code != 302 or not job or response["Location"] != job.get_absolute_url():
         raise SystemExit(f"The Save was not queued (HTTP {response.status_code}).")
     label = (
         f"Background Save of {held.records:,} records and {held.shares:,} shares: check and queue"
     )
-    rows = [row("background_queue", label, [seconds], [count], note=response["Location"])]
-    command = [
-        sys.executable,
-        "manage.py",
-        "db_worker",
-        "--batch",
-        "--no-reload",
-        "--no-startup-delay",
-    ]
+    rows = [row("background_queue", label, [(seconds, count)], note=response["Location"])]
+    flags = ("--batch", "--no-reload", "--no-startup-delay")
+    command = [sys.executable, "manage.py", "db_worker", *flags]
     worker = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-    status, started, shown, seen = (
-        reverse("transfers:transfer_job_status", args=[job.pk]),
-        time.perf_counter(),
-        None,
-        {},
-    )
+    status = reverse("transfers:transfer_job_status", args=[job.pk])
+    started, shown, seen = time.perf_counter(), None, {}
     while shown is None or shown[-1]:  # until the page is no longer active
         data = browser.get(status).json()
-        if shown != (
-            shown := tuple(data[k] for k in ("status", "phase", "moved", "share_count", "active"))
-        ):
-            seen.setdefault(data["phase"] or data["status"], time.perf_counter() - started)
+        showing = tuple(data[k] for k in ("status", "phase", "moved", "share_count", "active"))
+        if showing != shown:
+            at = time.perf_counter() - started
+            seen.setdefault(data["phase"] or data["status"], at)
             counts = "  ".join(f"{kind}s {data[f'{kind}_count']:>7,}" for kind in (*KINDS, "share"))
-            at, phase = (
-                time.perf_counter() - started,
-                f"{data['status']:8} {data['phase'] or '-':8}",
-            )
+            phase = f"{data['status']:8} {data['phase'] or '-':8}"
             progress(f"+{at:5.1f} s  {phase} {counts}  bar {data['moved']:,}/{data['total']:,}")
+        shown = showing
         time.sleep(0.5)
     worker.wait()
     job.refresh_from_db()
@@ -667,10 +579,7 @@ def section_background(args) -> list[dict]:
     sql_transfer_all(admin, new, old)
     note = "phases shown at " + ", ".join(f"{name} +{at:.1f} s" for name, at in seen.items())
     label = "Background transfer in the worker, start to receipt"
-    return rows + [row("background_worker", label, [worked], [0], note=note)]
-
-
-# ------------------------------------------------------------------ the report
+    return rows + [row("background_worker", label, [(worked, 0)], note=note)]
 
 
 def budget_text(item: dict) -> str:
@@ -682,7 +591,7 @@ def budget_text(item: dict) -> str:
         missed = item["ratio"] > TARGET_RATIO, item["floor_ratio"] > FLOOR_TARGET_RATIO
         return "RATIO" if missed[0] else "FLOOR" if missed[1] else "ok"
     if item.get("budget") is None:
-        return "ok" if item.get("limit_ms") or item.get("limit_bytes") else ""
+        return "ok" if item.get("limit_ms") else ""
     return "ok" if item["queries"] <= item["budget"] else "QUERIES"
 
 
@@ -693,23 +602,15 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help="sections, comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="timed transfers or Saves (3)")
     parser.add_argument("--runs", type=int, default=7, help="timed GETs of each page (7)")
-    parser.add_argument(
-        "--no-before", action="store_true", help="grids: no pass before the index budget"
-    )
-    parser.add_argument(
-        "--before-indexes",
-        action="store_true",
-        help="transfers, pages: the dropped indexes recreated",
-    )
+    flag = functools.partial(parser.add_argument, action="store_true")
+    flag("--no-before", help="grids: no pass before the index budget")
+    flag("--before-indexes", help="transfers, pages: the dropped indexes recreated")
     parser.add_argument("--output", help="JSON file (default bench-results/bench-<date>.json)")
     parser.add_argument("--section", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.section:  # a child process: one section (or two), one database
-        wanted = args.section.split("+")
-        if "transfers" in wanted or "pages" in wanted:
-            rows = section_transfers_and_pages(args, "transfers" in wanted, "pages" in wanted)
-        else:
-            rows = globals()[f"section_{args.section}"](args)
+    if args.section:  # a child process: one section (or transfers+pages), one database
+        sections = [globals()[f"section_{name}"] for name in args.section.split("+")]
+        rows = [item for section in sections for item in section(args)]
         with open(args.output, "w") as output:
             json.dump(rows, output)
         return 0
@@ -721,16 +622,8 @@ def main() -> int:
     for section in [first] * bool(first) + [n for n in chosen if n not in ("transfers", "pages")]:
         print(f"== {section.replace('+', ' and ')}", flush=True)
         with tempfile.NamedTemporaryFile(suffix=".json") as output:
-            command = [
-                sys.executable,
-                __file__,
-                *sys.argv[1:],
-                "--section",
-                section,
-                "--output",
-                output.name,
-            ]
-            if code := subprocess.run(command, cwd=ROOT).returncode:
+            child = [sys.executable, __file__, *sys.argv[1:], "--section", section]
+            if code := subprocess.run([*child, "--output", output.name], cwd=ROOT).returncode:
                 print(f"The {section} section failed (exit {code})", file=sys.stderr)
                 return code
             rows += json.load(output)
@@ -747,9 +640,8 @@ def main() -> int:
     path = args.output or ROOT / "bench-results" / f"bench-{now:%Y-%m-%d-%H%M}.json"
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as output:
-        json.dump(
-            {"load_average": [load_before, os.getloadavg()[0]], "rows": rows}, output, indent=2
-        )
+        load_average = [load_before, os.getloadavg()[0]]
+        json.dump({"load_average": load_average, "rows": rows}, output, indent=2)
     print(f"\nFigures written to {path} ({seconds} s in all)")
     if missed := [item["label"] for item in rows if budget_text(item) not in ("", "ok")]:
         print("Targets missed: " + "; ".join(missed))

@@ -1,15 +1,20 @@
 """What the benchmarks share: databases, Django, the bulk loader, users, the one place
 they call the transfer services, and how a figure is measured and summed up."""
 
-from __future__ import annotations
-
 import math
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import django
+import psycopg
+from django.core.management import call_command
+from django.db import connection, reset_queries
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,50 +31,35 @@ WORDS = {
 }  # fmt: skip
 
 
-def database_url(name: str, variable: str) -> str:
-    """The URL in `variable`, else the database `name` on the server of DATABASE_URL."""
-    url = os.environ.get(variable)
-    if not url:
-        parts = urlsplit(os.environ.get("DATABASE_URL") or "postgres://root@127.0.0.1:5432")
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-    if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-        sys.exit(f"The benchmarks run on PostgreSQL: set {variable} to a postgres:// URL.")
-    return url
-
-
-def django_setup(url: str, *, fresh: bool = False) -> None:
-    """Django on `url`, created if missing (dropped first when `fresh`) and migrated; by
-    default the test settings (the test client's host, plain HTTP) with persistent
-    connections, as a server keeps them, and no mail."""
-    import psycopg
-
+def django_setup(name: str, variable: str, *, fresh: bool = False) -> None:
+    """Django on the URL in `variable`, else on the database `name` on DATABASE_URL's server,
+    created if missing (dropped first when `fresh`) and migrated; by default the test
+    settings (the test client's host, plain HTTP) with persistent connections, as a server
+    keeps them, and no mail."""
+    default = urlsplit(os.environ.get("DATABASE_URL") or "postgres://root@127.0.0.1:5432")
+    url = os.environ.get(variable) or default._replace(path=f"/{name}", query="").geturl()
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    server = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit(f"The benchmarks run on PostgreSQL: set {variable} to a postgres:// URL.")
+    name, server = parts.path.lstrip("/"), parts._replace(path="/postgres", query="").geturl()
     with psycopg.connect(server, autocommit=True) as conn:
         if fresh:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             print(f"Creating database {name}", flush=True)
             conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ.update(
-        DATABASE_URL=url, EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
-    )
+    mail = "django.core.mail.backends.dummy.EmailBackend"
+    os.environ.update(DATABASE_URL=url, EMAIL_BACKEND=mail)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "casengine.test_settings")
     os.environ.setdefault("CONN_MAX_AGE", "600")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-    from django.core.management import call_command
-
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def vacuum_analyze(tables: str = "") -> None:
-    from django.db import connection
-
+def vacuum_analyze(*tables: str) -> None:
     started = time.perf_counter()
-    connection.cursor().execute(f"VACUUM ANALYZE {tables}")
+    connection.cursor().execute(f"VACUUM ANALYZE {', '.join(tables)}")
     progress(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
 
 
@@ -78,7 +68,6 @@ def records_insert(*, prefix: str, clients: int, owners: list[int], dealt: bool 
     generate_series, with names, kinds, areas and statuses that vary. The owners take one
     block of clients each, in id order, with everything under them; `dealt`: the clients
     are dealt to them in turn, and 3 matters or cases in 10 go to another owner."""
-    from django.db import connection
 
     def word(kind: str, index: str) -> str:
         words = ",".join(f"'{word}'" for word in WORDS[kind])
@@ -142,8 +131,8 @@ def user_ensure(username: str, group: str, name: str, **fields):
 
 
 def users_create(usernames: list[str], groups: list[str], *, inactive_every: int = 0) -> None:
-    """Bulk-create `usernames`, the i-th in groups[i % len(groups)] and inactive every
-    `inactive_every`-th, without a password (the benchmarks use force_login)."""
+    """Bulk-create `usernames`, in `groups` in turn and every `inactive_every`-th inactive,
+    without a password (the benchmarks use force_login)."""
     from django.contrib.auth.models import Group
 
     from users.models import User
@@ -152,21 +141,23 @@ def users_create(usernames: list[str], groups: list[str], *, inactive_every: int
         return
     progress(f"adding {len(usernames):,} users ...")
     made = User.objects.bulk_create(
-        User(
-            username=username,
-            first_name=WORDS["first"][i % 5],
-            last_name=f"{WORDS['last'][i % 7]} {i:04d}",
-            email=f"{username}@bench.local",
-            password="!",
-            is_active=not inactive_every or i % inactive_every != 0,
-        )
+        User(username=username, first_name=WORDS["first"][i % 5],
+             last_name=f"{WORDS['last'][i % 7]} {i:04d}", email=f"{username}@bench.local",
+             password="!", is_active=not inactive_every or i % inactive_every != 0)
         for i, username in enumerate(usernames)
-    )
+    )  # fmt: skip
     ids = {group.name: group.pk for group in Group.objects.filter(name__in=groups)}
     User.groups.through.objects.bulk_create(
         User.groups.through(user_id=user.pk, group_id=ids[groups[i % len(groups)]])
         for i, user in enumerate(made)
     )
+
+
+def signed_in(user) -> Client:
+    """A test client of the app, signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def service(name: str, **arguments):
@@ -183,48 +174,41 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
-def row(key, label, seconds: list[float], queries: list[int], budget=None, note="", **extra):
-    """One row of the table: median and p95 of `seconds`, the most `queries`."""
+def row(key, label, timings: list[tuple], budget=None, note="", **extra):
+    """One row of the table from (seconds, queries) `timings`: median and p95 of the
+    seconds, the most queries."""
+    seconds = [timing[0] for timing in timings]
     return {
-        "key": key,
-        "label": label,
-        "n": len(seconds),
+        "key": key, "label": label, "n": len(seconds),
         "median_ms": round(statistics.median(seconds) * 1000, 1),
         "p95_ms": round(percentile(seconds, 0.95) * 1000, 1),
-        "queries": max(queries),
-        "budget": budget,
-        "note": note,
-        **extra,
-    }
+        "queries": max(timing[1] for timing in timings), "budget": budget, "note": note, **extra,
+    }  # fmt: skip
 
 
 def progress(text: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def measured(call):
-    """(seconds, queries, result) of call()."""
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
-
+def measured(function, *args, **kwargs):
+    """(seconds, queries, result) of function(*args, **kwargs)."""
     reset_queries()  # the log keeps at most 9,000 queries
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()
-        result = call()
+        result = function(*args, **kwargs)
         seconds = time.perf_counter() - started
     return seconds, len(captured), result
 
 
-def timed_pages(client, pages, runs: int) -> list[dict]:
-    """GET each (key, label, url, budget) `runs` times after one warm-up."""
+def timed_pages(client, pages, runs: int, budget: int) -> list[dict]:
+    """GET each (key, label, url) `runs` times after one warm-up."""
     rows = []
-    for key, label, url, budget in pages:
+    for key, label, url in pages:
         response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}")
         size = len(response.content)
-        timings = [measured(lambda url=url: client.get(url)) for _ in range(runs)]
-        seconds, queries = [t[0] for t in timings], [t[1] for t in timings]
-        rows.append(row(key, label, seconds, queries, budget, f"{size / 1024:,.0f} KB", bytes=size))
+        timings = [measured(client.get, url)[:2] for _ in range(runs)]
+        rows.append(row(key, label, timings, budget, f"{size / 1024:,.0f} KB", bytes=size))
         progress(f"{label}: median {rows[-1]['median_ms']:.0f} ms, {rows[-1]['queries']} queries")
     return rows

@@ -1,10 +1,8 @@
-"""make load: gunicorn with the production settings on a fresh database (casengine_load, or
-LOAD_DATABASE_URL); locust signs in staff who browse the grids and record pages, and
-administrators who open the transfer forms of random users, save User Transfer All and
-revert some receipts; then the latency per kind of request (the percentiles of make
+"""make load (README, Performance): gunicorn with the production settings on a fresh database
+(casengine_load, or LOAD_DATABASE_URL) under staff who browse and administrators who transfer
+and revert, driven by locust; then the latency per kind of request (the percentiles of make
 bench), the administrators' outcomes and the integrity of the data. Exits non-zero on a
-server error, a lost session, an integrity violation or no transfer at all. Options:
-locust's and --server-workers 4 --staff 6 --admins 3 --owners 8 --clients-per-owner 200."""
+server error, a lost session, an integrity violation or no transfer at all."""
 
 import itertools
 import os
@@ -18,6 +16,10 @@ import urllib.request
 from collections import Counter, defaultdict
 
 import common
+from common import percentile
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.db import connection
 from locust import HttpUser, constant, events, task
 
 PASSWORD, OWNERS = secrets.token_urlsafe(), {}
@@ -67,10 +69,7 @@ def serve(environment, **kwargs):
     os.environ.update(dict.fromkeys(insecure, "false"), SECURE_HSTS_SECONDS="0", CONN_MAX_AGE="0")
     os.environ.update(DJANGO_SETTINGS_MODULE="casengine.settings", ALLOWED_HOSTS="127.0.0.1")
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
-    common.django_setup(common.database_url("casengine_load", "LOAD_DATABASE_URL"), fresh=True)
-    from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
-
+    common.django_setup("casengine_load", "LOAD_DATABASE_URL", fresh=True)
     from clients.demo import bulk_records_generate, demo_firm_seed
     from users.groups import ADMINISTRATORS, ATTORNEYS, MANAGERS
 
@@ -111,8 +110,6 @@ def keep(name, response_time, response, **kwargs):
 
 @events.quitting.add_listener
 def report(environment, **kwargs):
-    from django.db import connection
-
     elapsed, options = time.monotonic() - run["started"], environment.parsed_options
     run["server"].terminate()
     run["server"].wait(timeout=30)
@@ -126,14 +123,10 @@ def report(environment, **kwargs):
         f"{'request':<34} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
     )
     for kind, values in sorted(run["samples"].items()) + [("every request", every)]:
-        figures = " ".join(
-            f"{common.percentile(values, p) * 1000:>8.1f}" for p in (0.5, 0.95, 0.99)
-        )
+        figures = " ".join(f"{percentile(values, p) * 1000:>8.1f}" for p in (0.5, 0.95, 0.99))
         print(f"{kind:<34} {len(values):>7} {figures}")
     outcomes = run["outcomes"]
-    print(
-        "Administrators' outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items()))
-    )
+    print("Administrators' outcomes:", ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
     print("Integrity:")
     with connection.cursor() as cursor:
         for name, query in INTEGRITY_CHECKS.items():
