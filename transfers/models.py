@@ -111,13 +111,15 @@ class TransferredRecord(models.Model):
 
     # Receipts of large transfers hold hundreds of thousands of rows, written by
     # INSERT ... SELECT in the transaction that creates their Transfer, and every
-    # index and foreign-key check here is paid once per row moved. So the
-    # columns are not checked by the database row by row (the engine writes the
-    # transfer and its rows together; Django still cascades a deleted transfer
-    # and sets deleted users to NULL) and only share rows are indexed by
-    # permission. `moved_by_transfer` keeps `record_id`: a revert and its
-    # skipped rows look up each record's row of a transfer through it (without
-    # it, reverting 30,000 records took minutes instead of a second).
+    # index and foreign-key check here is paid once per row moved (docs/indexes.md).
+    # So the columns are not checked by the database row by row: the engine
+    # writes the transfer and its rows together, and Django still cascades a
+    # deleted transfer or permission and sets deleted users to NULL.
+    # `moved_record_history` serves a record's history and every lookup of one
+    # record's row in a given transfer (a revert and its skipped rows), so
+    # `moved_by_transfer` only has to find a transfer's rows of each type: the
+    # rows one statement writes share its key, so each entry is appended next to
+    # the previous one. Only share rows are indexed by permission.
     transfer = models.ForeignKey(
         Transfer,
         on_delete=models.CASCADE,
@@ -134,6 +136,7 @@ class TransferredRecord(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         help_text="For a share: the permission that moved.",
     )
     share_merged = models.BooleanField(
@@ -166,8 +169,10 @@ class TransferredRecord(models.Model):
     class Meta:
         ordering = ["transfer", "record_type", "record_id"]
         indexes = [
-            models.Index(fields=["transfer", "record_type", "record_id"], name="moved_by_transfer"),
-            models.Index(fields=["record_type", "record_id"], name="moved_record_history"),
+            models.Index(fields=["transfer", "record_type"], name="moved_by_transfer"),
+            models.Index(
+                fields=["record_type", "record_id", "transfer"], name="moved_record_history"
+            ),
             models.Index(
                 fields=["permission"],
                 condition=models.Q(permission__isnull=False),

@@ -661,7 +661,7 @@ def _revert_owned(
         transfer_id=revert_id, record_type=record_type, record_id=OuterRef("pk")
     )
     moved = model.objects.filter(Exists(moved_back)).update(
-        owner_id=Subquery(moved_back.values("to_user_id")[:1]), updated_at=now
+        owner_id=Subquery(moved_back.order_by().values("to_user_id")[:1]), updated_at=now
     )
     if audited != moved:
         raise TransferIntegrityError(f"{audited} {record_type} rows for {moved} records reverted")

@@ -821,3 +821,24 @@ def test_per_client_query_count_grows_only_with_the_new_users(administrator):
     assert two_small == two_large
     assert three_large > two_large
     assert three_large - two_large <= 10
+
+
+def test_receipt_rows_follow_a_deleted_permission_and_transfer(mixed_firm, administrator):
+    """Receipt rows carry no database check on their transfer and permission (each
+    would cost every row of a large transfer): Django's cascade still removes them."""
+    from django.contrib.auth.models import Permission
+
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    ).transfer
+    shared = transfer.records.filter(record_type=RT.CASE_SHARE)
+    permission_id = shared.values_list("permission_id", flat=True)[0]
+    others = transfer.records.exclude(permission_id=permission_id).count()
+
+    Permission.objects.get(pk=permission_id).delete()
+
+    assert not TransferredRecord.objects.filter(permission_id=permission_id).exists()
+    assert transfer.records.count() == others > 0
+    transfer_id = transfer.pk
+    transfer.delete()
+    assert not TransferredRecord.objects.filter(transfer_id=transfer_id).exists()
