@@ -273,16 +273,16 @@ def test_transfer_records_are_read_only_in_the_admin(
     assert admin_http.get(add).status_code == 403
 
 
+def client_add(http, **fields):
+    """POST the admin's Add client form: a person, active, with `fields`."""
+    return http.post(
+        reverse("admin:clients_client_add"), {"kind": "person", "status": "active", **fields}
+    )
+
+
 def test_owner_of_a_new_record_is_validated_in_the_admin(admin_http, attorney_firm):
-    response = admin_http.post(
-        reverse("admin:clients_client_add"),
-        {
-            "number": "C-09999",
-            "name": "New Client",
-            "kind": "person",
-            "status": "active",
-            "owner": attorney_firm.former.pk,
-        },
+    response = client_add(
+        admin_http, number="C-09999", name="New Client", owner=attorney_firm.former.pk
     )
     assert response.status_code == 200
     assert "Frank Former is inactive" in response.content.decode()
@@ -380,15 +380,11 @@ def test_admin_refuses_an_inactive_owner(admin_client):
 
 
 def test_the_admin_refuses_a_duplicate_client_number(admin_http, attorney_firm):
-    response = admin_http.post(
-        reverse("admin:clients_client_add"),
-        {
-            "number": attorney_firm.hoffmann.number,
-            "name": "Another Hoffmann",
-            "kind": "person",
-            "status": "active",
-            "owner": attorney_firm.dana.pk,
-        },
+    response = client_add(
+        admin_http,
+        number=attorney_firm.hoffmann.number,
+        name="Another Hoffmann",
+        owner=attorney_firm.dana.pk,
     )
     assert response.status_code == 200
     assert "Client with this Number already exists." in response.content.decode()
