@@ -216,8 +216,8 @@ def prepare(src, dst, schema: str) -> None:
 
 def lean_copies(schema: str, *, constraints: bool = False) -> None:
     """Copies in `schema` of every table a Transfer All writes, with the same rows and only a
-    primary key and an owner index; with `constraints`, also the tables' checks and foreign
-    keys (to the copies where the table is copied too)."""
+    primary key and an owner index; with `constraints`, also the tables' checks, foreign
+    keys (to the copies where the table is copied too) and owner triggers."""
     copied = (*OWNED, *SHARES, *RECEIPTS)
     owner_column = dict.fromkeys(OWNED, "owner_id") | dict.fromkeys(SHARES, "user_id")
     with connection.cursor() as cursor:
@@ -250,6 +250,13 @@ def lean_copies(schema: str, *, constraints: bool = False) -> None:
                 cursor.execute(
                     f'ALTER TABLE {schema}.{table} ADD CONSTRAINT "{name}" {definition} NOT VALID'
                 )
+            cursor.execute(
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass "
+                "AND NOT tgisinternal",
+                [f"public.{table}"],
+            )
+            for (definition,) in cursor.fetchall():
+                cursor.execute(definition.replace(f" ON public.{table} ", f" ON {schema}.{table} "))
     progress(f"copies of the tables in schema {schema}")
 
 
@@ -288,8 +295,8 @@ def section_transfers(args) -> list[dict]:
         row("transfer_all_floor", label % "lean floor", timings[LEAN],
             note="same SQL; tables with a primary key and an owner index only"),
         row("transfer_all_floor_constrained", label % "lean copies with constraints",
-            timings[CONSTRAINED], note="the floor plus the tables' foreign keys and checks; "
-            f"service / this {median['service'] / median[CONSTRAINED]:.2f}"),
+            timings[CONSTRAINED], note="the floor plus the tables' foreign keys, checks and "
+            f"triggers; service / this {median['service'] / median[CONSTRAINED]:.2f}"),
         row("transfer_all_sql", label % "hand-written SQL", timings["SQL"]),
         row("transfer_all_service", label % "service", timings["service"],
             TRANSFER_ALL_BUDGET, f"ratio to SQL {ratio:.2f} (target <= {TARGET_RATIO}); to "

@@ -12,13 +12,13 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 import clients.services
 import users.services
 from clients.models import Case, Client, Matter
 from clients.services import client_create
-from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory, UserFactory
 from tests.transfers.engine_support import at_step
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
@@ -138,6 +138,27 @@ def race_held(hold, first_call, second_call):
         first.finish()
         second.finish()
     return first, second
+
+
+class Sql:
+    """Plain SQL, as another program on the same database would write it."""
+
+    @staticmethod
+    def run(statement, params):
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+
+
+def sql_in_transaction(statement, params):
+    def call():
+        with transaction.atomic():
+            Sql.run(statement, params)
+
+    return call
+
+
+GIVE_CASE = "UPDATE clients_case SET owner_id = %s WHERE id = %s"
+DELETE_USER = "DELETE FROM users_user WHERE id = %s"
 
 
 def small_firm(old):
@@ -286,3 +307,35 @@ def test_two_superusers_deactivated_at_once_leave_one_active(administrator):
     assert isinstance(second.error, ValidationError)
     assert second.error.code == "last_superuser"
     assert User.objects.filter(is_superuser=True, is_active=True).count() == 1
+
+
+def test_a_user_being_given_records_is_not_deleted_meanwhile():
+    """The owner checks (clients migration 0005) lock each owner as a foreign
+    key's check does: the deletion waits for the transaction that gives the
+    records, then sees them and is refused."""
+    case, holder = CaseFactory(), UserFactory()
+    give, delete = race(
+        Sql,
+        "run",
+        sql_in_transaction(GIVE_CASE, [holder.pk, case.pk]),
+        sql_in_transaction(DELETE_USER, [holder.pk]),
+    )
+    assert give.error is None
+    assert isinstance(delete.error, IntegrityError)
+    assert "owns records" in str(delete.error)
+    assert Case.objects.get(pk=case.pk).owner_id == holder.pk
+
+
+def test_records_are_not_given_to_a_user_being_deleted():
+    case, holder = CaseFactory(), UserFactory()
+    delete, give = race(
+        Sql,
+        "run",
+        sql_in_transaction(DELETE_USER, [holder.pk]),
+        sql_in_transaction(GIVE_CASE, [holder.pk, case.pk]),
+    )
+    assert delete.error is None
+    assert isinstance(give.error, IntegrityError)
+    assert "does not exist" in str(give.error)
+    assert Case.objects.get(pk=case.pk).owner_id == case.owner_id
+    assert not User.objects.filter(pk=holder.pk).exists()
