@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 import common
 from common import ROOT, measured, progress, row, service, signed_in, timed_pages
 from django.conf import settings
+from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import connection, transaction
 from django.test.testcases import LiveServerThread
@@ -47,39 +48,21 @@ LEAN, CONSTRAINED = "lean", "lean_constrained"  # the schemas of the copies of t
 UT_BOOKS, UT_ELIGIBLE = (1_000, 5_000), (200, 1_400)
 UT_PAGE_LIMIT_BYTES = 1_000_000  # at 1,000 clients x 200 eligible users (PRODUCT.md)
 UT_LOAD_LIMIT_MS = 2_000  # the same page, loaded in headless Chromium
-# The indexes the index budget dropped (clients migration 0004), as they were.
-DROPPED_INDEXES = (
-    ("clients_client", "clients_client_number_f8bf4026_like", "number varchar_pattern_ops"),
-    ("clients_client", "clients_client_name_f798fa6e", "name"),
-    ("clients_client", "clients_client_name_f798fa6e_like", "name varchar_pattern_ops"),
-    ("clients_matter", "clients_matter_number_27a16b11_like", "number varchar_pattern_ops"),
-    ("clients_matter", "clients_matter_owner_id_53aea766", "owner_id"),
-    ("clients_matter", "matter_title_number", "title, number"),
-    ("clients_matter", "matter_area_number", "practice_area, number"),
-    ("clients_matter", "matter_status_number", "status, number"),
-    ("clients_case", "clients_case_number_9a018f74_like", "number varchar_pattern_ops"),
-    ("clients_case", "clients_case_owner_id_384c99b4", "owner_id"),
-    ("clients_case", "case_caption_number", "caption, number"),
-    ("clients_case", "case_court_number", "court, number"),
-    ("clients_case", "case_status_number", "status, number"),
-)
+BEFORE_BUDGET = ("clients", "0003_grid_sort_indexes")  # the last migration before it
 
 
-def dropped_indexes_create() -> list[str]:
-    """Recreate the indexes the budget dropped (those missing): dropped again when the
-    process ends, however it ends, unless a rolled-back transaction took them."""
-    started, created = time.perf_counter(), []
-    with connection.cursor() as cursor:
-        for table, name, columns in DROPPED_INDEXES:
-            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(f"CREATE INDEX {name} ON {table} ({columns})")
-                created.append(name)
-        cursor.execute("ANALYZE " + ", ".join(OWNED))
-    drop = "".join(f'DROP INDEX IF EXISTS "{name}";' for name in created)
-    atexit.register(lambda: created and connection.cursor().execute(drop))
-    progress(f"recreated {len(created)} dropped indexes in {time.perf_counter() - started:.0f} s")
-    return created
+def schema_before_budget() -> None:
+    """The clients tables as they were before the index budget, by migrating back: in the
+    caller's transaction, rolled back with it, or else migrated forward when the process
+    ends (and by the next run's migrate if it is killed)."""
+    started = time.perf_counter()
+    call_command("migrate", *BEFORE_BUDGET, verbosity=0)
+    if not connection.in_atomic_block:
+        atexit.register(call_command, "migrate", verbosity=0)
+    connection.cursor().execute("ANALYZE " + ", ".join(OWNED))
+    progress(
+        f"clients migrated back to {BEFORE_BUDGET[1]} in {time.perf_counter() - started:.0f} s"
+    )
 
 
 @functools.cache  # once for transfers and pages, which share a process
@@ -135,7 +118,7 @@ def reference_load(before_indexes: bool = False):
     missing = [f"bench.staff{i:04d}" for i in range(2_000 - User.objects.count())]
     common.users_create(missing, [ATTORNEYS, ATTORNEYS, PARALEGALS, MANAGERS], inactive_every=20)
     if before_indexes:
-        dropped_indexes_create()
+        schema_before_budget()
     return old, new, others, admin, pc
 
 
@@ -407,9 +390,7 @@ def section_grids(args) -> list[dict]:
     if args.no_before:
         return rows
     with transaction.atomic():
-        if not dropped_indexes_create():
-            print("The indexes the budget dropped are all present: no before pass.")
-            return rows
+        schema_before_budget()
         print("The same grids before the index budget (rolled back afterwards)", flush=True)
         before = {item["key"]: item for item in measure()}
         transaction.set_rollback(True)
@@ -611,7 +592,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed GETs of each page (7)")
     flag = functools.partial(parser.add_argument, action="store_true")
     flag("--no-before", help="grids: no pass before the index budget")
-    flag("--before-indexes", help="transfers, pages: the dropped indexes recreated")
+    flag("--before-indexes", help="transfers, pages: the schema before the index budget")
     parser.add_argument("--output", help="JSON file (default bench-results/bench-<date>.json)")
     parser.add_argument("--section", help=argparse.SUPPRESS)
     args = parser.parse_args()
