@@ -288,6 +288,18 @@ def section_transfers(args) -> list[dict]:
             floor_ratio=round(floor_ratio, 3)),
     ]  # fmt: skip
 
+    # Untimed Transfer All, then its revert: the receipts' statistics, fresh from prepare(),
+    # do not know the transfer's rows yet, as in a firm's database minutes after a transfer.
+    print("Revert of a Transfer All, right after it", flush=True)
+    reverts = []
+    for _ in range(args.rounds):
+        prepare(old, new, "public")
+        done = service("records_transfer_all", acting_user=admin, old_user=old, new_user=new)
+        reverts.append(measured(service, "transfer_revert", acting_user=admin, transfer=done))
+        progress(f"revert: {reverts[-1][2].record_count:,} records, {reverts[-1][0]:.2f} s")
+    label = f"Revert of a Transfer All ({reverts[-1][2].record_count:,} records), right after it"
+    rows.append(row("transfer_all_revert", label, [r[:2] for r in reverts], REVERT_BUDGET))
+
     print(f"Per client: bench.pc's 1,000 clients to {RECIPIENTS} users, then revert")
     ids = sorted(linked_client_ids(user=pc))
     plan = {pk: others[i % RECIPIENTS] for i, pk in enumerate(ids)}

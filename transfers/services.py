@@ -29,7 +29,8 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Model, OuterRef, Subquery
+from django.db.models import Count, Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from clients.record_types import RECORD_TYPES, record_type_of
@@ -657,12 +658,21 @@ def _revert_owned(
         + f"AND m.{_column(model, 'owner')} = r.{col('to_user')})",
         [revert_id, False, original_id, record_type],
     )
-    moved_back = TransferredRecord.objects.filter(
-        transfer_id=revert_id, record_type=record_type, record_id=OuterRef("pk")
-    )
-    moved = model.objects.filter(Exists(moved_back)).update(
-        owner_id=Subquery(moved_back.order_by().values("to_user_id")[:1]), updated_at=now
-    )
+    # One UPDATE per owner the records go back to (one: the user the transfer took them
+    # from), each reading the revert's own rows. No lookup per record, whose plan would
+    # depend on the receipts' statistics already knowing those rows (a Transfer All's
+    # revert ran for minutes when they did not), and the ids in order, so that rows are
+    # updated in the order they lie in the table: half the time of a hashed order.
+    back_to = TransferredRecord.objects.filter(transfer_id=revert_id, record_type=record_type)
+    moved = 0
+    for owner_id in back_to.order_by().values_list("to_user_id", flat=True).distinct():
+        ids = RawSQL(
+            f"SELECT DISTINCT r.{col('record_id')} FROM {rows} r WHERE r.{col('transfer')} = %s "
+            f"AND r.{col('record_type')} = %s AND r.{col('to_user')} = %s "
+            f"ORDER BY r.{col('record_id')}",
+            [revert_id, record_type, owner_id],
+        )
+        moved += model.objects.filter(pk__in=ids).update(owner_id=owner_id, updated_at=now)
     if audited != moved:
         raise TransferIntegrityError(f"{audited} {record_type} rows for {moved} records reverted")
     return moved
