@@ -805,6 +805,35 @@ def test_transfer_all_query_count_does_not_depend_on_the_number_of_records(admin
     assert counts[0] <= 35
 
 
+def test_revert_moves_each_type_back_in_one_update_whatever_the_number_of_records(
+    administrator,
+):
+    """One UPDATE per record type, on the revert's own rows in id order. A lookup per
+    record could, right after a transfer whose rows the receipts' statistics do not
+    know yet, scan the whole transfer for each record (docs/indexes.md)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    record_updates = tuple(f'UPDATE "{model._meta.db_table}" ' for model in (Client, Matter, Case))
+    counts = []
+    for size in (10, 300):
+        old, new = OwnerFactory(), OwnerFactory()
+        _bulk_records(old, size)
+        admin = type(administrator).objects.get(pk=administrator.pk)
+        transfer = records_transfer_all(acting_user=admin, old_user=old, new_user=new).transfer
+        with CaptureQueriesContext(connection) as queries:
+            revert = transfer_revert(acting_user=admin, transfer=transfer).transfer
+        updates = [q["sql"] for q in queries if q["sql"].startswith(record_updates)]
+        assert len(updates) == 3
+        assert all("IN (SELECT DISTINCT" in sql and "ORDER BY" in sql for sql in updates)
+        assert revert.record_count == 3 * size
+        assert sum(model.objects.filter(owner=old).count() for model in (Client, Matter, Case)) == (
+            3 * size
+        )
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 def test_per_client_query_count_grows_only_with_the_new_users(administrator):
     def run(clients: int, receivers: int) -> int:
         old = OwnerFactory()
