@@ -116,10 +116,13 @@ class TransferredRecord(models.Model):
     # writes the transfer and its rows together, and Django still cascades a
     # deleted transfer or permission and sets deleted users to NULL.
     # `moved_record_history` serves a record's history and every lookup of one
-    # record's row in a given transfer (a revert and its skipped rows), so
+    # record's row in a given transfer (the records a revert skipped), so
     # `moved_by_transfer` only has to find a transfer's rows of each type: the
     # rows one statement writes share its key, so each entry is appended next to
-    # the previous one. Only share rows are indexed by permission.
+    # the previous one. Nothing may look a record up through it row by row: with
+    # statistics that do not know a new transfer yet, the planner would scan the
+    # whole transfer per record (a revert moves records back in one statement per
+    # type for that reason). Only share rows are indexed by permission.
     transfer = models.ForeignKey(
         Transfer,
         on_delete=models.CASCADE,

@@ -37,6 +37,11 @@ def owners(model) -> dict[int, int]:
     return dict(model.objects.values_list("pk", "owner_id"))
 
 
+def owned_by(user) -> int:
+    """How many clients, matters and cases `user` owns."""
+    return sum(model.objects.filter(owner=user).count() for model in (Client, Matter, Case))
+
+
 @dataclass
 class MixedFirm:
     old: User

@@ -16,10 +16,10 @@ from django.db import IntegrityError, connection, transaction
 
 import clients.services
 import users.services
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client
 from clients.services import client_create
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import at_step
+from tests.transfers.engine_support import at_step, owned_by
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.services import records_transfer_all
@@ -166,10 +166,6 @@ def small_firm(old):
     matter = MatterFactory(client=client, owner=old)
     CaseFactory(matter=matter, owner=old)
     return client
-
-
-def owned_by(user):
-    return sum(model.objects.filter(owner=user).count() for model in (Client, Matter, Case))
 
 
 def test_two_transfers_of_the_same_user_never_interleave(administrator):

@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clients.models import (
     Case,
@@ -15,7 +17,7 @@ from clients.models import (
 )
 from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.transfers.engine_support import at_step, owners, user_shares
+from tests.transfers.engine_support import at_step, owned_by, owners, user_shares
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from transfers.selectors import linked_client_ids, user_holdings
@@ -778,9 +780,6 @@ def _bulk_records(owner, clients: int, per_client: int = 1):
 
 
 def _count_queries(django_assert_num_queries, call) -> int:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         call()
     return len(queries)
@@ -811,9 +810,6 @@ def test_revert_moves_each_type_back_in_one_update_whatever_the_number_of_record
     """One UPDATE per record type, on the revert's own rows in id order. A lookup per
     record could, right after a transfer whose rows the receipts' statistics do not
     know yet, scan the whole transfer for each record (docs/indexes.md)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     record_updates = tuple(f'UPDATE "{model._meta.db_table}" ' for model in (Client, Matter, Case))
     counts = []
     for size in (10, 300):
@@ -827,9 +823,7 @@ def test_revert_moves_each_type_back_in_one_update_whatever_the_number_of_record
         assert len(updates) == 3
         assert all("IN (SELECT DISTINCT" in sql and "ORDER BY" in sql for sql in updates)
         assert revert.record_count == 3 * size
-        assert sum(model.objects.filter(owner=old).count() for model in (Client, Matter, Case)) == (
-            3 * size
-        )
+        assert owned_by(old) == 3 * size
         counts.append(len(queries))
     assert counts[0] == counts[1]
 
