@@ -5,7 +5,8 @@ import random
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from clients.models import (
     Case,
@@ -249,63 +250,107 @@ def _demo_shares_ensure(rng: random.Random, sharers: list[User]) -> None:
     CaseUserObjectPermission.objects.bulk_create(case_shares, ignore_conflicts=True)
 
 
+def bulk_users_ensure(
+    usernames: list[str], group_names: list[str], *, inactive_every: int = 0, **fields
+) -> list[User]:
+    """The users `usernames`, those missing created in bulk, in `group_names` in turn and
+    every `inactive_every`-th inactive, with `fields`; by default with no usable password."""
+    users = {user.username: user for user in User.objects.filter(username__in=usernames)}
+    if missing := [username for username in usernames if username not in users]:
+        made = User.objects.bulk_create(
+            User(**{"username": username, "first_name": FIRST_NAMES[i % 5],
+                    "last_name": f"{LAST_NAMES[i % 7]} {i:04d}", "password": "!",
+                    "email": f"{username}@example.com",
+                    "is_active": not inactive_every or i % inactive_every != 0} | fields)
+            for i, username in enumerate(missing)
+        )  # fmt: skip
+        ids = dict(Group.objects.filter(name__in=group_names).values_list("name", "pk"))
+        User.groups.through.objects.bulk_create(
+            User.groups.through(user_id=user.pk, group_id=ids[group_names[i % len(group_names)]])
+            for i, user in enumerate(made)
+        )
+        users |= {user.username: user for user in made}
+    return [users[username] for username in usernames]
+
+
+def _cycled(values: list, index: str) -> str:
+    """SQL for values[index % len(values)], on either database."""
+    literals = (f"'{value}'" if isinstance(value, str) else str(value) for value in values)
+    branches = " ".join(f"WHEN {i} THEN {literal}" for i, literal in enumerate(literals))
+    return f"CASE ({index}) %% {len(values)} {branches} END"
+
+
 def bulk_records_generate(
     *,
-    owner: User,
+    owners: list[User],
     clients: int,
     matters_per_client: int = 5,
     cases_per_matter: int = 5,
-    batch_size: int = 5000,
+    dealt: bool = False,
 ) -> tuple[int, int, int]:
-    """Add `clients` clients owned by `owner`, each with its matters and cases,
-    with bulk inserts. Numbers continue after the highest existing id."""
-    start = (Client.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    matter_start = (Matter.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    case_start = (Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-    made = [0, 0, 0]
-    chunk = max(1, batch_size // (matters_per_client * cases_per_matter))
-    matter_no, case_no = matter_start, case_start
-    for chunk_start in range(0, clients, chunk):
-        count = min(chunk, clients - chunk_start)
-        new_clients = Client.objects.bulk_create(
-            [
-                Client(
-                    number=f"C-{start + chunk_start + i:07d}",
-                    name=f"Client {start + chunk_start + i}",
-                    owner_id=owner.pk,
-                )
-                for i in range(count)
-            ],
-            batch_size=batch_size,
+    """Add `clients` clients, each with its matters and cases, with varied names, kinds,
+    areas and statuses: one INSERT ... SELECT per table, so millions of rows take seconds.
+    The owners take one block of clients each, in order, with everything under them;
+    `dealt`: the clients are dealt to them in turn, and 3 matters or cases in 10 go to
+    another owner. Numbers continue after the highest id."""
+    if clients <= 0:
+        return 0, 0, 0
+    ids = [owner.pk for owner in owners]
+    client_owner = _cycled(ids, "c * 7" if dealt else f"(c - 1) * {len(ids)} / {clients}")
+
+    def owner(step: int) -> str:  # of row n, under client c
+        other = _cycled(ids, f"n * {step}")
+        return (
+            f"CASE WHEN n %% 10 < 7 THEN {client_owner} ELSE {other} END" if dealt else client_owner
         )
-        new_matters = []
-        for client in new_clients:
-            for _ in range(matters_per_client):
-                new_matters.append(
-                    Matter(
-                        client_id=client.pk,
-                        number=f"M-{matter_no:08d}",
-                        title=f"Matter {matter_no}",
-                        owner_id=owner.pk,
-                    )
+
+    def last(index: str) -> str:
+        return _cycled(LAST_NAMES[:8], index)
+
+    def organisation(index: str) -> str:
+        return _cycled(ORGANISATIONS[:8], index)
+
+    person = f"{_cycled(FIRST_NAMES[:10], 'n')} || ' ' || {last('n / 10')}"
+    per_client = matters_per_client * cases_per_matter
+    tables = (
+        (Client, clients, "g AS c", "number, name, kind, email, phone, address, status",
+         f"'C-' || LPAD(CAST(n AS TEXT), 7, '0'), CASE WHEN n %% 3 = 0 THEN {last('n')} || ' ' "
+         f"|| {organisation('n / 8')} ELSE {person} END || ' ' || n, CASE WHEN n %% 3 = 0 THEN "
+         "'organisation' ELSE 'person' END, 'client' || n || '@example.com', '', '', "
+         f"{_cycled(Client.Status.values, 'n')}, {client_owner}"),
+        (Matter, clients * matters_per_client, f"(g - 1) / {matters_per_client} + 1 AS c",
+         "client_id, number, title, practice_area, status",
+         f"{{client}} + c, 'M-' || LPAD(CAST(n AS TEXT), 8, '0'), "
+         f"{_cycled(MATTER_TOPICS[:6], 'n')} || ' ' || n, "
+         f"{_cycled(Matter.PracticeArea.values, 'n')}, "
+         f"CASE WHEN n %% 4 = 0 THEN 'closed' ELSE 'open' END, {owner(13)}"),
+        (Case, clients * per_client,
+         f"(g - 1) / {cases_per_matter} + 1 AS m, (g - 1) / {per_client} + 1 AS c",
+         "matter_id, client_id, number, caption, court, status",
+         f"{{matter}} + m, {{client}} + c, 'K-' || LPAD(CAST(n AS TEXT), 9, '0'), {last('c')} "
+         f"|| ' v. ' || {last('n')} || ' ' || {organisation('n / 7')} || ' ' || n, "
+         f"{_cycled(COURTS[:5], 'n')}, CASE WHEN n %% 3 = 0 THEN 'closed' ELSE 'open' END, "
+         f"{owner(17)}"),
+    )  # fmt: skip
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    first = {}  # the id before each table's first new row: one statement numbers them in turn
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model, count, index, columns, values in tables:
+            table = model._meta.db_table
+            series = f"generate_series(1, {count}) AS series(g)"
+            if connection.vendor != "postgresql":  # SQLite: no generate_series
+                series = (
+                    f"(WITH RECURSIVE series(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM series"
+                    f" WHERE g < {count}) SELECT g FROM series) AS series"
                 )
-                matter_no += 1
-        new_matters = Matter.objects.bulk_create(new_matters, batch_size=batch_size)
-        new_cases = []
-        for matter in new_matters:
-            for _ in range(cases_per_matter):
-                new_cases.append(
-                    Case(
-                        matter_id=matter.pk,
-                        client_id=matter.client_id,
-                        number=f"K-{case_no:09d}",
-                        caption=f"Case {case_no}",
-                        owner_id=owner.pk,
-                    )
-                )
-                case_no += 1
-        Case.objects.bulk_create(new_cases, batch_size=batch_size)
-        made[0] += len(new_clients)
-        made[1] += len(new_matters)
-        made[2] += len(new_cases)
-    return made[0], made[1], made[2]
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
+            start = cursor.fetchone()[0]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, owner_id, created_at, updated_at) SELECT "
+                f"{values.format(**first)}, %s, %s FROM (SELECT g, {start} + g AS n, {index} "
+                f"FROM {series}) AS numbered",
+                [now, now],
+            )
+            cursor.execute(f"SELECT max(id) - {count} FROM {table}")
+            first[model._meta.model_name] = cursor.fetchone()[0]
+    return clients, clients * matters_per_client, clients * per_client

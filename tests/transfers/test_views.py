@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from clients.demo import bulk_users_ensure
 from clients.models import Case, Client, Matter
 from tests.conftest import permission, snapshot
 from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
@@ -866,11 +867,7 @@ def test_damaged_hidden_fields_are_shown_at_the_top(admin_http, leaver_firm):
 def test_transfer_all_page_query_budget_with_many_eligible_users(
     admin_http, leaver_firm, django_assert_max_num_queries
 ):
-    users = User.objects.bulk_create(
-        [User(username=f"many{i:04d}", first_name="Many", last_name=f"{i:04d}") for i in range(500)]
-    )
-    attorneys = Group.objects.get(name=groups.ATTORNEYS)
-    attorneys.user_set.add(*User.objects.filter(username__startswith="many"))
+    users = bulk_users_ensure([f"many{i:04d}" for i in range(500)], [groups.ATTORNEYS])
     with django_assert_max_num_queries(9):
         response = admin_http.get(all_url(leaver_firm.leaver))
     assert len(response.context["form"].fields["new_user"].choices) == len(users) + 3

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             except User.DoesNotExist:
                 raise CommandError(f"No user with username {owner!r}.") from None
             started = time.perf_counter()
-            clients, matters, cases = bulk_records_generate(owner=owner_user, clients=scale)
+            clients, matters, cases = bulk_records_generate(owners=[owner_user], clients=scale)
             elapsed = time.perf_counter() - started
             rate = (clients + matters + cases) / elapsed if elapsed else 0
             self.stdout.write(
