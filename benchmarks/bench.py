@@ -74,26 +74,23 @@ def reference_load(before_indexes: bool = False):
     common.django_setup("casengine_bench", "BENCH_DATABASE_URL")
     from django.contrib.auth.models import Permission
 
-    from clients.demo import bulk_records_generate
+    from clients.demo import bulk_records_generate, bulk_users_ensure
     from clients.models import Case, Matter
     from transfers.models import Transfer
     from transfers.selectors import linked_client_ids
     from users.groups import ADMINISTRATORS, ATTORNEYS, MANAGERS, PARALEGALS
-    from users.models import User
 
-    old, new, pc, *others = (
-        common.user_ensure(f"bench.{name}", ATTORNEYS, f"Bench {name}")
-        for name in ("old", "new", "pc", *(f"other{i}" for i in range(10)))
-    )
-    admin = common.user_ensure("bench.admin", ADMINISTRATORS, "Ada Admin")
+    names = ("old", "new", "pc", *(f"other{i}" for i in range(10)))
+    old, new, pc, *others = bulk_users_ensure([f"bench.{name}" for name in names], [ATTORNEYS])
+    [admin] = bulk_users_ensure(["bench.admin"], [ADMINISTRATORS])
     if Case.objects.filter(owner=new).exists():  # an interrupted run, or the background one
         sql_transfer_all(admin, new, old)
     if Case.objects.filter(owner=old).count() != OLD_CLIENTS * 25:
         with transaction.atomic(), connection.cursor() as cursor:
             for table in (*RECEIPTS, *SHARES, *reversed(OWNED)):
                 cursor.execute(f"DELETE FROM {table}")
-            owners = [old.pk, *(user.pk for user in others)]  # 10,000 clients each, in turn
-            common.records_insert(prefix="B", clients=OLD_CLIENTS * 11, owners=owners)
+            # 10,000 clients each, in turn
+            bulk_records_generate(owners=[old, *others], clients=OLD_CLIENTS * 11)
             for kind, share, count in zip(KINDS, SHARES, (2_000, 5_000, 10_000), strict=True):
                 cursor.execute(
                     f"INSERT INTO {share} (content_object_id, permission_id, user_id) SELECT id, "
@@ -104,19 +101,19 @@ def reference_load(before_indexes: bool = False):
                 f"INSERT INTO {SHARES[2]} (content_object_id, permission_id, user_id) SELECT id,"
                 " %s, (%s::bigint[])[1 + (id + 3) %% 10] FROM clients_case WHERE owner_id <> %s "
                 "ORDER BY id DESC LIMIT 50000",
-                [Permission.objects.get(codename="change_case").pk, owners[1:], old.pk],
+                [Permission.objects.get(codename="change_case").pk, [u.pk for u in others], old.pk],
             )
         common.vacuum_analyze()
     for left in Transfer.objects.filter(mode="per_client", from_user=pc, revert__isnull=True):
         service("transfer_revert", acting_user=admin, transfer=left)  # an interrupted run
     if len(linked_client_ids(user=pc)) != 1_000:
-        bulk_records_generate(owner=pc, clients=950)
+        bulk_records_generate(owners=[pc], clients=950)
         held = Matter.objects.filter(owner__in=others).order_by("client_id", "pk")
         held = list(held.distinct("client_id").values_list("pk", flat=True)[:50])
         Matter.objects.filter(pk__in=held).update(owner=pc)
         Case.objects.filter(matter_id__in=held).update(owner=pc)
-    missing = [f"bench.staff{i:04d}" for i in range(2_000 - User.objects.count())]
-    common.users_create(missing, [ATTORNEYS, ATTORNEYS, PARALEGALS, MANAGERS], inactive_every=20)
+    staff = [f"bench.staff{i:04d}" for i in range(2_000 - len(names) - 1)]
+    bulk_users_ensure(staff, [ATTORNEYS, ATTORNEYS, PARALEGALS, MANAGERS], inactive_every=20)
     if before_indexes:
         schema_before_budget()
     return old, new, others, admin, pc
@@ -352,6 +349,7 @@ def section_grids(args) -> list[dict]:
     """The grid database (casengine_bench_grids, BENCH_GRIDS_DATABASE_URL), built on the
     first run: 100,000 clients, 500,000 matters, 2,500,000 cases among 200 owners."""
     common.django_setup("casengine_bench_grids", "BENCH_GRIDS_DATABASE_URL")
+    from clients.demo import bulk_records_generate, bulk_users_ensure
     from clients.models import Case
     from users.groups import ATTORNEYS, MANAGERS, PARALEGALS
     from users.models import User
@@ -360,11 +358,10 @@ def section_grids(args) -> list[dict]:
         if Case.objects.exists():
             sys.exit("The grid database holds partial data: drop it and run again.")
         owners = [f"bench.owner{i:03d}" for i in range(1, 201)]
-        common.users_create(owners, [ATTORNEYS, ATTORNEYS, ATTORNEYS, PARALEGALS])
-        common.user_ensure("bench.manager", MANAGERS, "Helen Ward")
-        common.user_ensure("bench.former", ATTORNEYS, "Frank Former", is_active=False)
-        ids = User.objects.filter(username__in=owners).order_by("username").values_list("pk")
-        common.records_insert(prefix="", clients=100_000, owners=[pk for (pk,) in ids], dealt=True)
+        owners = bulk_users_ensure(owners, [ATTORNEYS, ATTORNEYS, ATTORNEYS, PARALEGALS])
+        bulk_users_ensure(["bench.manager"], [MANAGERS])
+        bulk_users_ensure(["bench.former"], [ATTORNEYS], is_active=False)
+        bulk_records_generate(owners=owners, clients=100_000, dealt=True)
         common.vacuum_analyze()
     people = ("manager", "owner001", "owner005")
     users = {name: User.objects.get(username=f"bench.{name}") for name in people}
@@ -454,7 +451,7 @@ def section_user_transfer(args) -> list[dict]:
     common.django_setup("casengine_bench_user_transfer", "BENCH_USER_TRANSFER_DATABASE_URL")
     from django.contrib.auth.models import Group
 
-    from clients.demo import bulk_records_generate
+    from clients.demo import bulk_records_generate, bulk_users_ensure
     from transfers.forms import user_reference
     from transfers.models import Transfer
     from transfers.selectors import linked_client_ids
@@ -462,17 +459,15 @@ def section_user_transfer(args) -> list[dict]:
     from users.models import User
     from users.selectors import eligible_owners
 
-    admin = common.user_ensure("bench.ut.admin", ADMINISTRATORS, "Ada Admin")
-    leavers = {
-        n: common.user_ensure(f"bench.ut{n}", ATTORNEYS, f"Leaver of {n:,}") for n in UT_BOOKS
-    }
+    [admin] = bulk_users_ensure(["bench.ut.admin"], [ADMINISTRATORS])
+    books = bulk_users_ensure([f"bench.ut{n}" for n in UT_BOOKS], [ATTORNEYS])
+    leavers = dict(zip(UT_BOOKS, books, strict=True))
+    bulk_users_ensure([f"bench.ut.staff{i:04d}" for i in range(max(UT_ELIGIBLE))], [ATTORNEYS])
     staff = User.objects.filter(username__startswith="bench.ut.staff").order_by("username")
-    missing = [f"bench.ut.staff{i:04d}" for i in range(staff.count(), max(UT_ELIGIBLE))]
-    common.users_create(missing, [ATTORNEYS])
     for size, leaver in leavers.items():
         if leaver.owned_clients.count() != size:
             bulk_records_generate(
-                owner=leaver, clients=size, matters_per_client=1, cases_per_matter=2
+                owners=[leaver], clients=size, matters_per_client=1, cases_per_matter=2
             )
     for left in Transfer.objects.filter(mode="per_client", revert__isnull=True):
         service("transfer_revert", acting_user=admin, transfer=left)  # an interrupted run
@@ -557,17 +552,13 @@ def section_background(args) -> list[dict]:
     command = [sys.executable, "manage.py", "db_worker", *flags]
     worker = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     status = reverse("transfers:transfer_job_status", args=[job.pk])
-    started, shown, seen = time.perf_counter(), None, {}
-    while shown is None or shown[-1]:  # until the page is no longer active
-        data = browser.get(status).json()
-        showing = tuple(data[k] for k in ("status", "phase", "moved", "share_count", "active"))
-        if showing != shown:
-            at = time.perf_counter() - started
-            seen.setdefault(data["phase"] or data["status"], at)
-            counts = "  ".join(f"{kind}s {data[f'{kind}_count']:>7,}" for kind in (*KINDS, "share"))
-            phase = f"{data['status']:8} {data['phase'] or '-':8}"
-            progress(f"+{at:5.1f} s  {phase} {counts}  bar {data['moved']:,}/{data['total']:,}")
-        shown = showing
+    started, seen, data = time.perf_counter(), {}, {"active": True}
+    while data["active"]:  # what the progress page shows, until it is no longer active
+        data, at = browser.get(status).json(), time.perf_counter() - started
+        if seen.setdefault(data["phase"] or data["status"], at) == at:
+            progress(
+                f"+{at:5.1f} s {data['status']} {data['phase'] or ''}: {data['moved']:,} moved"
+            )
         time.sleep(0.5)
     worker.wait()
     job.refresh_from_db()

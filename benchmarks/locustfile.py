@@ -70,7 +70,7 @@ def serve(environment, **kwargs):
     os.environ.update(DJANGO_SETTINGS_MODULE="casengine.settings", ALLOWED_HOSTS="127.0.0.1")
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     common.django_setup("casengine_load", "LOAD_DATABASE_URL", fresh=True)
-    from clients.demo import bulk_records_generate, demo_firm_seed
+    from clients.demo import bulk_records_generate, bulk_users_ensure, demo_firm_seed
     from users.groups import ADMINISTRATORS, ATTORNEYS, MANAGERS
 
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -78,10 +78,10 @@ def serve(environment, **kwargs):
     password = make_password(PASSWORD)
     people = (ADMINISTRATORS, "admin", options.admins), (MANAGERS, "staff", options.staff)
     for group, kind, count in (*people, (ATTORNEYS, "owner", options.owners)):
-        for i in range(count):
-            user = common.user_ensure(f"load.{kind}{i}", group, f"Load {kind}", password=password)
+        usernames = [f"load.{kind}{i}" for i in range(count)]
+        for user in bulk_users_ensure(usernames, [group], password=password):
             if kind == "owner":
-                bulk_records_generate(owner=user, clients=options.clients_per_owner)
+                bulk_records_generate(owners=[user], clients=options.clients_per_owner)
                 OWNERS[user.username] = user.pk
     port = 8000 + secrets.randbelow(20000)
     Person.host, log = f"http://127.0.0.1:{port}", common.ROOT / "bench-results"
@@ -198,45 +198,41 @@ class Administrator(Person):
 
     @task
     def transfer(self):
-        outcome = run["outcomes"]
-        status, _, page = self.get(
-            "GET User Registration", f"/settings/users/?q={rng.choice(list(OWNERS))}"
-        )
+        run["outcomes"][self.transfer_outcome()] += 1
+
+    def transfer_outcome(self) -> str:
+        """Find an owner in User Registration; open its User Transfer, or save its User
+        Transfer All to one of the form's new users and revert one in four."""
+        query = f"/settings/users/?q={rng.choice(list(OWNERS))}"
+        status, _, page = self.get("GET User Registration", query)
         mode = "User Transfer All" if rng.random() < 0.6 else "User Transfer"
         if status != 200 or not (href := self.link(page, mode)):
-            key = f"User Registration answered {status}" if status != 200 else f"no {mode} link"
-            outcome[key] += 1
-            return
+            return f"User Registration answered {status}" if status != 200 else f"no {mode} link"
         status, path, page = self.get(f"GET {mode}", href, follow=True)
-        if mode == "User Transfer":  # opened, not saved: its new users are typed in per client
-            outcome["User Transfer opened" if status == 200 else f"{mode} answered {status}"] += 1
-            return
         select = re.search(r'<select name="([^"]+)"[^>]*>(.*?)</select>', page, re.S)
         if status != 200 or not select:
-            outcome[f"{mode} answered {status} without its form"] += 1
-            return
+            return f"{mode} answered {status} without its form"
+        if mode == "User Transfer":  # opened, not saved: its new users are typed in per client
+            return "User Transfer opened"
         choice = rng.choice(re.findall(r'<option value="(\d+)"', select.group(2)))
-        status, landed, page = self.get(
-            f"POST {mode}", path, self.hidden(page) | {select.group(1): choice}, follow=True
-        )
+        data = self.hidden(page) | {select.group(1): choice}
+        status, landed, page = self.get(f"POST {mode}", path, data, follow=True)
         if status >= 500 or status == 0:
-            outcome["server error"] += 1
-        elif status != 200 or not re.fullmatch(r"/settings/transfers/\d+/", landed):
-            outcome["refused (shown on the form)"] += 1
-        else:
-            outcome["transferred"] += 1
-            if rng.random() < 0.25:
-                self.revert(self.link(page, "Revert"))
+            return "server error"
+        if status != 200 or not re.fullmatch(r"/settings/transfers/\d+/", landed):
+            return "refused (shown on the form)"
+        if rng.random() < 0.25:
+            run["outcomes"][self.revert_outcome(self.link(page, "Revert"))] += 1
+        return "transferred"
 
-    def revert(self, href: str | None) -> None:
+    def revert_outcome(self, href: str | None) -> str:
         if href is None:
-            run["outcomes"]["receipt without a Revert link"] += 1
-            return
+            return "receipt without a Revert link"
         _, _, page = self.get("GET revert", href, follow=True)
         # The page's first POST form is the header's Log out: take Revert's.
         if not (action := re.search(r'<form [^>]*action="([^"]+/revert/)"', page)):
-            run["outcomes"]["revert page without its form"] += 1
-            return
+            return "revert page without its form"
         status, _, page = self.get("POST revert", action.group(1), self.hidden(page), follow=True)
-        outcome = "reverted" if "<dt>Reverts</dt>" in page else "revert refused (shown on the page)"
-        run["outcomes"][outcome if status == 200 else f"revert answered {status}"] += 1
+        if status != 200:
+            return f"revert answered {status}"
+        return "reverted" if "<dt>Reverts</dt>" in page else "revert refused (shown on the page)"
