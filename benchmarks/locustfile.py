@@ -210,10 +210,10 @@ class Administrator(Person):
             return f"User Registration answered {status}" if status != 200 else f"no {mode} link"
         status, path, page = self.get(f"GET {mode}", href, follow=True)
         select = re.search(r'<select name="([^"]+)"[^>]*>(.*?)</select>', page, re.S)
+        if status == 200 and mode == "User Transfer":  # not saved: new users typed per client
+            return "User Transfer opened"
         if status != 200 or not select:
             return f"{mode} answered {status} without its form"
-        if mode == "User Transfer":  # opened, not saved: its new users are typed in per client
-            return "User Transfer opened"
         choice = rng.choice(re.findall(r'<option value="(\d+)"', select.group(2)))
         data = self.hidden(page) | {select.group(1): choice}
         status, landed, page = self.get(f"POST {mode}", path, data, follow=True)
