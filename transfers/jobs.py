@@ -36,9 +36,17 @@ except ImportError:
 logger = logging.getLogger(__name__)
 Status = TransferJob.Status
 
+
+def transfer_revert(*, old_user: User | int, **arguments):
+    """services.transfer_revert as a job runs it: `old_user`, the user the records go back
+    to, is whose records the job holds (at most one active job each)."""
+    return services.transfer_revert(**arguments)
+
+
 SERVICES = {
     Transfer.Mode.ALL: services.records_transfer_all,
     Transfer.Mode.PER_CLIENT: services.records_transfer_per_client,
+    Transfer.Mode.REVERT: transfer_revert,
 }
 MODES = {service: mode for mode, service in SERVICES.items()}
 
@@ -125,10 +133,13 @@ class Submission:
         return (self.transfer or self.job).get_absolute_url()
 
 
-def transfer_submit(*, service, old_user: User, **arguments) -> Submission:
+def transfer_submit(
+    *, service, old_user: User, record_count: int | None = None, **arguments
+) -> Submission:
     """Save a transfer form: `service(old_user=old_user, **arguments)` now, or
     queued for a worker when it would move more than
-    TRANSFER_BACKGROUND_THRESHOLD records.
+    TRANSFER_BACKGROUND_THRESHOLD records (`record_count`, by default all
+    that `old_user` holds).
 
     Either way every refusal is raised at once (TransferRefused): a queued
     transfer is first checked by a validate_only pass of the same service,
@@ -139,7 +150,8 @@ def transfer_submit(*, service, old_user: User, **arguments) -> Submission:
         return Submission(job=job, replayed=True)
     if (job := active_transfer_job(user=old_user)) is not None:
         raise transfer_in_progress(job)
-    record_count = user_holdings(user=old_user).records
+    if record_count is None:
+        record_count = user_holdings(user=old_user).records
     if not transfer_runs_in_background(record_count):
         result = service(old_user=old_user, **arguments)
         return Submission(transfer=result.transfer, replayed=result.replayed)

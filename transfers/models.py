@@ -261,6 +261,18 @@ class TransferJob(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    @property
+    def reverted_transfer_id(self) -> int | None:
+        """The transfer a revert job reverts."""
+        return self.arguments.get("transfer") if self.mode == Transfer.Mode.REVERT else None
+
+    @property
+    def title(self) -> str:
+        """What it does, after "Progress of"."""
+        if self.mode == Transfer.Mode.REVERT:
+            return f"the revert of transfer #{self.reverted_transfer_id}"
+        return f"the transfer from {self.from_user_name}"
+
 
 class TransferProgress(models.Model):
     """Where a running job is: written by the worker while its transaction is

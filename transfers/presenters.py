@@ -29,7 +29,6 @@ from transfers.forms import (
 )
 from transfers.models import Transfer, TransferJob
 from transfers.progress import PHASE_LABELS, PHASES
-from transfers.services import TransferResult
 from users.models import User
 
 NAMES_LISTED = 10
@@ -89,11 +88,25 @@ def submission_message(submitted: jobs.Submission, old_user: User) -> tuple[int,
     )
 
 
-def revert_message(result: TransferResult) -> tuple[int, str]:
-    """The message (level, text) after Revert."""
-    if result.replayed:
-        return messages.INFO, "This revert was already saved: here is its receipt."
-    return messages.SUCCESS, revert_summary(result.transfer)
+def revert_message(submitted: jobs.Submission, original: Transfer) -> tuple[int, str]:
+    """The message (level, text) after Revert: what went back, what was
+    queued, or that it was saved before."""
+    if submitted.replayed:
+        what = "receipt" if submitted.transfer is not None else "progress"
+        return messages.INFO, f"This revert was already saved: here is its {what}."
+    if submitted.transfer is not None:
+        return messages.SUCCESS, revert_summary(submitted.transfer)
+    return messages.INFO, (
+        f"The revert of transfer #{original.pk} ({original.record_count:,} records) is "
+        "queued: this page follows it and shows its receipt when it is done."
+    )
+
+
+def receipt_summary(receipt: Transfer) -> str:
+    """The success message of a receipt a background job landed on."""
+    if receipt.mode == Transfer.Mode.REVERT:
+        return revert_summary(receipt)
+    return transfer_summary(receipt)
 
 
 def revert_summary(revert: Transfer) -> str:
@@ -421,8 +434,16 @@ def _csv_lines(transfer: Transfer, names: dict[int, str]) -> Iterator[str]:
 
 def job_form_url(job: TransferJob) -> str:
     """The screen the job was saved from, to go back to."""
+    if job.mode == Transfer.Mode.REVERT:
+        return reverse("transfers:transfer_detail", args=[job.reverted_transfer_id])
     name = "transfer_all" if job.mode == Transfer.Mode.ALL else "transfer_per_client"
     return reverse(f"transfers:{name}", args=[job.from_user_id])
+
+
+def job_form_label(job: TransferJob) -> str:
+    if job.mode == Transfer.Mode.REVERT:
+        return f"Back to transfer #{job.reverted_transfer_id}"
+    return f"Back to {job.get_mode_display()} for {job.from_user_name}"
 
 
 def job_state_data(state: jobs.JobState) -> dict:

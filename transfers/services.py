@@ -734,14 +734,20 @@ def _revert_shares(
 
 
 def transfer_revert(
-    *, acting_user: User, transfer: Transfer | int, request_key: str | None = None
-) -> TransferResult:
+    *,
+    acting_user: User,
+    transfer: Transfer | int,
+    request_key: str | None = None,
+    validate_only: bool = False,
+    progress: ProgressHook | None = None,
+) -> TransferResult | None:
     """Revert `transfer`: every record still owned by the user it went to goes
     back, the others (changed since) are left alone and counted in
     `skipped_count` (listed by selectors.revert_skipped_records), shares go
     back likewise, and the old user is reactivated if `transfer` deactivated
     them. Recorded as a Transfer of mode REVERT, returned as a TransferResult
-    (`replayed` for a `request_key` saved before)."""
+    (`replayed` for a `request_key` saved before). `validate_only` and
+    `progress`: as for records_transfer_all."""
     _check_permission(acting_user)
     if (replayed := _replay(request_key)) is not None:
         return replayed
@@ -760,6 +766,9 @@ def transfer_revert(
         refusal = transfer_revert_refusal(transfer=original)
         if refusal is not None:
             raise refusal
+        if validate_only:
+            return None
+        hook = progress or ProgressHook()
         old = users[original.from_user_id]
         now = timezone.now()
         revert = Transfer.objects.create(
@@ -778,6 +787,7 @@ def transfer_revert(
             revert.reactivated_user = True
         moved = 0
         for record_type, model, _client_field in RECORD_STEPS:
+            hook.started(PHASES[record_type])
             rows = _revert_owned(
                 revert_id=revert.pk,
                 original_id=original.pk,
@@ -786,7 +796,9 @@ def transfer_revert(
                 now=now,
             )
             fault_point("revert_owned", record_type=record_type, rows=rows)
+            hook.moved(COUNT_FIELDS[record_type], rows)
             moved += rows
+        hook.started("shares")
         for record_type, share_model, _record_model in SHARE_STEPS:
             rows = _revert_shares(
                 revert_id=revert.pk,
@@ -795,12 +807,14 @@ def transfer_revert(
                 share_model=share_model,
             )
             fault_point("revert_shares", record_type=record_type, rows=rows)
+            hook.moved("share_count", rows)
             moved += rows
         if not moved and not revert.reactivated_user:
             raise TransferRefused(
                 "nothing_to_transfer",
                 "Everything this transfer moved has changed since: there is nothing to revert.",
             )
+        hook.started("receipt")
         recipients: dict[int, TransferRecipient] = {}
         totals = (
             TransferredRecord.objects.filter(transfer=revert)

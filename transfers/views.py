@@ -276,6 +276,8 @@ class TransferRevertMixin(SettingsPermissionMixin):
             refusal = selectors.transfer_revert_refusal(
                 transfer=transfer, acting_user=self.request.user
             )
+        if refusal is None and (job := jobs.active_transfer_job(user=transfer.from_user_id)):
+            refusal = presenters.with_job_link(jobs.transfer_in_progress(job))
         return render(
             self.request,
             self.template_name,
@@ -300,23 +302,29 @@ class TransferRevertConfirmView(TransferRevertMixin, View):
 
 
 class TransferRevertView(TransferRevertMixin, View):
-    """POST only: revert a transfer and show the new receipt."""
+    """POST only: revert a transfer and show the new receipt, or, above
+    TRANSFER_BACKGROUND_THRESHOLD records, its progress page."""
 
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        transfer = get_object_or_404(Transfer, pk=pk)
+        transfer = get_object_or_404(Transfer.objects.select_related("from_user"), pk=pk)
         key = request.POST.get("request_key", "").strip() or None
         if key is not None and len(key) > 64:
             raise Http404("Bad request key.")
         try:
-            result = services.transfer_revert(
-                acting_user=request.user, transfer=transfer, request_key=key
+            submitted = jobs.transfer_submit(
+                service=jobs.transfer_revert,
+                acting_user=request.user,
+                old_user=transfer.from_user,
+                record_count=transfer.record_count,
+                transfer=transfer.pk,
+                request_key=key,
             )
         except TransferRefused as refusal:
-            return self.render_confirmation(transfer, refusal=refusal)
-        messages.add_message(request, *presenters.revert_message(result))
-        return HttpResponseRedirect(result.transfer.get_absolute_url())
+            return self.render_confirmation(transfer, refusal=presenters.with_job_link(refusal))
+        messages.add_message(request, *presenters.revert_message(submitted, transfer))
+        return HttpResponseRedirect(submitted.get_absolute_url())
 
 
 class TransferListView(SettingsPermissionMixin, ListView):
@@ -368,7 +376,7 @@ class TransferJobView(TransferJobMixin, View):
         state = self.job_state(pk)
         job = state.job
         if state.receipt is not None:
-            messages.success(request, presenters.transfer_summary(state.receipt))
+            messages.success(request, presenters.receipt_summary(state.receipt))
             return HttpResponseRedirect(state.receipt.get_absolute_url())
         return render(
             request,
@@ -378,6 +386,8 @@ class TransferJobView(TransferJobMixin, View):
                 "state": presenters.job_state_data(state),
                 "refresh_seconds": JOB_REFRESH_SECONDS,
                 "form_url": presenters.job_form_url(job),
+                "form_label": presenters.job_form_label(job),
+                "noun": "Revert" if job.mode == Transfer.Mode.REVERT else "Transfer",
             },
         )
 

@@ -30,6 +30,7 @@ from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers import jobs
 from transfers.models import Transfer, TransferJob, TransferProgress
+from transfers.progress import ProgressHook
 from transfers.routers import PROGRESS_DATABASE
 from users.services import user_set_active
 
@@ -422,3 +423,166 @@ def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, 
     assert job.status == TransferJob.Status.FAILED
     assert job.message == jobs.WORKER_GONE_MESSAGE
     assert snapshot() == before and moved_nothing(leaver_firm)
+
+
+# --- reverts in the background --------------------------------------------------
+
+
+def revert_url(transfer):
+    return reverse("transfers:transfer_revert", args=[transfer.pk])
+
+
+def transferred_to_dana(administrator, leaver_firm, **extra) -> Transfer:
+    """A Transfer All of the leaver's 8 records, run by the service itself."""
+    return services.records_transfer_all(
+        acting_user=administrator, old_user=leaver_firm.leaver, new_user=leaver_firm.dana, **extra
+    ).transfer
+
+
+def queue_revert(http, transfer) -> TransferJob:
+    key = str(uuid.uuid4())
+    response = http.post(revert_url(transfer), {"request_key": key})
+    job = TransferJob.objects.get(request_key=key)
+    assert response.status_code == 302
+    assert response["Location"] == job.get_absolute_url()
+    return job
+
+
+def test_revert_above_the_threshold_is_queued_and_the_worker_lands_it_on_its_receipt(
+    admin_http, administrator, leaver_firm
+):
+    transfer = transferred_to_dana(administrator, leaver_firm, deactivate_old_user=True)
+    before = snapshot()
+    job = queue_revert(admin_http, transfer)
+    assert (job.mode, job.from_user, job.record_count) == ("revert", leaver_firm.leaver, 8)
+    assert job.arguments == {"transfer": transfer.pk}
+    assert snapshot() == before, "queued: nothing moves back before the worker runs it"
+
+    page = admin_http.get(job.get_absolute_url())
+    html = page.content.decode()
+    assert f"The revert of transfer #{transfer.pk} (8 records) is queued" in html
+    assert "<h1>Revert in progress</h1>" in html
+    detail = transfer.get_absolute_url()
+    assert f'<dt>Reverting</dt><dd><a href="{detail}">Transfer #{transfer.pk}</a></dd>' in html
+    assert '<progress id="job-bar" max="8" value="0"' in html
+    history = admin_http.get(reverse("transfers:transfer_list")).content.decode()
+    link = (
+        f'<a href="{job.get_absolute_url()}">Progress of the revert of transfer #{transfer.pk}</a>'
+    )
+    assert link in history
+
+    run_worker()
+
+    job.refresh_from_db()
+    revert = Transfer.objects.get(mode=Transfer.Mode.REVERT)
+    assert job.status == TransferJob.Status.DONE and job.transfer == revert
+    assert revert.request_key == job.request_key and revert.reverted_transfer == transfer
+    assert (revert.client_count, revert.matter_count, revert.case_count) == (2, 3, 3)
+    assert revert.reactivated_user
+    leaver_firm.leaver.refresh_from_db()
+    assert leaver_firm.leaver.is_active
+    assert Case.objects.filter(owner=leaver_firm.leaver).count() == 3
+    assert not Case.objects.filter(owner=leaver_firm.dana).exists()
+    done = admin_http.get(job.get_absolute_url(), follow=True)
+    assert done.redirect_chain == [(revert.get_absolute_url(), 302)]
+    assert f"Reverted transfer #{transfer.pk}: moved back 2 clients" in done.content.decode()
+
+
+def test_revert_at_or_below_the_threshold_runs_in_the_request(
+    admin_http, administrator, leaver_firm, settings
+):
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 8
+    transfer = transferred_to_dana(administrator, leaver_firm)
+    response = admin_http.post(revert_url(transfer), {"request_key": str(uuid.uuid4())})
+    revert = Transfer.objects.get(mode=Transfer.Mode.REVERT)
+    assert response["Location"] == revert.get_absolute_url()
+    assert not TransferJob.objects.exists()
+    assert Case.objects.filter(owner=leaver_firm.leaver).count() == 3
+
+
+def test_a_revert_refused_inside_the_worker_changes_nothing_and_says_why(
+    admin_http, administrator, leaver_firm
+):
+    transfer = transferred_to_dana(administrator, leaver_firm)
+    job = queue_revert(admin_http, transfer)
+    # Before the worker starts, another administrator's revert of it lands first.
+    first = services.transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    before = snapshot()
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.REFUSED
+    assert job.refusal_code == "revert_not_allowed"
+    assert snapshot() == before
+    assert Transfer.objects.filter(mode=Transfer.Mode.REVERT).get() == first
+
+    html = admin_http.get(job.get_absolute_url()).content.decode()
+    assert "<h1>Revert refused</h1>" in html
+    assert f"it was already reverted by transfer #{first.pk}." in html
+    assert "Nothing was changed." in html
+    assert f'<a class="button" href="{transfer.get_absolute_url()}">Back to transfer #' in html
+
+
+def test_a_second_revert_while_one_is_queued_is_refused_with_a_link_to_it(
+    admin_http, administrator, leaver_firm
+):
+    transfer = transferred_to_dana(administrator, leaver_firm)
+    job = queue_revert(admin_http, transfer)
+    again = admin_http.post(revert_url(transfer), {"request_key": str(uuid.uuid4())})
+    assert again.status_code == 200
+    html = again.content.decode()
+    assert "already queued or running" in html
+    assert f'<a href="{job.get_absolute_url()}">See the transfer in progress</a>' in html
+    assert TransferJob.objects.count() == 1
+    confirm = admin_http.get(reverse("transfers:transfer_revert_confirm", args=[transfer.pk]))
+    html = confirm.content.decode()
+    assert "already queued or running" in html and job.get_absolute_url() in html
+    assert 'class="danger">Revert</button>' not in html
+
+
+def test_double_submit_of_a_queued_revert_gives_one_revert(admin_http, administrator, leaver_firm):
+    transfer = transferred_to_dana(administrator, leaver_firm)
+    data = {"request_key": str(uuid.uuid4())}
+    first = admin_http.post(revert_url(transfer), data)
+    second = admin_http.post(revert_url(transfer), data, follow=True)
+    job = TransferJob.objects.get()
+    assert first["Location"] == job.get_absolute_url()
+    assert second.redirect_chain == [(job.get_absolute_url(), 302)]
+    assert "This revert was already saved: here is its progress." in second.content.decode()
+    run_worker()
+    third = admin_http.post(revert_url(transfer), data, follow=True)
+    revert = Transfer.objects.get(mode=Transfer.Mode.REVERT)
+    assert third.redirect_chain[-1] == (revert.get_absolute_url(), 302)
+    assert TransferJob.objects.count() == 1 and DBTaskResult.objects.count() == 1
+
+
+class Phases(ProgressHook):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def changed(self):
+        self.seen.append(self.phase)
+
+
+def test_a_revert_reports_its_phases_and_counts_and_validate_only_moves_nothing(
+    administrator, leaver_firm
+):
+    transfer = transferred_to_dana(administrator, leaver_firm)
+    before = snapshot()
+    checked = services.transfer_revert(
+        acting_user=administrator, transfer=transfer, validate_only=True
+    )
+    assert checked is None and snapshot() == before
+
+    hook = Phases()
+    revert = services.transfer_revert(
+        acting_user=administrator, transfer=transfer, progress=hook
+    ).transfer
+    assert hook.seen == ["clients", "matters", "cases", "shares", "receipt"]
+    assert hook.counts == {
+        "client_count": 2, "matter_count": 3, "case_count": 3, "share_count": 1,
+    }  # fmt: skip
+    assert revert.share_count == 1
+    with pytest.raises(services.TransferRefused) as refused:
+        services.transfer_revert(acting_user=administrator, transfer=transfer, validate_only=True)
+    assert refused.value.code == "revert_not_allowed"
