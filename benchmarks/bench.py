@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlencode
 
 import common
@@ -49,6 +50,7 @@ UT_BOOKS, UT_ELIGIBLE = (1_000, 5_000), (200, 1_400)
 UT_PAGE_LIMIT_BYTES = 1_000_000  # at 1,000 clients x 200 eligible users (PRODUCT.md)
 UT_LOAD_LIMIT_MS = 2_000  # the same page, loaded in headless Chromium
 BEFORE_BUDGET = ("clients", "0003_grid_sort_indexes")  # the last migration before it
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 def schema_before_budget() -> None:
@@ -285,38 +287,36 @@ def section_transfers(args) -> list[dict]:
             floor_ratio=round(floor_ratio, 3)),
     ]  # fmt: skip
 
+    by_name, moved = {"revert all": [], "per client": [], "revert": []}, {}
+
+    def timed(name: str, kind: str, **arguments):
+        seconds, count, done = measured(service, kind, acting_user=admin, **arguments)
+        by_name[name].append((seconds, count))
+        moved[name] = done.record_count
+        progress(f"{name}: {done.record_count:,} records, {seconds:.2f} s, {count} queries")
+        return done
+
     # Untimed Transfer All, then its revert: the receipts' statistics, fresh from prepare(),
     # do not know the transfer's rows yet, as in a firm's database minutes after a transfer.
     print("Revert of a Transfer All, right after it", flush=True)
-    reverts = []
     for _ in range(args.rounds):
         prepare(old, new, "public")
         done = service("records_transfer_all", acting_user=admin, old_user=old, new_user=new)
-        reverts.append(measured(service, "transfer_revert", acting_user=admin, transfer=done))
-        progress(f"revert: {reverts[-1][2].record_count:,} records, {reverts[-1][0]:.2f} s")
-    label = f"Revert of a Transfer All ({reverts[-1][2].record_count:,} records), right after it"
-    rows.append(row("transfer_all_revert", label, [r[:2] for r in reverts], REVERT_BUDGET))
+        timed("revert all", "transfer_revert", transfer=done)
+    label = f"Revert of a Transfer All ({moved['revert all']:,} records), right after it"
+    rows.append(row("transfer_all_revert", label, by_name["revert all"], REVERT_BUDGET))
 
     print(f"Per client: bench.pc's 1,000 clients to {RECIPIENTS} users, then revert")
     ids = sorted(linked_client_ids(user=pc))
     plan = {pk: others[i % RECIPIENTS] for i, pk in enumerate(ids)}
     move = {"old_user": pc, "assignments": plan, "expected_client_ids": ids}
-    per_client, moved = {"per client": [], "revert": []}, {}
-
-    def timed(name: str, kind: str, **arguments):
-        seconds, count, done = measured(service, kind, acting_user=admin, **arguments)
-        per_client[name].append((seconds, count))
-        moved[name] = done.record_count
-        progress(f"{name}: {done.record_count:,} records, {seconds:.2f} s, {count} queries")
-        return done
-
     for _ in range(args.rounds):
         done = timed("per client", "records_transfer_per_client", **move)
         timed("revert", "transfer_revert", transfer=done)
     label = f"User Transfer, 1,000 clients to {RECIPIENTS} users ({moved['per client']:,} records)"
-    rows.append(row("per_client", label, per_client["per client"], SAVE_BUDGET))
+    rows.append(row("per_client", label, by_name["per client"], SAVE_BUDGET))
     label = f"Revert of that transfer ({moved['revert']:,} records)"
-    return rows + [row("revert", label, per_client["revert"], REVERT_BUDGET)]
+    return rows + [row("revert", label, by_name["revert"], REVERT_BUDGET)]
 
 
 def section_pages(args) -> list[dict]:
@@ -462,8 +462,8 @@ def section_user_transfer(args) -> list[dict]:
     [admin] = bulk_users_ensure(["bench.ut.admin"], [ADMINISTRATORS])
     books = bulk_users_ensure([f"bench.ut{n}" for n in UT_BOOKS], [ATTORNEYS])
     leavers = dict(zip(UT_BOOKS, books, strict=True))
-    bulk_users_ensure([f"bench.ut.staff{i:04d}" for i in range(max(UT_ELIGIBLE))], [ATTORNEYS])
-    staff = User.objects.filter(username__startswith="bench.ut.staff").order_by("username")
+    staff = [f"bench.ut.staff{i:04d}" for i in range(max(UT_ELIGIBLE))]
+    staff = bulk_users_ensure(staff, [ATTORNEYS])
     for size, leaver in leavers.items():
         if leaver.owned_clients.count() != size:
             bulk_records_generate(
@@ -514,8 +514,7 @@ def section_user_transfer(args) -> list[dict]:
         timings = []
         for _ in range(args.rounds):
             body = urlencode(form | fields | {"action": action, "request_key": uuid.uuid4()}, True)
-            kind = "application/x-www-form-urlencoded"
-            seconds, count, response = measured(browser.post, path, body, content_type=kind)
+            seconds, count, response = measured(browser.post, path, body, content_type=FORM_TYPE)
             if response.status_code != status or shows not in response.content:
                 raise SystemExit(f"{action} failed ({response.status_code})")
             timings.append((seconds, count))
@@ -530,47 +529,53 @@ def section_user_transfer(args) -> list[dict]:
 
 
 def section_background(args) -> list[dict]:
-    """A User Transfer All Save above the threshold on the reference load (time to check and
-    queue), then `manage.py db_worker` runs it while the progress page's data is polled."""
+    """A User Transfer All Save above the threshold on the reference load, then its Revert:
+    each checked and queued, then run by `db_worker` while the progress page is polled."""
     old, new, _, admin, _ = reference_load()
-    from transfers.models import TransferJob
+    from transfers.models import Transfer, TransferJob
     from transfers.selectors import user_holdings
 
     browser, held = signed_in(admin), user_holdings(user=old)
-    form = reverse("transfers:transfer_all", args=[old.pk])
-    browser.get(form)
-    body = {"new_user": new.pk, "request_key": uuid.uuid4()}
-    seconds, count, response = measured(browser.post, form, body)
-    job = TransferJob.objects.filter(from_user=old).order_by("-pk").first()
-    if response.status_code != 302 or not job or response["Location"] != job.get_absolute_url():
-        raise SystemExit(f"The Save was not queued (HTTP {response.status_code}).")
-    label = (
-        f"Background Save of {held.records:,} records and {held.shares:,} shares: check and queue"
-    )
-    rows = [row("background_queue", label, [(seconds, count)], note=response["Location"])]
-    flags = ("--batch", "--no-reload", "--no-startup-delay")
-    command = [sys.executable, "manage.py", "db_worker", *flags]
-    worker = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-    status = reverse("transfers:transfer_job_status", args=[job.pk])
-    started, seen, data = time.perf_counter(), {}, {"active": True}
-    while data["active"]:  # what the progress page shows, until it is no longer active
-        data, at = browser.get(status).json(), time.perf_counter() - started
-        if seen.setdefault(data["phase"] or data["status"], at) == at:
-            progress(
-                f"+{at:5.1f} s {data['status']} {data['phase'] or ''}: {data['moved']:,} moved"
-            )
-        time.sleep(0.5)
-    worker.wait()
-    job.refresh_from_db()
-    worked = (job.finished_at - job.started_at).total_seconds()
-    receipt = browser.get(job.get_absolute_url()).get("Location")
-    progress(f"job {job.get_status_display().lower()}; its page now redirects to {receipt}")
-    if job.status != TransferJob.Status.DONE:
-        raise SystemExit("The background transfer did not end with its receipt.")
-    sql_transfer_all(admin, new, old)
-    note = "phases shown at " + ", ".join(f"{name} +{at:.1f} s" for name, at in seen.items())
-    label = "Background transfer in the worker, start to receipt"
-    return rows + [row("background_worker", label, [(worked, 0)], note=note)]
+
+    def run(key: str, what: str, noun: str, page: str, form: str, body: dict) -> list[dict]:
+        browser.get(page)
+        body["request_key"] = uuid.uuid4()
+        seconds, count, response = measured(browser.post, form, body)
+        job = TransferJob.objects.filter(request_key=body["request_key"]).first()
+        if response.status_code != 302 or not job or response["Location"] != job.get_absolute_url():
+            raise SystemExit(f"The {what} was not queued (HTTP {response.status_code}).")
+        label = f"Background {what}: check and queue"
+        rows = [row(f"{key}_queue", label, [(seconds, count)], note=response["Location"])]
+        flags = ("--batch", "--no-reload", "--no-startup-delay")
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", *flags], cwd=ROOT, stdout=subprocess.DEVNULL
+        )
+        status = reverse("transfers:transfer_job_status", args=[job.pk])
+        started, seen, data = time.perf_counter(), {}, {"active": True}
+        while data["active"]:  # what the progress page shows, until it is no longer active
+            data, at = browser.get(status).json(), time.perf_counter() - started
+            if seen.setdefault(data["phase"] or data["status"], at) == at:
+                progress(f"+{at:5.1f} s {data['status']} {data['phase']}: {data['moved']:,} moved")
+            time.sleep(0.5)
+        worker.wait()
+        job.refresh_from_db()
+        receipt = browser.get(job.get_absolute_url()).get("Location")
+        progress(f"job {job.get_status_display().lower()}; its page now redirects to {receipt}")
+        if job.status != TransferJob.Status.DONE:
+            raise SystemExit(f"The background {what} did not end with its receipt.")
+        worked = (job.finished_at - job.started_at).total_seconds()
+        note = "phases shown at " + ", ".join(f"{name} +{at:.1f} s" for name, at in seen.items())
+        label = f"Background {noun} in the worker, start to receipt"
+        return rows + [row(f"{key}_worker", label, [(worked, 0)], note=note)]
+
+    save = reverse("transfers:transfer_all", args=[old.pk])
+    what = f"Save of {held.records:,} records and {held.shares:,} shares"
+    rows = run("background", what, "transfer", save, save, {"new_user": new.pk})
+    done = Transfer.objects.filter(from_user=old, mode=Transfer.Mode.ALL).latest("pk")
+    confirm = reverse("transfers:transfer_revert_confirm", args=[done.pk])
+    revert = reverse("transfers:transfer_revert", args=[done.pk])
+    what = f"Revert of those {done.record_count:,} records"
+    return rows + run("background_revert", what, "revert", confirm, revert, {})
 
 
 def budget_text(item: dict) -> str:
@@ -602,8 +607,7 @@ def main() -> int:
     if args.section:  # a child process: one section (or transfers+pages), one database
         sections = [globals()[f"section_{name}"] for name in args.section.split("+")]
         rows = [item for section in sections for item in section(args)]
-        with open(args.output, "w") as output:
-            json.dump(rows, output)
+        Path(args.output).write_text(json.dumps(rows))
         return 0
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     if unknown := set(chosen) - set(SECTIONS):
@@ -628,11 +632,10 @@ def main() -> int:
         figures = f"{item['n']:>3} {item['median_ms']:>10,.1f} {item['p95_ms']:>10,.1f}"
         target = f"{item['queries']:>7} {budget_text(item):>7}"
         print(f"{item['label']:<{width}} {figures} {target}  {item['note']}")
-    path = args.output or ROOT / "bench-results" / f"bench-{now:%Y-%m-%d-%H%M}.json"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as output:
-        load_average = [load_before, os.getloadavg()[0]]
-        json.dump({"load_average": load_average, "rows": rows}, output, indent=2)
+    path = Path(args.output or ROOT / "bench-results" / f"bench-{now:%Y-%m-%d-%H%M}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = {"load_average": [load_before, os.getloadavg()[0]], "rows": rows}
+    path.write_text(json.dumps(figures, indent=2))
     print(f"\nFigures written to {path} ({seconds} s in all)")
     if missed := [item["label"] for item in rows if budget_text(item) not in ("", "ok")]:
         print("Targets missed: " + "; ".join(missed))
