@@ -74,32 +74,30 @@ def transfer_summary(transfer: Transfer) -> str:
     return text
 
 
-def submission_message(submitted: jobs.Submission, old_user: User) -> tuple[int, str]:
-    """The message (level, text) after Save: what moved, what was queued, or
-    that the form was saved before."""
+def submission_message(
+    submitted: jobs.Submission, *, saved: str, summary: Callable[[Transfer], str], queued: str
+) -> tuple[int, str]:
+    """The message (level, text) after a Save or a Revert: the `summary` of
+    what moved, that `queued` is queued, or that `saved` was saved before."""
     if submitted.replayed:
-        what = "receipt" if submitted.transfer is not None else "transfer"
-        return messages.INFO, f"This form was already saved: here is its {what}."
+        what = "receipt" if submitted.transfer is not None else "progress"
+        return messages.INFO, f"{saved} was already saved: here is its {what}."
     if submitted.transfer is not None:
-        return messages.SUCCESS, transfer_summary(submitted.transfer)
+        return messages.SUCCESS, summary(submitted.transfer)
     return messages.INFO, (
-        f"The transfer of {submitted.job.record_count:,} records from {old_user.full_name} "
-        "is queued: this page follows it and shows its receipt when it is done."
+        f"{queued} is queued: this page follows it and shows its receipt when it is done."
     )
+
+
+def save_message(submitted: jobs.Submission, old_user: User) -> tuple[int, str]:
+    records = submitted.job.record_count if submitted.job else 0
+    queued = f"The transfer of {records:,} records from {old_user.full_name}"
+    return submission_message(submitted, saved="This form", summary=transfer_summary, queued=queued)
 
 
 def revert_message(submitted: jobs.Submission, original: Transfer) -> tuple[int, str]:
-    """The message (level, text) after Revert: what went back, what was
-    queued, or that it was saved before."""
-    if submitted.replayed:
-        what = "receipt" if submitted.transfer is not None else "progress"
-        return messages.INFO, f"This revert was already saved: here is its {what}."
-    if submitted.transfer is not None:
-        return messages.SUCCESS, revert_summary(submitted.transfer)
-    return messages.INFO, (
-        f"The revert of transfer #{original.pk} ({original.record_count:,} records) is "
-        "queued: this page follows it and shows its receipt when it is done."
-    )
+    queued = f"The revert of transfer #{original.pk} ({original.record_count:,} records)"
+    return submission_message(submitted, saved="This revert", summary=revert_summary, queued=queued)
 
 
 def receipt_summary(receipt: Transfer) -> str:

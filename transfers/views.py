@@ -73,7 +73,7 @@ class OldUserMixin(SettingsPermissionMixin):
         except TransferRefused as refusal:
             form.add_refusal(presenters.with_job_link(refusal))
             return self.render(form)
-        messages.add_message(self.request, *presenters.submission_message(submitted, self.old_user))
+        messages.add_message(self.request, *presenters.save_message(submitted, self.old_user))
         return HttpResponseRedirect(submitted.get_absolute_url())
 
 
