@@ -164,6 +164,20 @@ def transfer_submit(
     return Submission(job=job)
 
 
+def revert_submit(*, acting_user: User, transfer: Transfer, request_key: str | None) -> Submission:
+    """Revert `transfer` from its receipt, through transfer_submit: now, or queued
+    when it moved more than the threshold, the job holding the user the records go
+    back to."""
+    return transfer_submit(
+        service=transfer_revert,
+        acting_user=acting_user,
+        old_user=transfer.from_user,
+        record_count=transfer.record_count,
+        transfer=transfer.pk,
+        request_key=request_key,
+    )
+
+
 def transfer_in_progress(job: TransferJob) -> TransferRefused:
     refusal = TransferRefused("transfer_in_progress", old=job.from_user_name)
     refusal.job = job

@@ -269,7 +269,7 @@ class TransferJob(models.Model):
     @property
     def title(self) -> str:
         """What it does, after "Progress of"."""
-        if self.mode == Transfer.Mode.REVERT:
+        if self.reverted_transfer_id:
             return f"the revert of transfer #{self.reverted_transfer_id}"
         return f"the transfer from {self.from_user_name}"
 

@@ -430,16 +430,21 @@ def _csv_lines(transfer: Transfer, names: dict[int, str]) -> Iterator[str]:
 # --- background transfers -----------------------------------------------------------
 
 
+def job_noun(job: TransferJob) -> str:
+    """What the progress page calls the job: "Revert" or "Transfer"."""
+    return "Revert" if job.reverted_transfer_id else "Transfer"
+
+
 def job_form_url(job: TransferJob) -> str:
     """The screen the job was saved from, to go back to."""
-    if job.mode == Transfer.Mode.REVERT:
+    if job.reverted_transfer_id:
         return reverse("transfers:transfer_detail", args=[job.reverted_transfer_id])
     name = "transfer_all" if job.mode == Transfer.Mode.ALL else "transfer_per_client"
     return reverse(f"transfers:{name}", args=[job.from_user_id])
 
 
 def job_form_label(job: TransferJob) -> str:
-    if job.mode == Transfer.Mode.REVERT:
+    if job.reverted_transfer_id:
         return f"Back to transfer #{job.reverted_transfer_id}"
     return f"Back to {job.get_mode_display()} for {job.from_user_name}"
 

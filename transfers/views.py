@@ -313,13 +313,8 @@ class TransferRevertView(TransferRevertMixin, View):
         if key is not None and len(key) > 64:
             raise Http404("Bad request key.")
         try:
-            submitted = jobs.transfer_submit(
-                service=jobs.transfer_revert,
-                acting_user=request.user,
-                old_user=transfer.from_user,
-                record_count=transfer.record_count,
-                transfer=transfer.pk,
-                request_key=key,
+            submitted = jobs.revert_submit(
+                acting_user=request.user, transfer=transfer, request_key=key
             )
         except TransferRefused as refusal:
             return self.render_confirmation(transfer, refusal=presenters.with_job_link(refusal))
@@ -387,7 +382,7 @@ class TransferJobView(TransferJobMixin, View):
                 "refresh_seconds": JOB_REFRESH_SECONDS,
                 "form_url": presenters.job_form_url(job),
                 "form_label": presenters.job_form_label(job),
-                "noun": "Revert" if job.mode == Transfer.Mode.REVERT else "Transfer",
+                "noun": presenters.job_noun(job),
             },
         )
 
