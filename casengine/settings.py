@@ -128,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
+        # A file in the tests too, as in production: an in-memory database's shared
+        # cache locks whole tables without waiting, so the progress page's read could
+        # fail while the worker's thread writes.
+        "TEST": {
+            "NAME": str(_database_file.with_name(f"test-{_database_file.stem}-progress.sqlite3"))
+        },
     }
 else:
     DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
