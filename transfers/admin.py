@@ -61,7 +61,7 @@ class TransferredRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(TransferJob)
 class TransferJobAdmin(ReadOnlyAdmin):
-    """Background transfers: written by transfers.jobs only."""
+    """Background transfers: written by transfers.background only."""
 
     list_display = [
         "pk",

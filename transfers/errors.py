@@ -11,6 +11,7 @@ from users.services import DEACTIVATION_ERRORS
 FIELD_NEW_USER = "new_user"
 FIELD_ASSIGNMENTS = "assignments"
 FIELD_DEACTIVATE = "deactivate_old_user"
+FIELD_RUN_AT = "run_at"
 
 # The refusals of an owner and of a deactivation say what the same rule says
 # everywhere else (clients.models, users.services).
@@ -37,6 +38,13 @@ MESSAGES = {
         "A transfer of {old}'s records is already queued or running. "
         "Wait for it to finish, then save again if anything is left."
     ),
+    "transfer_scheduled": (
+        "A transfer of {old}'s records is scheduled for {when}. "
+        "Cancel it first to transfer them now or at another time."
+    ),
+    "job_ended": "This transfer was ended before it could run ({status}); nothing was changed.",
+    "job_not_cancellable": "This transfer can no longer be cancelled: it is {status}.",
+    "schedule_in_past": "Choose a date and time in the future.",
 }
 
 

@@ -10,13 +10,17 @@ from django.contrib import messages
 from django.http import QueryDict
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import get_text_list
 
 from clients.models import Client
 from clients.record_types import RECORD_TYPES
-from transfers import jobs, selectors
+from transfers import selectors
+from transfers.background import state as job_states
+from transfers.background import submit as job_submit
+from transfers.background.progress import PHASE_LABELS, PROGRESS_PHASES
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
@@ -28,7 +32,6 @@ from transfers.forms import (
     workload_label,
 )
 from transfers.models import Transfer, TransferJob
-from transfers.progress import PHASE_LABELS, PHASES
 from users.models import User
 
 NAMES_LISTED = 10
@@ -75,7 +78,7 @@ def transfer_summary(transfer: Transfer) -> str:
 
 
 def submission_message(
-    submitted: jobs.Submission, *, saved: str, summary: Callable[[Transfer], str], queued: str
+    submitted: job_submit.Submission, *, saved: str, summary: Callable[[Transfer], str], queued: str
 ) -> tuple[int, str]:
     """The message (level, text) after a Save or a Revert: the `summary` of
     what moved, that `queued` is queued, or that `saved` was saved before."""
@@ -89,13 +92,13 @@ def submission_message(
     )
 
 
-def save_message(submitted: jobs.Submission, old_user: User) -> tuple[int, str]:
+def save_message(submitted: job_submit.Submission, old_user: User) -> tuple[int, str]:
     records = submitted.job.record_count if submitted.job else 0
     queued = f"The transfer of {records:,} records from {old_user.full_name}"
     return submission_message(submitted, saved="This form", summary=transfer_summary, queued=queued)
 
 
-def revert_message(submitted: jobs.Submission, original: Transfer) -> tuple[int, str]:
+def revert_message(submitted: job_submit.Submission, original: Transfer) -> tuple[int, str]:
     queued = f"The revert of transfer #{original.pk} ({original.record_count:,} records)"
     return submission_message(submitted, saved="This revert", summary=revert_summary, queued=queued)
 
@@ -136,16 +139,18 @@ def revert_summary(revert: Transfer) -> str:
 
 
 def with_job_link(refusal: TransferRefused) -> TransferRefused:
-    """A transfer_in_progress refusal with a link to the job's progress page;
-    any other refusal as it is."""
-    if refusal.code != "transfer_in_progress":
+    """A refusal because of another job, with a link to that job's page; any
+    other refusal (or one raised by the engine itself) as it is."""
+    job = getattr(refusal, "job", None)
+    if job is None:
         return refusal
-    job = refusal.job
-    linked = jobs.transfer_in_progress(job)
+    linked = job_submit.transfer_in_progress(job)
+    scheduled = job.status == TransferJob.Status.SCHEDULED
     linked.error_list[0].message = format_html(
-        '{} <a href="{}">See the transfer in progress</a>.',
+        '{} <a href="{}">{}</a>.',
         linked.messages[0],
         job.get_absolute_url(),
+        "See the scheduled transfer" if scheduled else "See the transfer in progress",
     )
     return linked
 
@@ -449,13 +454,21 @@ def job_form_label(job: TransferJob) -> str:
     return f"Back to {job.get_mode_display()} for {job.from_user_name}"
 
 
-def job_state_data(state: jobs.JobState) -> dict:
+def job_cancelled_text(job: TransferJob) -> str:
+    when = timezone.localtime(job.finished_at).strftime("%-d %b %Y, %H:%M")
+    return f"Cancelled by {job.cancelled_by_name} on {when}. Nothing was changed."
+
+
+def job_state_data(state: job_states.JobState) -> dict:
     """What the progress page shows, for its template and its script."""
     job = state.job
     if job.status == TransferJob.Status.QUEUED:
         phase_text = "Waiting for a worker to start it."
-    elif state.phase in PHASES:
-        phase_text = f"{PHASE_LABELS[state.phase]} (step {state.phase_number} of {len(PHASES)})."
+    elif job.status == TransferJob.Status.SCHEDULED:
+        phase_text = f"Scheduled for {job.run_at_text}."
+    elif state.phase in PROGRESS_PHASES:
+        steps = len(PROGRESS_PHASES)
+        phase_text = f"{PHASE_LABELS[state.phase]} (step {state.phase_number} of {steps})."
     elif job.status == TransferJob.Status.RUNNING:
         phase_text = "Starting: locking the users involved and checking the transfer."
     else:
@@ -472,5 +485,5 @@ def job_state_data(state: jobs.JobState) -> dict:
         "moved": state.moved,
         "total": max(job.record_count, state.moved),
         "elapsed_seconds": state.elapsed_seconds(),
-        "active": job.is_active,
+        "active": state.is_active,
     }

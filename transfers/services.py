@@ -34,15 +34,15 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from clients.record_types import RECORD_TYPES, record_type_of
+from transfers.background.progress import ProgressHook
 from transfers.errors import (
     FIELD_ASSIGNMENTS,
     FIELD_DEACTIVATE,
     FIELD_NEW_USER,
     TransferRefused,
 )
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
+from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 from transfers.notifications import transfer_notify_recipients
-from transfers.progress import ProgressHook
 from transfers.selectors import linked_client_ids, transfer_revert_refusal, user_holdings
 from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners
@@ -374,6 +374,28 @@ def _lock_users(user_ids: Collection[int]) -> dict[int, User]:
     return users
 
 
+def _check_active_jobs(*, old: User, request_key: str | None) -> None:
+    """One scheduled, queued or running transfer per old user, whatever the
+    door (screens, worker, command line). A job's own run (its request_key)
+    goes on only while its row says running: it may have been cancelled or
+    given up for dead meanwhile, and locking that row makes the reaper wait."""
+    jobs = TransferJob.objects.filter(from_user_id=old.pk, status__in=TransferJob.ACTIVE)
+    own = None
+    if request_key:
+        own = TransferJob.objects.select_for_update().filter(request_key=request_key).first()
+        if own is not None and own.status != TransferJob.Status.RUNNING:
+            raise TransferRefused("job_ended", status=own.get_status_display().lower())
+    other = jobs.exclude(pk=own.pk).first() if own else jobs.first()
+    if other is not None:
+        raise TransferRefused(
+            "transfer_scheduled"
+            if other.status == TransferJob.Status.SCHEDULED
+            else "transfer_in_progress",
+            old=old.full_name,
+            when=other.run_at_text,
+        )
+
+
 def _validate_receivers(
     *, old: User, receivers: dict[int, User], client_ids_by_user: dict[int, list[int]] | None
 ) -> None:
@@ -525,6 +547,7 @@ def records_transfer_all(
         if new_id not in users:
             raise TransferRefused("new_user_unknown", field=FIELD_NEW_USER)
         old, new = users[old_id], users[new_id]
+        _check_active_jobs(old=old, request_key=request_key)
         _validate_receivers(old=old, receivers={new.pk: new}, client_ids_by_user=None)
         if deactivate_old_user:
             _check_deactivation(old=old, acting_user=acting_user)
@@ -594,6 +617,7 @@ def records_transfer_per_client(
         if unknown:
             raise TransferRefused("new_user_unknown", field=FIELD_ASSIGNMENTS, client_ids=unknown)
         old = users[old_id]
+        _check_active_jobs(old=old, request_key=request_key)
         client_ids_by_user: dict[int, list[int]] = {}
         for client_id, user_id in sorted(new_ids.items()):
             client_ids_by_user.setdefault(user_id, []).append(client_id)
@@ -766,6 +790,8 @@ def transfer_revert(
         refusal = transfer_revert_refusal(transfer=original)
         if refusal is not None:
             raise refusal
+        if original.from_user_id in users:
+            _check_active_jobs(old=users[original.from_user_id], request_key=request_key)
         if validate_only:
             return None
         hook = progress or ProgressHook()

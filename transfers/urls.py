@@ -23,6 +23,9 @@ urlpatterns = [
     path("<int:pk>/revert/", views.TransferRevertView.as_view(), name="transfer_revert"),
     path("jobs/<int:pk>/", views.TransferJobView.as_view(), name="transfer_job"),
     path(
+        "jobs/<int:pk>/cancel/", views.TransferJobCancelView.as_view(), name="transfer_job_cancel"
+    ),
+    path(
         "jobs/<int:pk>/status/", views.TransferJobStatusView.as_view(), name="transfer_job_status"
     ),
 ]

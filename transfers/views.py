@@ -7,6 +7,7 @@ background), every refusal the services raise (TransferRefused) is put back on
 the form, next to its field, with nothing changed, and transfers.presenters
 puts the results into words and rows."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -18,7 +19,9 @@ from django.views.generic import ListView
 
 from clients.models import Client
 from clients.record_types import RECORD_TYPES
-from transfers import jobs, presenters, selectors, services
+from transfers import presenters, selectors, services
+from transfers.background import state as job_states
+from transfers.background import submit as job_submit
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
@@ -60,10 +63,10 @@ class OldUserMixin(SettingsPermissionMixin):
 
     def save(self, form, service):
         """Save a valid form through `service`, now or in the background
-        (jobs.transfer_submit): a refusal goes on the form, success leads to
+        (job_submit.transfer_submit): a refusal goes on the form, success leads to
         the receipt or the job's progress page."""
         try:
-            submitted = jobs.transfer_submit(
+            submitted = job_submit.transfer_submit(
                 service=service,
                 acting_user=self.request.user,
                 old_user=self.old_user,
@@ -276,8 +279,8 @@ class TransferRevertMixin(SettingsPermissionMixin):
             refusal = selectors.transfer_revert_refusal(
                 transfer=transfer, acting_user=self.request.user
             )
-        if refusal is None and (job := jobs.active_transfer_job(user=transfer.from_user_id)):
-            refusal = presenters.with_job_link(jobs.transfer_in_progress(job))
+        if refusal is None and (job := job_states.active_transfer_job(user=transfer.from_user_id)):
+            refusal = presenters.with_job_link(job_submit.transfer_in_progress(job))
         return render(
             self.request,
             self.template_name,
@@ -313,7 +316,7 @@ class TransferRevertView(TransferRevertMixin, View):
         if key is not None and len(key) > 64:
             raise Http404("Bad request key.")
         try:
-            submitted = jobs.revert_submit(
+            submitted = job_submit.revert_submit(
                 acting_user=request.user, transfer=transfer, request_key=key
             )
         except TransferRefused as refusal:
@@ -341,8 +344,9 @@ class TransferListView(SettingsPermissionMixin, ListView):
             search=self.search,
             page_query=presenters.page_query(self.request.GET),
             active_jobs=TransferJob.objects.filter(status__in=TransferJob.ACTIVE).order_by(
-                "created_at", "pk"
+                "run_at", "created_at", "pk"
             ),
+            can_cancel=self.request.user.has_perm(TRANSFER_RECORDS_PERMISSION),
             **kwargs,
         )
 
@@ -355,9 +359,9 @@ JOB_REFRESH_SECONDS = 2
 class TransferJobMixin(SettingsPermissionMixin):
     extra_permissions = (VIEW_TRANSFER_PERMISSION,)
 
-    def job_state(self, pk) -> jobs.JobState:
+    def job_state(self, pk) -> job_states.JobState:
         job = get_object_or_404(TransferJob, pk=pk)
-        return jobs.transfer_job_state(job=job)
+        return job_states.transfer_job_state(job=job)
 
 
 class TransferJobView(TransferJobMixin, View):
@@ -383,6 +387,8 @@ class TransferJobView(TransferJobMixin, View):
                 "form_url": presenters.job_form_url(job),
                 "form_label": presenters.job_form_label(job),
                 "noun": presenters.job_noun(job),
+                "time_zone": settings.TIME_ZONE,
+                "can_cancel": job.is_waiting and request.user.has_perm(TRANSFER_RECORDS_PERMISSION),
             },
         )
 
@@ -399,3 +405,20 @@ class TransferJobStatusView(TransferJobMixin, View):
         response = JsonResponse(data)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class TransferJobCancelView(SettingsPermissionMixin, View):
+    """Cancel a scheduled or queued transfer (its page, Transfer History)."""
+
+    extra_permissions = (VIEW_TRANSFER_PERMISSION, TRANSFER_RECORDS_PERMISSION)
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        job = get_object_or_404(TransferJob, pk=pk)
+        try:
+            job = job_submit.transfer_job_cancel(acting_user=request.user, job=job)
+        except TransferRefused as refusal:
+            messages.error(request, refusal.messages[0])
+        else:
+            messages.success(request, presenters.job_cancelled_text(job))
+        return HttpResponseRedirect(job.get_absolute_url())

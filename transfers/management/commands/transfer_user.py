@@ -7,8 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clients.models import Client
+from transfers.background.progress import TerminalProgress
 from transfers.errors import TransferRefused
-from transfers.progress import TerminalProgress
 from transfers.selectors import DistributionMode, client_distribution, linked_clients
 from transfers.services import (
     TransferResult,

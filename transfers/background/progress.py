@@ -4,7 +4,12 @@ shares, receipt) and what has moved so far.
 The services call a hook at each phase and after each set-based move (a few
 calls per new user, never per record). The default hook does nothing; the
 worker's hook writes to the "progress" database alias (see
-transfers.routers), the command line's draws a line on a terminal.
+transfers.background.routers), the command line's draws a line on a terminal.
+
+The worker's hook is also the job's heartbeat: its row is rewritten at least
+every TRANSFER_JOB_HEARTBEAT_INTERVAL seconds while the job runs, changed or
+not, on a connection of its own, so that it is seen while the transfer's
+transaction is open (transfers.background.reaper reads it).
 """
 
 import logging
@@ -12,22 +17,23 @@ import threading
 import time
 from typing import TextIO
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from clients.record_types import RECORD_TYPES
-from transfers.routers import PROGRESS_DATABASE
+from transfers.background.routers import PROGRESS_DATABASE
 
 logger = logging.getLogger(__name__)
 
 # One phase per record type (transfers.services.RECORD_STEPS), then the shares and the receipt.
-PHASES = (*(record_type.plural for record_type in RECORD_TYPES), "shares", "receipt")
+PROGRESS_PHASES = (*(record_type.plural for record_type in RECORD_TYPES), "shares", "receipt")
 PHASE_LABELS = {
     **{record_type.plural: f"Moving {record_type.plural}" for record_type in RECORD_TYPES},
     "shares": "Moving shares",
     "receipt": "Writing the receipt",
 }
-COUNT_FIELDS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
+PROGRESS_COUNT_FIELDS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
 
 
 class ProgressHook:
@@ -35,7 +41,7 @@ class ProgressHook:
 
     def __init__(self) -> None:
         self.phase = ""
-        self.counts = dict.fromkeys(COUNT_FIELDS, 0)
+        self.counts = dict.fromkeys(PROGRESS_COUNT_FIELDS, 0)
 
     def started(self, phase: str) -> None:
         self.phase = phase
@@ -54,13 +60,21 @@ class StoredProgress(ProgressHook):
 
     The transfer never waits for it: the hook only notes the state, and a
     thread of the worker writes the latest state, when it changed, every
-    `interval` seconds, over its own autocommit connection. A failing write
-    is logged and never stops the transfer."""
+    `interval` seconds, and at least every `heartbeat_interval` seconds
+    (TRANSFER_JOB_HEARTBEAT_INTERVAL) as the job's heartbeat, over its own
+    autocommit connection. A failing write is logged and never stops the
+    transfer."""
 
-    def __init__(self, job_id: int, *, interval: float = 0.25) -> None:
+    def __init__(
+        self, job_id: int, *, interval: float = 0.25, heartbeat_interval: float | None = None
+    ) -> None:
         super().__init__()
         self.job_id = job_id
         self.interval = interval
+        if heartbeat_interval is None:
+            heartbeat_interval = settings.TRANSFER_JOB_HEARTBEAT_INTERVAL
+        self.heartbeat_interval = heartbeat_interval
+        self._last_write = time.monotonic()
         self._lock = threading.Lock()
         self._version = 0
         self._written = -1
@@ -103,7 +117,8 @@ class StoredProgress(ProgressHook):
         try:
             while not self._stop.wait(self.interval):
                 version, state = self._snapshot()
-                if version != self._written and self._write(state):
+                heartbeat_due = time.monotonic() - self._last_write >= self.heartbeat_interval
+                if (version != self._written or heartbeat_due) and self._write(state):
                     self._written = version
         finally:
             connections.close_all()  # this thread's own connections
@@ -118,6 +133,7 @@ class StoredProgress(ProgressHook):
         except DatabaseError:
             logger.exception("Could not record the progress of transfer job %s", self.job_id)
             return False
+        self._last_write = time.monotonic()
         return True
 
 
@@ -143,7 +159,7 @@ class TerminalProgress(ProgressHook):
             f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
         )
         # The last phase ends the line: what the commit logs goes below it.
-        self.ended = self.phase == PHASES[-1]
+        self.ended = self.phase == PROGRESS_PHASES[-1]
         self.stream.write(f"\r\x1b[2K{line}" + ("\n" if self.ended else ""))
         self.stream.flush()
 
