@@ -20,7 +20,8 @@ from clients.record_types import (
     record_type_of,
 )
 from tests.factories import CaseFactory
-from transfers import progress, record_history, services
+from transfers import record_history, services
+from transfers.background import progress
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.selectors import RECORD_TYPE_ORDER
 from transfers.views import RECORD_URL_NAMES
@@ -119,7 +120,7 @@ def test_every_count_field_is_a_column_of_the_receipt():
     for record_type in RECORD_TYPES:
         Transfer._meta.get_field(record_type.count_field)
         TransferRecipient._meta.get_field(record_type.count_field)
-    assert set(services.COUNT_FIELDS.values()) == {*progress.COUNT_FIELDS}
+    assert set(services.COUNT_FIELDS.values()) == {*progress.PROGRESS_COUNT_FIELDS}
 
 
 def test_the_transfer_engine_moves_every_type_and_its_shares():
@@ -129,7 +130,7 @@ def test_the_transfer_engine_moves_every_type_and_its_shares():
     assert [(name, share, model) for name, share, model in services.SHARE_STEPS] == [
         (t.share_name, t.user_share_model, t.model) for t in RECORD_TYPES
     ]
-    assert list(services.PHASES.values()) == list(progress.PHASES[: len(RECORD_TYPES)])
+    assert list(services.PHASES.values()) == list(progress.PROGRESS_PHASES[: len(RECORD_TYPES)])
     assert set(services.PHASES.values()) <= set(progress.PHASE_LABELS)
 
 

@@ -87,6 +87,11 @@ def submission_message(
         return messages.INFO, f"{saved} was already saved: here is its {what}."
     if submitted.transfer is not None:
         return messages.SUCCESS, summary(submitted.transfer)
+    if submitted.job.status == TransferJob.Status.SCHEDULED:
+        return messages.INFO, (
+            f"{queued} is scheduled for {submitted.job.run_at_text}. It is checked again then; "
+            "until then you can cancel it here or in Transfer History."
+        )
     return messages.INFO, (
         f"{queued} is queued: this page follows it and shows its receipt when it is done."
     )

@@ -71,6 +71,7 @@ class OldUserMixin(SettingsPermissionMixin):
                 acting_user=self.request.user,
                 old_user=self.old_user,
                 request_key=form.cleaned_data["request_key"],
+                run_at=form.scheduled_for(),
                 **form.transfer_arguments(),
             )
         except TransferRefused as refusal:
