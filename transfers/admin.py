@@ -66,11 +66,14 @@ class TransferJobAdmin(ReadOnlyAdmin):
     list_display = [
         "pk",
         "created_at",
+        "run_at",
         "status",
         "mode",
         "actor_name",
         "from_user_name",
         "record_count",
+        "heartbeat_at",
+        "cancelled_by_name",
         "transfer",
     ]
     list_filter = ["status", "mode"]

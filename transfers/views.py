@@ -1,7 +1,7 @@
 """Transfer screens: User Transfer All, User Transfer (per client), the receipt
 with its CSV and Revert, and Transfer History.
 
-The views are thin: forms check the input, transfers.jobs and
+The views are thin: forms check the input, transfers.background and
 transfers.services move the records (one transaction per Save, now or in the
 background), every refusal the services raise (TransferRefused) is put back on
 the form, next to its field, with nothing changed, and transfers.presenters

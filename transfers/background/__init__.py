@@ -6,7 +6,8 @@
 - reaper:   ends the jobs whose worker stopped answering.
 - state:    reads for the pages (never writes).
 - routers:  the "progress" database alias.
+- notifications: the e-mail when a scheduled transfer is refused at its time.
 
-Imports go one way: submit > worker > progress > routers; reaper > worker;
-state > progress.
+Imports go one way: submit > state, worker; reaper > worker > progress >
+routers; worker > notifications; state > progress.
 """
