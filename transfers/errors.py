@@ -80,3 +80,15 @@ class TransferRefused(ValidationError):
 
     def __repr__(self) -> str:
         return f"TransferRefused(code={self.code!r}, message={self.message!r})"
+
+
+class TransferInProgress(TransferRefused):
+    """A transfer or revert of the same old user is already scheduled, queued
+    or running: `job` is that TransferJob (code transfer_scheduled for a
+    scheduled one, transfer_in_progress otherwise). `message` may replace the
+    standard one (with a link to the job, on the screens)."""
+
+    def __init__(self, job, message: str | None = None) -> None:
+        code = "transfer_scheduled" if job.status == "scheduled" else "transfer_in_progress"
+        super().__init__(code, message, old=job.from_user_name, when=job.run_at_text)
+        self.job = job

@@ -23,12 +23,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-import transfers.services as services
 from clients.models import Case
 from tests.conftest import snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background import reaper, state, submit
 from transfers.background.routers import PROGRESS_DATABASE
+from transfers.engine import services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
 
@@ -337,8 +337,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "casengine.test_settings"
 import django
 django.setup()
 from django.core.management import call_command
-from transfers import services
 from transfers.background import worker
+from transfers.engine import faults
 marker, where = pathlib.Path(sys.argv[1]), sys.argv[2]
 
 def hold(step, **details):
@@ -349,7 +349,7 @@ def hold(step, **details):
 if where == "claimed":
     worker.fault_point = hold
 else:
-    services.fault_point = hold
+    faults.fault_point = hold
 call_command("db_worker", "--no-startup-delay", "--no-reload", "--interval=0.1", verbosity=0)
 """
 

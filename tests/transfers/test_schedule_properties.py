@@ -19,9 +19,9 @@ from hypothesis.extra.django import TestCase
 
 from clients.models import Case, Client, Matter
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, UserFactory
-from transfers import services
 from transfers.background import submit, worker
-from transfers.background.progress import ProgressHook
+from transfers.engine import services
+from transfers.engine.progress import ProgressHook
 from transfers.models import Transfer, TransferJob
 from users import groups
 from users.models import User

@@ -1,9 +1,9 @@
 """Progress of a transfer while it runs: the phase (clients, matters, cases,
 shares, receipt) and what has moved so far.
 
-The services call a hook at each phase and after each set-based move (a few
-calls per new user, never per record). The default hook does nothing; the
-worker's hook writes to the "progress" database alias (see
+The engine calls a hook (transfers.engine.progress.ProgressHook) at each
+phase and after each set-based move (a few calls per new user, never per
+record). The worker's hook writes to the "progress" database alias (see
 transfers.background.routers), the command line's draws a line on a terminal.
 
 The worker's hook is also the job's heartbeat: its row is rewritten at least
@@ -21,37 +21,10 @@ from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
-from clients.record_types import RECORD_TYPES
 from transfers.background.routers import PROGRESS_DATABASE
+from transfers.engine.progress import PHASE_LABELS, PHASES, ProgressHook
 
 logger = logging.getLogger(__name__)
-
-# One phase per record type (transfers.services.RECORD_STEPS), then the shares and the receipt.
-PROGRESS_PHASES = (*(record_type.plural for record_type in RECORD_TYPES), "shares", "receipt")
-PHASE_LABELS = {
-    **{record_type.plural: f"Moving {record_type.plural}" for record_type in RECORD_TYPES},
-    "shares": "Moving shares",
-    "receipt": "Writing the receipt",
-}
-PROGRESS_COUNT_FIELDS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
-
-
-class ProgressHook:
-    """What the services report to. This base class ignores it all."""
-
-    def __init__(self) -> None:
-        self.phase = ""
-        self.counts = dict.fromkeys(PROGRESS_COUNT_FIELDS, 0)
-
-    def started(self, phase: str) -> None:
-        self.phase = phase
-        self.changed()
-
-    def moved(self, field: str, count: int) -> None:
-        self.counts[field] += count
-
-    def changed(self) -> None:
-        """Override to show or store the phase and counts."""
 
 
 class StoredProgress(ProgressHook):
@@ -92,9 +65,9 @@ class StoredProgress(ProgressHook):
         with self._lock:
             self._version += 1
 
-    def moved(self, field: str, count: int) -> None:
+    def moved(self, record_type: str, count: int) -> None:
         with self._lock:
-            super().moved(field, count)
+            super().moved(record_type, count)
             self._version += 1
 
     def clear(self) -> None:
@@ -111,7 +84,7 @@ class StoredProgress(ProgressHook):
 
     def _snapshot(self) -> tuple[int, dict]:
         with self._lock:
-            return self._version, {"phase": self.phase, **self.counts}
+            return self._version, {"phase": self.phase, "counts": self.counts.to_json()}
 
     def _run(self) -> None:
         try:
@@ -146,20 +119,19 @@ class TerminalProgress(ProgressHook):
         self.started_at = time.monotonic()
         self.ended = False
 
-    def moved(self, field: str, count: int) -> None:
-        super().moved(field, count)
+    def moved(self, record_type: str, count: int) -> None:
+        super().moved(record_type, count)
         self.changed()
 
     def changed(self) -> None:
-        counts = self.counts
         elapsed = time.monotonic() - self.started_at
+        moved = [f"{count:,} {t.plural}" for t, count in self.counts.by_type()]
         line = (
-            f"{PHASE_LABELS.get(self.phase, self.phase)}: {counts['client_count']:,} clients, "
-            f"{counts['matter_count']:,} matters, {counts['case_count']:,} cases, "
-            f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
+            f"{PHASE_LABELS.get(self.phase, self.phase)}: {', '.join(moved)}, "
+            f"{self.counts.shares:,} shares ({elapsed:.1f} s)"
         )
         # The last phase ends the line: what the commit logs goes below it.
-        self.ended = self.phase == PROGRESS_PHASES[-1]
+        self.ended = self.phase == PHASES[-1]
         self.stream.write(f"\r\x1b[2K{line}" + ("\n" if self.ended else ""))
         self.stream.flush()
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from transfers.background.progress import PROGRESS_PHASES
+from clients.record_types import RecordCounts
 from transfers.background.routers import PROGRESS_DATABASE
+from transfers.engine.progress import PHASES
 from transfers.models import Transfer, TransferJob, TransferProgress
 from users.models import User
 
@@ -36,19 +37,16 @@ def users_with_scheduled_transfer() -> set[int]:
 class JobState:
     job: TransferJob
     phase: str
-    client_count: int
-    matter_count: int
-    case_count: int
-    share_count: int
+    counts: RecordCounts
     receipt: Transfer | None
 
     @property
     def moved(self) -> int:
-        return self.client_count + self.matter_count + self.case_count
+        return self.counts.records
 
     @property
     def phase_number(self) -> int:
-        return PROGRESS_PHASES.index(self.phase) + 1 if self.phase in PROGRESS_PHASES else 0
+        return PHASES.index(self.phase) + 1 if self.phase in PHASES else 0
 
     @property
     def is_active(self) -> bool:
@@ -76,13 +74,7 @@ def transfer_job_state(*, job: TransferJob) -> JobState:
         if progress is None:
             receipt = Transfer.objects.filter(request_key=job.request_key).first()
     if receipt is not None:
-        counts = (receipt.client_count, receipt.matter_count, receipt.case_count)
-        shares = receipt.share_count
-        phase = "done"
-    elif progress is not None:
-        counts = (progress.client_count, progress.matter_count, progress.case_count)
-        shares = progress.share_count
-        phase = progress.phase
-    else:
-        counts, shares, phase = (0, 0, 0), 0, ""
-    return JobState(job, phase, *counts, shares, receipt)
+        return JobState(job, "done", receipt.record_counts, receipt)
+    if progress is not None:
+        return JobState(job, progress.phase, progress.record_counts, None)
+    return JobState(job, "", RecordCounts(), None)

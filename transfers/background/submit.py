@@ -20,9 +20,9 @@ from django_tasks_db.models import DBTaskResult
 
 from transfers.background.state import active_transfer_job
 from transfers.background.worker import MODES, transfer_job_run, transfer_revert
-from transfers.errors import FIELD_RUN_AT, TransferRefused
+from transfers.engine.holdings import user_holdings
+from transfers.errors import FIELD_RUN_AT, TransferInProgress, TransferRefused
 from transfers.models import Transfer, TransferJob
-from transfers.selectors import user_holdings
 from users.models import TRANSFER_RECORDS_PERMISSION, User
 
 try:
@@ -143,9 +143,9 @@ def transfer_submit(
     if run_at is None and not transfer_runs_in_background(record_count):
         result = service(old_user=old_user, **arguments)
         return Submission(transfer=result.transfer, replayed=result.replayed)
-    saved = service(old_user=old_user, **arguments, validate_only=True)
-    if saved is not None:
-        return Submission(transfer=saved.transfer, replayed=True)
+    verdict = service(old_user=old_user, **arguments, validate_only=True)
+    if verdict.replayed:
+        return Submission(transfer=verdict.saved, replayed=True)
     job = transfer_job_queue(
         service=service, old_user=old_user, record_count=record_count, run_at=run_at, **arguments
     )
@@ -166,16 +166,9 @@ def revert_submit(*, acting_user: User, transfer: Transfer, request_key: str | N
     )
 
 
-def transfer_in_progress(job: TransferJob) -> TransferRefused:
+def transfer_in_progress(job: TransferJob) -> TransferInProgress:
     """The refusal of a transfer of records that `job` is already to move."""
-    if job.status == Status.SCHEDULED:
-        refusal = TransferRefused(
-            "transfer_scheduled", old=job.from_user_name, when=job.run_at_text
-        )
-    else:
-        refusal = TransferRefused("transfer_in_progress", old=job.from_user_name)
-    refusal.job = job
-    return refusal
+    return TransferInProgress(job)
 
 
 def transfer_job_cancel(*, acting_user: User, job: TransferJob) -> TransferJob:

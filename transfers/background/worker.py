@@ -13,9 +13,9 @@ import socket
 from django.db.models import Q
 from django.utils import timezone
 
-from transfers import services
 from transfers.background.notifications import scheduled_refusal_notify
 from transfers.background.progress import StoredProgress
+from transfers.engine import services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob
 from users.models import User

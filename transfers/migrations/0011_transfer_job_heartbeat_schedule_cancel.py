@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transfers', '0009_receipt_rows_one_index_per_lookup'),
+        ('transfers', '0010_receipt_counts_by_record_type'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
