@@ -53,11 +53,13 @@ INSTALLED_APPS = [
     "guardian",
     "django_filters",
     "django_tables2",
-    "django_tasks",
-    "django_tasks_db",
     "users",
     "clients",
     "transfers",
+    # After transfers: its `db_worker` (django-tasks' worker with the reaper of
+    # dead transfer jobs) takes the place of django_tasks_db's.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -118,7 +120,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 # Background transfers report progress through a second alias (why: see
-# transfers/routers.py): on SQLite a file beside the database, on PostgreSQL
+# transfers/background/routers.py): on SQLite a file beside the database, on PostgreSQL
 # the same database over a connection of its own.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _database_file = Path(DATABASES["default"]["NAME"])
@@ -138,11 +140,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
-DATABASE_ROUTERS = ["transfers.routers.ProgressRouter"]
+DATABASE_ROUTERS = ["transfers.background.routers.ProgressRouter"]
 
 # Transfers moving more than this many clients, matters and cases run in a
 # worker (`manage.py db_worker`), with a progress page, instead of in the request.
 TRANSFER_BACKGROUND_THRESHOLD = int(os.environ.get("TRANSFER_BACKGROUND_THRESHOLD", "20000"))
+# A running transfer job renews its heartbeat every INTERVAL seconds; a job
+# whose worker has shown no sign of life for TIMEOUT seconds is failed by the
+# reaper every worker runs every REAP_INTERVAL seconds (transfers.background.reaper).
+TRANSFER_JOB_HEARTBEAT_INTERVAL = float(os.environ.get("TRANSFER_JOB_HEARTBEAT_INTERVAL", "5"))
+TRANSFER_JOB_HEARTBEAT_TIMEOUT = int(os.environ.get("TRANSFER_JOB_HEARTBEAT_TIMEOUT", "60"))
+TRANSFER_JOB_REAP_INTERVAL = float(os.environ.get("TRANSFER_JOB_REAP_INTERVAL", "15"))
 # django-tasks (the backport of Django 6's django.tasks) with its database
 # backend: on Django 6 drop "django_tasks" from INSTALLED_APPS, nothing else.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -464,6 +464,10 @@ POST_DOORS = {
     "transfers:transfer_revert": "through transfer_revert: receipt, reactivation recorded",
 }
 NOT_DOORS = {
+    "transfers:transfer_job_cancel": (
+        "cancels a job before it moves anything: changes no owner and no account; recorded on "
+        "the job (tests/transfers/test_job_liveness.py)"
+    ),
     "login": "signs in; throttled by django-axes",
     "logout": "signs out",
 }
@@ -722,6 +726,10 @@ COMMAND_DOORS = {
     "ensure_admin": "creates or reactivates through the services; recorded",
     "transfer_user": "through the transfer services; deactivation recorded",
     "seed_demo": "creates demo users through user_create, records for eligible owners",
+    "db_worker": (
+        "runs queued transfers through the same services (tests/transfers/test_jobs.py); its "
+        "reaper only fails jobs whose worker died, changing no owner and no account"
+    ),
 }
 
 

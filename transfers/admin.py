@@ -67,16 +67,19 @@ class TransferredRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(TransferJob)
 class TransferJobAdmin(ReadOnlyAdmin):
-    """Background transfers: written by transfers.jobs only."""
+    """Background transfers: written by transfers.background only."""
 
     list_display = [
         "pk",
         "created_at",
+        "run_at",
         "status",
         "mode",
         "actor_name",
         "from_user_name",
         "record_count",
+        "heartbeat_at",
+        "cancelled_by_name",
         "transfer",
     ]
     list_filter = ["status", "mode"]

@@ -11,6 +11,7 @@ from users.services import DEACTIVATION_ERRORS
 FIELD_NEW_USER = "new_user"
 FIELD_ASSIGNMENTS = "assignments"
 FIELD_DEACTIVATE = "deactivate_old_user"
+FIELD_RUN_AT = "run_at"
 
 # The refusals of an owner and of a deactivation say what the same rule says
 # everywhere else (clients.models, users.services).
@@ -37,6 +38,13 @@ MESSAGES = {
         "A transfer of {old}'s records is already queued or running. "
         "Wait for it to finish, then save again if anything is left."
     ),
+    "transfer_scheduled": (
+        "A transfer of {old}'s records is scheduled for {when}. "
+        "Cancel it first to transfer them now or at another time."
+    ),
+    "job_ended": "This transfer was ended before it could run ({status}); nothing was changed.",
+    "job_not_cancellable": "This transfer can no longer be cancelled: it is {status}.",
+    "schedule_in_past": "Choose a date and time in the future.",
 }
 
 
@@ -75,10 +83,12 @@ class TransferRefused(ValidationError):
 
 
 class TransferInProgress(TransferRefused):
-    """A transfer or revert of the same old user is already queued or running:
-    `job` is that TransferJob. `message` may replace the standard one (with a
-    link to the job, on the screens)."""
+    """A transfer or revert of the same old user is already scheduled, queued
+    or running: `job` is that TransferJob (code transfer_scheduled for a
+    scheduled one, transfer_in_progress otherwise). `message` may replace the
+    standard one (with a link to the job, on the screens)."""
 
     def __init__(self, job, message: str | None = None) -> None:
-        super().__init__("transfer_in_progress", message, old=job.from_user_name)
+        code = "transfer_scheduled" if job.status == "scheduled" else "transfer_in_progress"
+        super().__init__(code, message, old=job.from_user_name, when=job.run_at_text)
         self.job = job

@@ -195,24 +195,39 @@ class TransferredRecord(models.Model):
 
 
 class TransferJob(models.Model):
-    """A transfer too large to run inside a request: queued, then run by a
-    worker (transfers.jobs) through the same service, in one transaction.
+    """A transfer run by a worker (transfers.background) rather than inside a
+    request: too large for a request, or scheduled for a later time. It runs
+    through the same service, in one transaction.
 
     The receipt it produces carries the job's request_key, so the job is done
     exactly when that receipt is committed. At most one job per old user is
-    queued or running (a partial unique constraint)."""
+    scheduled, queued or running (a partial unique constraint)."""
 
     class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         REFUSED = "refused", "Refused"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    ACTIVE = (Status.SCHEDULED, Status.QUEUED, Status.RUNNING)
+    WAITING = (Status.SCHEDULED, Status.QUEUED)
 
     created_at = models.DateTimeField(default=timezone.now)
+    run_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a scheduled transfer is to run."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When its worker last showed it was alive; while the transfer's transaction "
+            "is open, its progress row carries the newer heartbeats."
+        ),
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     mode = models.CharField(max_length=20, choices=Transfer.Mode.choices)
@@ -233,7 +248,9 @@ class TransferJob(models.Model):
     request_key = models.CharField(max_length=64, unique=True)
     task_id = models.CharField(max_length=64, blank=True)
     worker = models.CharField(
-        max_length=200, blank=True, help_text="host:pid of the worker process running it."
+        max_length=200,
+        blank=True,
+        help_text="host:pid of the worker process that ran it, for the record (not for liveness).",
     )
     # No database constraint: receipts stay free of references, so the
     # benchmarks can TRUNCATE them between rounds (Django still sets NULL).
@@ -247,13 +264,17 @@ class TransferJob(models.Model):
     )
     refusal_code = models.CharField(max_length=40, blank=True)
     message = models.TextField(blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancelled_by_name = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["from_user"],
-                condition=models.Q(status__in=["queued", "running"]),
+                condition=models.Q(status__in=["scheduled", "queued", "running"]),
                 name="one_active_transfer_job_per_user",
             )
         ]
@@ -267,6 +288,18 @@ class TransferJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def run_at_text(self) -> str:
+        """When it is scheduled for, in the firm's time zone: "Fri 12 Dec 2026, 18:00"."""
+        if self.run_at is None:
+            return ""
+        return timezone.localtime(self.run_at).strftime("%a %-d %b %Y, %H:%M")
+
+    @property
+    def is_waiting(self) -> bool:
+        """Not started yet: it can still be cancelled."""
+        return self.status in self.WAITING
 
     @property
     def reverted_transfer_id(self) -> int | None:
@@ -284,7 +317,9 @@ class TransferJob(models.Model):
 class TransferProgress(models.Model):
     """Where a running job is: written by the worker while its transaction is
     open, through the separate "progress" database alias (see
-    transfers.routers), and read by the progress page."""
+    transfers.background.routers), and read by the progress page. Its
+    `updated_at` is renewed at least every TRANSFER_JOB_HEARTBEAT_INTERVAL
+    seconds while the job runs: the job's heartbeat."""
 
     job_id = models.BigIntegerField(unique=True)
     phase = models.CharField(max_length=20)

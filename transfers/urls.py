@@ -23,6 +23,11 @@ urlpatterns = [
     path("<int:pk>/revert/", receipt_views.TransferRevertView.as_view(), name="transfer_revert"),
     path("jobs/<int:pk>/", job_views.TransferJobView.as_view(), name="transfer_job"),
     path(
+        "jobs/<int:pk>/cancel/",
+        job_views.TransferJobCancelView.as_view(),
+        name="transfer_job_cancel",
+    ),
+    path(
         "jobs/<int:pk>/status/",
         job_views.TransferJobStatusView.as_view(),
         name="transfer_job_status",

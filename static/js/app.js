@@ -100,7 +100,9 @@
         }
         return response.json();
       }).then(function (data) {
-        if (!data.active) {
+        // Ended, or started (a scheduled or queued job loses its Cancel): show the page anew.
+        var started = container.dataset.status !== "running" && data.status !== container.dataset.status;
+        if (!data.active || started) {
           window.location.assign(container.dataset.pageUrl);
           return;
         }

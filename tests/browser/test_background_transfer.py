@@ -12,8 +12,8 @@ from clients.models import Case
 from tests.browser.test_transfer_guide import _holdings
 from tests.factories import OwnerFactory
 from tests.transfers.job_support import run_worker
+from transfers.background.routers import PROGRESS_DATABASE
 from transfers.models import Transfer, TransferJob
-from transfers.routers import PROGRESS_DATABASE
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
 

@@ -8,9 +8,6 @@ progress alias is a connection of its own."""
 
 import importlib
 import io
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,7 +17,6 @@ from django.core.management import call_command
 from django.db import IntegrityError, connections, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
@@ -28,13 +24,13 @@ from tests.conftest import snapshot
 from tests.helpers import counts_of
 from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
-from transfers import jobs
+from transfers.background import submit, worker
+from transfers.background.routers import PROGRESS_DATABASE
 from transfers.engine import services
 from transfers.engine.progress import ProgressHook
 from transfers.engine.result import Verdict
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
-from transfers.routers import PROGRESS_DATABASE
 from users.services import user_set_active
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
@@ -248,7 +244,7 @@ def test_the_database_allows_one_queued_or_running_job_per_user(administrator, l
         job(TransferJob.Status.RUNNING).save()
     # The service turns the same race into the refusal, naming the job.
     with pytest.raises(TransferRefused) as refused:
-        jobs.transfer_job_queue(
+        submit.transfer_job_queue(
             service=services.records_transfer_all,
             acting_user=administrator,
             old_user=leaver_firm.leaver,
@@ -308,7 +304,7 @@ def test_a_worker_crash_mid_transfer_changes_nothing_and_the_job_shows_failed(
 def test_progress_is_readable_by_another_connection_while_the_transaction_is_open(
     administrator, leaver_firm
 ):
-    job = jobs.transfer_job_queue(
+    job = submit.transfer_job_queue(
         service=services.records_transfer_all,
         acting_user=administrator,
         old_user=leaver_firm.leaver,
@@ -341,7 +337,7 @@ def test_progress_is_readable_by_another_connection_while_the_transaction_is_ope
         thread.join()
 
     with at_step("move_shares", look_during_shares):
-        jobs.transfer_job_run.call(job.pk)
+        worker.transfer_job_run.call(job.pk)
     assert len(seen) == 1
     assert seen[0]["status"] == "running"
     assert seen[0]["phase"] == "shares"
@@ -387,32 +383,6 @@ def test_job_pages_need_the_permission_to_view_transfers(admin_http, leaver_firm
     assert snapshot()["Case"]  # untouched fixture data still there
 
 
-def test_a_worker_that_died_mid_transfer_shows_the_job_failed(admin_http, leaver_firm):
-    job = queue_transfer_all(admin_http, leaver_firm)
-    before = snapshot()
-    # A worker claimed it and its process ended (killed, machine lost): on
-    # PostgreSQL its advisory lock went with its connection, on SQLite its
-    # process is gone. Its transaction never committed.
-    ended = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    TransferJob.objects.filter(pk=job.pk).update(
-        status=TransferJob.Status.RUNNING,
-        started_at=timezone.now(),
-        worker=f"{socket.gethostname()}:{ended.stdout.strip()}",
-    )
-    status = admin_http.get(reverse("transfers:transfer_job_status", args=[job.pk])).json()
-    assert status["status"] == "failed" and status["active"] is False
-    job.refresh_from_db()
-    assert job.message == jobs.WORKER_GONE_MESSAGE
-    assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
-    assert snapshot() == before and moved_nothing(leaver_firm)
-    queue_transfer_all(admin_http, leaver_firm)  # the user is free for a new Save
-
-
 def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, leaver_firm):
     job = queue_transfer_all(admin_http, leaver_firm)
     before = snapshot()
@@ -421,10 +391,10 @@ def test_a_worker_told_to_stop_at_once_fails_the_job_and_rolls_back(admin_http, 
         raise SystemExit(1)
 
     with at_step("move_shares", stop_now), pytest.raises(SystemExit):
-        jobs.transfer_job_run.call(job.pk)
+        worker.transfer_job_run.call(job.pk)
     job.refresh_from_db()
     assert job.status == TransferJob.Status.FAILED
-    assert job.message == jobs.WORKER_GONE_MESSAGE
+    assert job.message == worker.WORKER_STOPPED_MESSAGE
     assert snapshot() == before and moved_nothing(leaver_firm)
 
 
@@ -508,19 +478,24 @@ def test_a_revert_refused_inside_the_worker_changes_nothing_and_says_why(
 ):
     transfer = transferred_to_dana(administrator, leaver_firm)
     job = queue_revert(admin_http, transfer)
-    # Before the worker starts, another administrator's revert of it lands first.
-    first = services.transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    # Another administrator's revert of it is refused while the job is queued
+    # (one active transfer per user, in the engine itself).
+    with pytest.raises(TransferRefused) as refused:
+        services.transfer_revert(acting_user=administrator, transfer=transfer)
+    assert refused.value.code == "transfer_in_progress"
+    # Before the worker starts, the leaver loses the permission to own records.
+    leaver_firm.leaver.groups.clear()
     before = snapshot()
     run_worker()
     job.refresh_from_db()
     assert job.status == TransferJob.Status.REFUSED
-    assert job.refusal_code == "revert_not_allowed"
+    assert job.refusal_code == "revert_conflict"
     assert snapshot() == before
-    assert Transfer.objects.filter(mode=Transfer.Mode.REVERT).get() == first
+    assert not Transfer.objects.filter(mode=Transfer.Mode.REVERT).exists()
 
     html = admin_http.get(job.get_absolute_url()).content.decode()
     assert "<h1>Revert refused</h1>" in html
-    assert f"it was already reverted by transfer #{first.pk}." in html
+    assert "Sam Leaver" in html and "This transfer cannot be reverted" in html
     assert "Nothing was changed." in html
     assert f'<a class="button" href="{transfer.get_absolute_url()}">Back to transfer #' in html
 

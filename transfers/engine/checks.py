@@ -10,8 +10,10 @@ from transfers.errors import (
     FIELD_ASSIGNMENTS,
     FIELD_DEACTIVATE,
     FIELD_NEW_USER,
+    TransferInProgress,
     TransferRefused,
 )
+from transfers.models import TransferJob
 from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners
 from users.services import deactivation_refusal
@@ -44,6 +46,23 @@ def users_lock(user_ids: Collection[int]) -> dict[int, User]:
     users = {user.pk: user for user in locked}
     faults.fault_point("locked", user_ids=sorted(users))
     return users
+
+
+def active_jobs_check(*, old: User, request_key: str | None) -> None:
+    """One scheduled, queued or running transfer per old user, whatever the
+    door (screens, worker, command line). A job's own run (its request_key)
+    goes on only while its row says running: it may have been cancelled or
+    given up for dead meanwhile, and locking that row makes the reaper wait."""
+    own = None
+    if request_key:
+        own = TransferJob.objects.select_for_update().filter(request_key=request_key).first()
+        if own is not None and own.status != TransferJob.Status.RUNNING:
+            raise TransferRefused("job_ended", status=own.get_status_display().lower())
+    others = TransferJob.objects.filter(from_user_id=old.pk, status__in=TransferJob.ACTIVE)
+    if own is not None:
+        others = others.exclude(pk=own.pk)
+    if (other := others.first()) is not None:
+        raise TransferInProgress(other)
 
 
 def receivers_check(

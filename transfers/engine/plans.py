@@ -68,6 +68,7 @@ class TransferPlan:
         if self.old_user_id not in users:
             raise TransferRefused("old_user_unknown")
         old = users[self.old_user_id]
+        checks.active_jobs_check(old=old, request_key=self.request_key)
         by_user = self.clients_by_new_user()
         if by_user is None:
             if self.new_user_id not in users:
@@ -165,10 +166,12 @@ class RevertPlan:
         return original, checks.users_lock(user_ids)
 
     def check(self, locked: tuple[Transfer, dict[int, User]]) -> None:
-        original, _users = locked
+        original, users = locked
         refusal = transfer_revert_refusal(transfer=original)
         if refusal is not None:
             raise refusal
+        if original.from_user_id in users:
+            checks.active_jobs_check(old=users[original.from_user_id], request_key=self.request_key)
 
     def run(self, locked: tuple[Transfer, dict[int, User]], progress: ProgressHook):
         original, users = locked

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.text import get_text_list
 
@@ -33,7 +34,44 @@ class RefusalMixin:
         self.add_error(refusal.field if refusal.field in self.fields else None, refusal)
 
 
-class TransferAllForm(RefusalMixin, forms.Form):
+class WhenMixin(forms.Form):
+    """*When*: Now, or On a date and time (in the firm's time zone, TIME_ZONE)."""
+
+    NOW, AT = "now", "at"
+    when = forms.ChoiceField(
+        label="When",
+        choices=[(NOW, "Now"), (AT, "On a date and time")],
+        initial=NOW,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    run_at = forms.DateTimeField(
+        label="Date and time",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run_at"].help_text = (
+            f"In the firm's time zone ({settings.TIME_ZONE}). The transfer is checked now, "
+            "and again when it runs."
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        missing = cleaned.get("when") == self.AT and not cleaned.get("run_at")
+        if missing and "run_at" not in self.errors:
+            self.add_error("run_at", "Choose the date and time to run it.")
+        return cleaned
+
+    def scheduled_for(self):
+        """The time chosen under *On a date and time*, or None for *Now*."""
+        data = self.cleaned_data
+        return data.get("run_at") if data.get("when") == self.AT else None
+
+
+class TransferAllForm(RefusalMixin, WhenMixin, forms.Form):
     error_messages = {"new_user_required": "Choose the user who receives everything."}
 
     new_user = UserIdField(label="New user")
@@ -80,7 +118,7 @@ def too_many_clients_message(old_username: str = "OLD") -> str:
     )
 
 
-class TransferPerClientForm(RefusalMixin, forms.Form):
+class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
     """User Transfer: one new user per client, and the tools that fill the rows
     (Assign all / Assign selected / Distribute), the filter and the preview.
     `action` is the button pressed.

@@ -1,15 +1,20 @@
-"""The progress page of a background transfer, and its data for the page's script."""
+"""The progress page of a background transfer, its data for the page's script,
+and Cancel for a transfer that has not started."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views import View
 
-from transfers import jobs
+from transfers.background import state as job_states
+from transfers.background import submit as job_submit
+from transfers.errors import TransferRefused
 from transfers.models import TransferJob
 from transfers.web.presenters import jobs as job_presenters
 from transfers.web.presenters.words import receipt_summary
 from transfers.web.receipt_views import VIEW_TRANSFER_PERMISSION
+from users.models import TRANSFER_RECORDS_PERMISSION
 from users.views import SettingsPermissionMixin
 
 JOB_REFRESH_SECONDS = 2
@@ -18,9 +23,9 @@ JOB_REFRESH_SECONDS = 2
 class TransferJobMixin(SettingsPermissionMixin):
     extra_permissions = (VIEW_TRANSFER_PERMISSION,)
 
-    def job_state(self, pk) -> jobs.JobState:
+    def job_state(self, pk) -> job_states.JobState:
         job = get_object_or_404(TransferJob, pk=pk)
-        return jobs.transfer_job_state(job=job)
+        return job_states.transfer_job_state(job=job)
 
 
 class TransferJobView(TransferJobMixin, View):
@@ -47,6 +52,8 @@ class TransferJobView(TransferJobMixin, View):
                 "form_url": job_presenters.job_form_url(job),
                 "form_label": job_presenters.job_form_label(job),
                 "noun": job_presenters.job_noun(job),
+                "time_zone": settings.TIME_ZONE,
+                "can_cancel": job.is_waiting and request.user.has_perm(TRANSFER_RECORDS_PERMISSION),
             },
         )
 
@@ -63,3 +70,20 @@ class TransferJobStatusView(TransferJobMixin, View):
         response = JsonResponse(data)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class TransferJobCancelView(SettingsPermissionMixin, View):
+    """Cancel a scheduled or queued transfer (its page, Transfer History)."""
+
+    extra_permissions = (VIEW_TRANSFER_PERMISSION, TRANSFER_RECORDS_PERMISSION)
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        job = get_object_or_404(TransferJob, pk=pk)
+        try:
+            job = job_submit.transfer_job_cancel(acting_user=request.user, job=job)
+        except TransferRefused as refusal:
+            messages.error(request, refusal.messages[0])
+        else:
+            messages.success(request, job_presenters.job_cancelled_text(job))
+        return HttpResponseRedirect(job.get_absolute_url())

@@ -10,7 +10,8 @@ from django.views import View
 from django.views.generic import ListView
 
 from clients.record_types import RECORD_TYPES
-from transfers import jobs
+from transfers.background import state as job_states
+from transfers.background import submit as job_submit
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 from transfers.receipts import selectors
@@ -109,8 +110,8 @@ class TransferRevertMixin(SettingsPermissionMixin):
             refusal = selectors.transfer_revert_refusal(
                 transfer=transfer, acting_user=self.request.user
             )
-        if refusal is None and (job := jobs.active_transfer_job(user=transfer.from_user_id)):
-            refusal = words.with_job_link(jobs.transfer_in_progress(job))
+        if refusal is None and (job := job_states.active_transfer_job(user=transfer.from_user_id)):
+            refusal = words.with_job_link(job_submit.transfer_in_progress(job))
         return render(
             self.request,
             self.template_name,
@@ -146,7 +147,7 @@ class TransferRevertView(TransferRevertMixin, View):
         if key is not None and len(key) > 64:
             raise Http404("Bad request key.")
         try:
-            submitted = jobs.revert_submit(
+            submitted = job_submit.revert_submit(
                 acting_user=request.user, transfer=transfer, request_key=key
             )
         except TransferRefused as refusal:
@@ -174,7 +175,8 @@ class TransferListView(SettingsPermissionMixin, ListView):
             search=self.search,
             page_query=words.page_query(self.request.GET),
             active_jobs=TransferJob.objects.filter(status__in=TransferJob.ACTIVE).order_by(
-                "created_at", "pk"
+                "run_at", "created_at", "pk"
             ),
+            can_cancel=self.request.user.has_perm(TRANSFER_RECORDS_PERMISSION),
             **kwargs,
         )

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views import View
 
 from clients.models import Client
-from transfers import jobs
+from transfers.background import submit as job_submit
 from transfers.engine.distribution import client_distribution
 from transfers.engine.holdings import linked_clients, user_holdings
 from transfers.engine.services import records_transfer_all, records_transfer_per_client
@@ -42,14 +42,15 @@ class OldUserMixin(SettingsPermissionMixin):
 
     def save(self, form, service):
         """Save a valid form through `service`, now or in the background
-        (jobs.transfer_submit): a refusal goes on the form, success leads to
+        (job_submit.transfer_submit): a refusal goes on the form, success leads to
         the receipt or the job's progress page."""
         try:
-            submitted = jobs.transfer_submit(
+            submitted = job_submit.transfer_submit(
                 service=service,
                 acting_user=self.request.user,
                 old_user=self.old_user,
                 request_key=form.cleaned_data["request_key"],
+                run_at=form.scheduled_for(),
                 **form.transfer_arguments(),
             )
         except TransferRefused as refusal:

@@ -2,12 +2,18 @@
 services (and the same rules) as the settings screens."""
 
 import csv
+from argparse import ArgumentTypeError
+from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from clients.models import Client
-from transfers.engine.distribution import DistributionMode
+from transfers.background.progress import TerminalProgress
+from transfers.background.submit import transfer_submit
+from transfers.engine.distribution import DistributionMode, client_distribution
 from transfers.engine.holdings import linked_clients
 from transfers.engine.result import TransferResult
 from transfers.engine.services import (
@@ -16,7 +22,6 @@ from transfers.engine.services import (
     records_transfer_per_client,
 )
 from transfers.errors import TransferRefused
-from transfers.progress import TerminalProgress
 from users.models import User
 
 HELP = """Transfer the clients, matters, cases and shares of user OLD.
@@ -43,11 +48,25 @@ in the Administrators group), exactly as in the browser.
 --dry-run checks everything and prints what would move to each new user,
 then rolls back: nothing changes and nobody is emailed.
 
+--at "YYYY-MM-DD HH:MM" (the firm's time zone, TIME_ZONE) schedules the
+transfer instead: it is checked now, exactly as a Save, stored as a job that
+a worker (`manage.py db_worker`) runs at that time, checked again then, and
+listed in Transfer History as scheduled, where it can be cancelled.
+
 While it runs, the phase (clients, matters, cases, shares, receipt) and the
 counts moved so far are shown on stderr when it is a terminal.
 
 Exits non-zero with a message on unknown users or clients, a malformed plan
 and every refusal of the transfer (printed with its code)."""
+
+
+def scheduled_time(text: str) -> datetime:
+    """ "YYYY-MM-DD HH:MM" in the firm's time zone."""
+    try:
+        naive = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise ArgumentTypeError(f'write the time as "YYYY-MM-DD HH:MM", not "{text}"') from None
+    return timezone.make_aware(naive)
 
 
 class Command(BaseCommand):
@@ -89,23 +108,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="print what would move and change nothing"
         )
+        parser.add_argument(
+            "--at",
+            metavar="WHEN",
+            type=scheduled_time,
+            help='schedule it for "YYYY-MM-DD HH:MM" in the firm\'s time zone',
+        )
 
     def handle(self, *args, **options) -> None:
         if options["round_robin"] and not options["distribute"]:
             raise CommandError("--round-robin goes with --distribute.")
+        if options["at"] and options["dry_run"]:
+            raise CommandError("--dry-run checks a transfer now; leave out --at.")
         actor = self._user(options["by"], "actor (--by)")
         old = self._user(options["old"], "old user")
         progress = TerminalProgress(self.stderr._out) if self.stderr.isatty() else None
         try:
             if options["to"]:
                 new = self._user(options["to"], "new user (--to)")
+                arguments = {"new_user": new, "deactivate_old_user": options["deactivate"]}
+                if options["at"]:
+                    return self._schedule(records_transfer_all, actor, old, options, arguments)
                 result = records_transfer_all(
                     acting_user=actor,
                     old_user=old,
-                    new_user=new,
-                    deactivate_old_user=options["deactivate"],
                     dry_run=options["dry_run"],
                     progress=progress,
+                    **arguments,
                 )
             elif options["distribute"]:
                 mode = (
@@ -113,6 +142,19 @@ class Command(BaseCommand):
                     if options["round_robin"]
                     else DistributionMode.WORKLOAD
                 )
+                if options["at"]:
+                    # The plan is made now and stored client by client, as the screen does.
+                    distribution = client_distribution(
+                        old_user=old, to_users=self._users(options["distribute"]), mode=mode
+                    )
+                    arguments = {
+                        "assignments": distribution.assignments,
+                        "deactivate_old_user": options["deactivate"],
+                        "expected_client_ids": list(distribution.assignments),
+                    }
+                    return self._schedule(
+                        records_transfer_per_client, actor, old, options, arguments
+                    )
                 result = records_transfer_distributed(
                     acting_user=actor,
                     old_user=old,
@@ -123,13 +165,21 @@ class Command(BaseCommand):
                     progress=progress,
                 )
             else:
+                assignments = self._read_plan(Path(options["plan"]))
+                arguments = {
+                    "assignments": assignments,
+                    "deactivate_old_user": options["deactivate"],
+                }
+                if options["at"]:
+                    return self._schedule(
+                        records_transfer_per_client, actor, old, options, arguments
+                    )
                 result = records_transfer_per_client(
                     acting_user=actor,
                     old_user=old,
-                    assignments=self._read_plan(Path(options["plan"])),
-                    deactivate_old_user=options["deactivate"],
                     dry_run=options["dry_run"],
                     progress=progress,
+                    **arguments,
                 )
         except TransferRefused as refusal:
             detail = ""
@@ -141,6 +191,22 @@ class Command(BaseCommand):
             if progress is not None and progress.phase:
                 progress.finish()
         self._report(result, old)
+
+    def _schedule(self, service, actor: User, old: User, options: dict, arguments: dict) -> None:
+        """Check now and store the job that a worker runs at --at."""
+        submitted = transfer_submit(
+            service=service,
+            acting_user=actor,
+            old_user=old,
+            run_at=options["at"],
+            request_key=None,
+            **arguments,
+        )
+        job = submitted.job
+        self.stdout.write(
+            f"Scheduled transfer job #{job.pk} of {old.username}'s records for "
+            f"{job.run_at_text} ({settings.TIME_ZONE}); checked now, and again then."
+        )
 
     # --- input ---------------------------------------------------------------
 

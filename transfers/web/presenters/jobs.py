@@ -1,9 +1,10 @@
 """What the progress page of a background transfer shows."""
 
 from django.urls import reverse
+from django.utils import timezone
 
+from transfers.background.state import JobState
 from transfers.engine.progress import PHASE_LABELS, PHASES
-from transfers.jobs import JobState
 from transfers.models import Transfer, TransferJob
 
 
@@ -26,11 +27,18 @@ def job_form_label(job: TransferJob) -> str:
     return f"Back to {job.get_mode_display()} for {job.from_user_name}"
 
 
+def job_cancelled_text(job: TransferJob) -> str:
+    when = timezone.localtime(job.finished_at).strftime("%-d %b %Y, %H:%M")
+    return f"Cancelled by {job.cancelled_by_name} on {when}. Nothing was changed."
+
+
 def job_state_data(state: JobState) -> dict:
     """What the progress page shows, for its template and its script."""
     job = state.job
     if job.status == TransferJob.Status.QUEUED:
         phase_text = "Waiting for a worker to start it."
+    elif job.status == TransferJob.Status.SCHEDULED:
+        phase_text = f"Scheduled for {job.run_at_text}."
     elif state.phase in PHASES:
         phase_text = f"{PHASE_LABELS[state.phase]} (step {state.phase_number} of {len(PHASES)})."
     elif job.status == TransferJob.Status.RUNNING:
@@ -46,5 +54,5 @@ def job_state_data(state: JobState) -> dict:
         "moved": state.moved,
         "total": max(job.record_count, state.moved),
         "elapsed_seconds": state.elapsed_seconds(),
-        "active": job.is_active,
+        "active": state.is_active,
     }

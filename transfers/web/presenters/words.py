@@ -10,9 +10,9 @@ from django.utils.html import format_html
 from django.utils.text import get_text_list
 
 from clients.record_types import RecordCounts
+from transfers.background.submit import Submission
 from transfers.errors import TransferInProgress, TransferRefused
-from transfers.jobs import Submission
-from transfers.models import Transfer
+from transfers.models import Transfer, TransferJob
 from transfers.receipts.selectors import revert_skipped_records
 from users.models import User
 
@@ -55,6 +55,11 @@ def submission_message(
         return messages.INFO, f"{saved} was already saved: here is its {what}."
     if submitted.transfer is not None:
         return messages.SUCCESS, summary(submitted.transfer)
+    if submitted.job.status == TransferJob.Status.SCHEDULED:
+        return messages.INFO, (
+            f"{queued} is scheduled for {submitted.job.run_at_text}. It is checked again then; "
+            "until then you can cancel it here or in Transfer History."
+        )
     return messages.INFO, (
         f"{queued} is queued: this page follows it and shows its receipt when it is done."
     )
@@ -109,15 +114,17 @@ def revert_summary(revert: Transfer) -> str:
 
 
 def with_job_link(refusal: TransferRefused) -> TransferRefused:
-    """A transfer_in_progress refusal with a link to the job's progress page;
-    any other refusal as it is."""
+    """A refusal because another job holds the old user's records, with a
+    link to that job's page; any other refusal as it is."""
     if not isinstance(refusal, TransferInProgress):
         return refusal
     job = refusal.job
+    scheduled = job.status == TransferJob.Status.SCHEDULED
     message = format_html(
-        '{} <a href="{}">See the transfer in progress</a>.',
+        '{} <a href="{}">{}</a>.',
         refusal.messages[0],
         job.get_absolute_url(),
+        "See the scheduled transfer" if scheduled else "See the transfer in progress",
     )
     return TransferInProgress(job, message)
 

@@ -1,10 +1,15 @@
 """Progress of a transfer while it runs: the phase (clients, matters, cases,
 shares, receipt) and what has moved so far.
 
-The services call a hook at each phase and after each set-based move (a few
-calls per new user, never per record). The default hook does nothing; the
-worker's hook writes to the "progress" database alias (see
-transfers.routers), the command line's draws a line on a terminal.
+The engine calls a hook (transfers.engine.progress.ProgressHook) at each
+phase and after each set-based move (a few calls per new user, never per
+record). The worker's hook writes to the "progress" database alias (see
+transfers.background.routers), the command line's draws a line on a terminal.
+
+The worker's hook is also the job's heartbeat: its row is rewritten at least
+every TRANSFER_JOB_HEARTBEAT_INTERVAL seconds while the job runs, changed or
+not, on a connection of its own, so that it is seen while the transfer's
+transaction is open (transfers.background.reaper reads it).
 """
 
 import logging
@@ -12,11 +17,12 @@ import threading
 import time
 from typing import TextIO
 
+from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
+from transfers.background.routers import PROGRESS_DATABASE
 from transfers.engine.progress import PHASE_LABELS, PHASES, ProgressHook
-from transfers.routers import PROGRESS_DATABASE
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +33,21 @@ class StoredProgress(ProgressHook):
 
     The transfer never waits for it: the hook only notes the state, and a
     thread of the worker writes the latest state, when it changed, every
-    `interval` seconds, over its own autocommit connection. A failing write
-    is logged and never stops the transfer."""
+    `interval` seconds, and at least every `heartbeat_interval` seconds
+    (TRANSFER_JOB_HEARTBEAT_INTERVAL) as the job's heartbeat, over its own
+    autocommit connection. A failing write is logged and never stops the
+    transfer."""
 
-    def __init__(self, job_id: int, *, interval: float = 0.25) -> None:
+    def __init__(
+        self, job_id: int, *, interval: float = 0.25, heartbeat_interval: float | None = None
+    ) -> None:
         super().__init__()
         self.job_id = job_id
         self.interval = interval
+        if heartbeat_interval is None:
+            heartbeat_interval = settings.TRANSFER_JOB_HEARTBEAT_INTERVAL
+        self.heartbeat_interval = heartbeat_interval
+        self._last_write = time.monotonic()
         self._lock = threading.Lock()
         self._version = 0
         self._written = -1
@@ -51,9 +65,9 @@ class StoredProgress(ProgressHook):
         with self._lock:
             self._version += 1
 
-    def moved(self, field: str, count: int) -> None:
+    def moved(self, record_type: str, count: int) -> None:
         with self._lock:
-            super().moved(field, count)
+            super().moved(record_type, count)
             self._version += 1
 
     def clear(self) -> None:
@@ -76,7 +90,8 @@ class StoredProgress(ProgressHook):
         try:
             while not self._stop.wait(self.interval):
                 version, state = self._snapshot()
-                if version != self._written and self._write(state):
+                heartbeat_due = time.monotonic() - self._last_write >= self.heartbeat_interval
+                if (version != self._written or heartbeat_due) and self._write(state):
                     self._written = version
         finally:
             connections.close_all()  # this thread's own connections
@@ -91,6 +106,7 @@ class StoredProgress(ProgressHook):
         except DatabaseError:
             logger.exception("Could not record the progress of transfer job %s", self.job_id)
             return False
+        self._last_write = time.monotonic()
         return True
 
 

@@ -1,0 +1,433 @@
+"""Jobs never wait forever: a worker shows it is alive by a heartbeat, the
+reaper every worker runs ends the jobs whose heartbeat stopped (wherever the
+worker ran, whatever its process id), GET pages never write, a queued job can
+be cancelled, and the engine itself allows one active transfer per old user.
+
+Transactional: the worker commits, as it does in production."""
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from clients.models import Case
+from tests.conftest import snapshot
+from tests.transfers.job_support import run_worker
+from transfers.background import reaper, state, submit
+from transfers.background.routers import PROGRESS_DATABASE
+from transfers.engine import services
+from transfers.errors import TransferRefused
+from transfers.models import Transfer, TransferJob, TransferProgress
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
+
+Status = TransferJob.Status
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def default_groups(transactional_db):
+    """Transactional tests flush the database, groups included; put them back."""
+    from django.apps import apps
+
+    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def background(settings):
+    """The firm's leaver holds 8 records (2 clients, 3 matters, 3 cases)."""
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 3
+    settings.TRANSFER_JOB_HEARTBEAT_TIMEOUT = TIMEOUT
+
+
+def queued(administrator, leaver_firm) -> TransferJob:
+    return submit.transfer_job_queue(
+        service=services.records_transfer_all,
+        acting_user=administrator,
+        old_user=leaver_firm.leaver,
+        new_user=leaver_firm.dana,
+        record_count=8,
+        request_key=None,
+    )
+
+
+def running(administrator, leaver_firm, *, worker: str, claimed_ago: float, beat_ago=None):
+    """A job a worker claimed `claimed_ago` seconds ago; with `beat_ago`, its
+    progress row (the heartbeat while the transaction is open) that long ago."""
+    job = queued(administrator, leaver_firm)
+    claimed = timezone.now() - timedelta(seconds=claimed_ago)
+    TransferJob.objects.filter(pk=job.pk).update(
+        status=Status.RUNNING, started_at=claimed, heartbeat_at=claimed, worker=worker
+    )
+    if beat_ago is not None:
+        TransferProgress.objects.using(PROGRESS_DATABASE).create(
+            job_id=job.pk,
+            phase="cases",
+            case_count=2,
+            updated_at=timezone.now() - timedelta(seconds=beat_ago),
+        )
+    job.refresh_from_db()
+    return job
+
+
+def ended_pid() -> int:
+    """The process id of a process that has ended."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout)
+
+
+def free_for_a_new_transfer(administrator, leaver_firm) -> bool:
+    return queued(administrator, leaver_firm).status == Status.QUEUED
+
+
+# --- the three workers: alive, dead, on another host -------------------------------
+
+HOST = socket.gethostname()
+
+
+@pytest.mark.parametrize(
+    ("worker", "claimed_ago", "beat_ago", "expected"),
+    [
+        # Alive: a heartbeat 5 s ago, though its PID means nothing here (ended).
+        pytest.param("ended", 600, 5, Status.RUNNING, id="alive, its pid ended on this host"),
+        pytest.param(f"{HOST}:{os.getpid()}", 10, None, Status.RUNNING, id="alive, just claimed"),
+        # Dead: no heartbeat for two minutes, though its PID exists (this very process).
+        pytest.param(f"{HOST}:{os.getpid()}", 600, 120, Status.FAILED, id="dead, its pid exists"),
+        # A worker in its own PID namespace records pid 1, which always exists.
+        pytest.param(f"{HOST}:1", 600, 120, Status.FAILED, id="dead, pid 1 in a container"),
+        pytest.param("worker-2.example:4242", 600, 120, Status.FAILED, id="dead, another host"),
+        pytest.param("worker-2.example:4242", 600, 5, Status.RUNNING, id="alive, another host"),
+        pytest.param("worker-2.example:4242", 120, None, Status.FAILED, id="dead before a beat"),
+    ],
+)
+def test_a_worker_is_alive_exactly_while_its_heartbeat_is_fresh(
+    administrator, leaver_firm, admin_http, worker, claimed_ago, beat_ago, expected
+):
+    if worker == "ended":
+        worker = f"{HOST}:{ended_pid()}"
+    job = running(
+        administrator, leaver_firm, worker=worker, claimed_ago=claimed_ago, beat_ago=beat_ago
+    )
+    before = snapshot()
+
+    ended = reaper.transfer_jobs_reap()
+
+    job.refresh_from_db()
+    assert job.status == expected
+    assert snapshot() == before
+    page = admin_http.get(job.get_absolute_url()).content.decode()
+    if expected == Status.FAILED:
+        assert ended == {job.pk: Status.FAILED}
+        assert job.message == reaper.worker_gone_message()
+        assert "no heartbeat for 60 seconds" in job.message
+        assert "<h1>Transfer failed</h1>" in page and "Nothing was changed" in page
+        assert not TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).exists()
+        assert free_for_a_new_transfer(administrator, leaver_firm)
+    else:
+        assert ended == {}
+        assert "<h1>Transfer in progress</h1>" in page
+        with pytest.raises(TransferRefused) as refused:
+            queued(administrator, leaver_firm)
+        assert refused.value.code == "transfer_in_progress"
+
+
+def test_get_pages_never_write_a_jobs_state(administrator, leaver_firm, admin_http):
+    dead = running(administrator, leaver_firm, worker=f"{HOST}:1", claimed_ago=600, beat_ago=300)
+    status_url = reverse("transfers:transfer_job_status", args=[dead.pk])
+
+    data = admin_http.get(status_url).json()
+    admin_http.get(dead.get_absolute_url())
+    admin_http.get(reverse("transfers:transfer_list"))
+    admin_http.get(reverse("transfers:transfer_all", args=[leaver_firm.leaver.pk]))
+
+    assert data["status"] == "running" and data["active"] is True
+    job = TransferJob.objects.get(pk=dead.pk)
+    assert (job.status, job.finished_at, job.message) == (Status.RUNNING, None, "")
+    assert TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).exists()
+
+
+def test_a_committed_receipt_shows_done_without_a_write_and_the_reaper_marks_it_done(
+    administrator, leaver_firm, admin_http
+):
+    """The worker died between its transfer's commit and its own last write."""
+    job = running(administrator, leaver_firm, worker=f"{HOST}:1", claimed_ago=600)
+    transfer = services.records_transfer_all(
+        acting_user=administrator,
+        old_user=leaver_firm.leaver,
+        new_user=leaver_firm.dana,
+        request_key=job.request_key,
+    ).transfer
+
+    response = admin_http.get(job.get_absolute_url())
+    assert response["Location"] == transfer.get_absolute_url()
+    assert TransferJob.objects.get(pk=job.pk).status == Status.RUNNING  # read, not written
+
+    assert reaper.transfer_jobs_reap() == {job.pk: Status.DONE}
+    job.refresh_from_db()
+    assert job.status == Status.DONE and job.transfer == transfer
+
+
+# --- the gap between the worker's claim of the task and of the job ------------------
+
+
+def claim_task(job: TransferJob, *, ago: float) -> DBTaskResult:
+    """What db_worker does before it calls the task: the task row RUNNING."""
+    task = DBTaskResult.objects.get(id=job.task_id)
+    task.claim("worker-that-died")
+    DBTaskResult.objects.filter(id=task.id).update(
+        started_at=timezone.now() - timedelta(seconds=ago)
+    )
+    return task
+
+
+def test_a_job_whose_task_was_claimed_by_a_worker_that_died_is_failed(
+    administrator, leaver_firm, admin_http
+):
+    job = queued(administrator, leaver_firm)
+    task = claim_task(job, ago=120)
+    before = snapshot()
+    run_worker()  # a restarted worker: it picks up only READY tasks, and reaps at start
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.message == reaper.worker_gone_message()
+    assert DBTaskResult.objects.get(id=task.id).status == "FAILED"
+    assert snapshot() == before
+    assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
+    assert free_for_a_new_transfer(administrator, leaver_firm)
+
+
+def test_a_task_claimed_moments_ago_is_left_to_its_worker(administrator, leaver_firm):
+    job = queued(administrator, leaver_firm)
+    claim_task(job, ago=5)
+    assert reaper.transfer_jobs_reap() == {}
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
+
+
+def test_a_job_given_up_for_dead_cannot_commit_afterwards(administrator, leaver_firm):
+    """A worker that was only slow finds its job ended and changes nothing."""
+    job = running(administrator, leaver_firm, worker=f"{HOST}:1", claimed_ago=600)
+    assert reaper.transfer_jobs_reap() == {job.pk: Status.FAILED}
+    before = snapshot()
+    with pytest.raises(TransferRefused) as refused:
+        services.records_transfer_all(
+            acting_user=administrator,
+            old_user=leaver_firm.leaver,
+            new_user=leaver_firm.dana,
+            request_key=job.request_key,
+        )
+    assert refused.value.code == "job_ended"
+    assert snapshot() == before and not Transfer.objects.exists()
+
+
+def test_every_worker_reaps_in_a_thread_of_its_own(administrator, leaver_firm):
+    job = queued(administrator, leaver_firm)
+    background_reaper = reaper.Reaper(interval=0.05)
+    background_reaper.start()
+    try:
+        claim_task(job, ago=120)  # dies after the reaper's first round
+        for _ in range(100):
+            if TransferJob.objects.get(pk=job.pk).status == Status.FAILED:
+                break
+            time.sleep(0.05)
+    finally:
+        background_reaper.stop()
+    assert TransferJob.objects.get(pk=job.pk).status == Status.FAILED
+
+
+# --- cancel ---------------------------------------------------------------------
+
+
+def test_an_administrator_cancels_a_queued_job_from_its_page(
+    administrator, leaver_firm, admin_http
+):
+    job = queued(administrator, leaver_firm)
+    page = admin_http.get(job.get_absolute_url()).content.decode()
+    cancel_url = reverse("transfers:transfer_job_cancel", args=[job.pk])
+    assert f'action="{cancel_url}"' in page
+    before = snapshot()
+
+    response = admin_http.post(cancel_url, follow=True)
+
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    assert job.cancelled_by == administrator and job.cancelled_by_name == "Olivia Grant"
+    assert job.finished_at is not None
+    assert not DBTaskResult.objects.filter(id=job.task_id).exists()  # nothing left to run
+    html = response.content.decode()
+    assert "<h1>Transfer cancelled</h1>" in html and "Cancelled by Olivia Grant on" in html
+    run_worker()
+    assert snapshot() == before and not Transfer.objects.exists()
+    assert free_for_a_new_transfer(administrator, leaver_firm)
+
+
+def test_transfer_history_offers_cancel_for_waiting_jobs_only(
+    administrator, leaver_firm, admin_http
+):
+    job = queued(administrator, leaver_firm)
+    cancel_url = reverse("transfers:transfer_job_cancel", args=[job.pk])
+    history = admin_http.get(reverse("transfers:transfer_list")).content.decode()
+    assert f'action="{cancel_url}"' in history
+    TransferJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, heartbeat_at=timezone.now())
+    history = admin_http.get(reverse("transfers:transfer_list")).content.decode()
+    assert f'action="{cancel_url}"' not in history
+
+    response = admin_http.post(cancel_url, follow=True)
+    assert "This transfer can no longer be cancelled: it is running." in (response.content.decode())
+    assert TransferJob.objects.get(pk=job.pk).status == Status.RUNNING
+
+
+def test_cancel_needs_the_permission_to_transfer(administrator, leaver_firm, attorney):
+    job = queued(administrator, leaver_firm)
+    other = HttpClient()
+    other.force_login(attorney)
+    assert other.post(reverse("transfers:transfer_job_cancel", args=[job.pk])).status_code == 403
+    assert other.get(reverse("transfers:transfer_job_cancel", args=[job.pk])).status_code in (
+        403,
+        405,
+    )
+    assert TransferJob.objects.get(pk=job.pk).status == Status.QUEUED
+
+
+# --- one active transfer per old user, whatever the door ------------------------------
+
+
+def test_the_command_line_meets_the_one_active_transfer_rule(administrator, leaver_firm):
+    queued(administrator, leaver_firm)
+    before = snapshot()
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "transfer_user",
+            leaver_firm.leaver.username,
+            "--to",
+            leaver_firm.marcus.username,
+            "--by",
+            administrator.username,
+        )
+    assert str(refused.value) == (
+        "Refused (transfer_in_progress): A transfer of Sam Leaver's records is already queued "
+        "or running. Wait for it to finish, then save again if anything is left."
+    )
+    assert snapshot() == before
+
+
+# --- a real worker process, killed -------------------------------------------------
+
+WORKER_SCRIPT = """
+import os, sys, time, pathlib
+os.environ["DJANGO_SETTINGS_MODULE"] = "casengine.test_settings"
+import django
+django.setup()
+from django.core.management import call_command
+from transfers.background import worker
+from transfers.engine import faults
+marker, where = pathlib.Path(sys.argv[1]), sys.argv[2]
+
+def hold(step, **details):
+    if step == where:
+        marker.write_text(str(os.getpid()))
+        time.sleep(600)
+
+if where == "claimed":
+    worker.fault_point = hold
+else:
+    faults.fault_point = hold
+call_command("db_worker", "--no-startup-delay", "--no-reload", "--interval=0.1", verbosity=0)
+"""
+
+
+def start_worker(tmp_path: Path, where: str) -> subprocess.Popen:
+    """A db_worker process on the test database that stops at fault point `where`."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "TRANSFER_JOB_HEARTBEAT_INTERVAL": "0.2",
+    }
+    marker = tmp_path / "reached"
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT, str(marker), where],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    for _ in range(600):
+        if marker.exists():
+            return process
+        assert process.poll() is None, "the worker exited"
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the worker never reached {where}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def later() -> timezone.datetime:
+    return timezone.now() + timedelta(seconds=TIMEOUT + 1)
+
+
+@pytest.mark.postgres_only
+def test_a_worker_killed_between_claiming_the_task_and_starting_the_job(
+    administrator, leaver_firm, tmp_path, admin_http
+):
+    job = queued(administrator, leaver_firm)
+    before = snapshot()
+    process = start_worker(tmp_path, "claimed")
+    try:
+        assert DBTaskResult.objects.get(id=job.task_id).status == "RUNNING"
+        assert TransferJob.objects.get(pk=job.pk).status == Status.QUEUED
+        assert reaper.transfer_jobs_reap() == {}  # its worker is alive
+    finally:
+        kill(process)
+
+    assert reaper.transfer_jobs_reap(now=later()) == {job.pk: Status.FAILED}
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
+    assert snapshot() == before
+    assert free_for_a_new_transfer(administrator, leaver_firm)
+
+
+@pytest.mark.postgres_only
+def test_a_worker_killed_mid_transfer_is_alive_until_then_and_failed_after(
+    administrator, leaver_firm, tmp_path
+):
+    job = queued(administrator, leaver_firm)
+    before = snapshot()
+    process = start_worker(tmp_path, "move_shares")  # clients, matters and cases moved
+    try:
+        time.sleep(0.6)  # a few heartbeats on the progress connection
+        beat = TransferProgress.objects.using(PROGRESS_DATABASE).get(job_id=job.pk).updated_at
+        assert timezone.now() - beat < timedelta(seconds=2)
+        # Its clock keeps running: an hour-long transfer stays alive.
+        assert reaper.transfer_jobs_reap(now=beat + timedelta(seconds=TIMEOUT - 1)) == {}
+        running_job = TransferJob.objects.get(pk=job.pk)
+        assert state.transfer_job_state(job=running_job).phase == "shares"
+    finally:
+        kill(process)
+
+    assert reaper.transfer_jobs_reap(now=later()) == {job.pk: Status.FAILED}
+    assert snapshot() == before
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 0
+    assert not TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).exists()
+    assert free_for_a_new_transfer(administrator, leaver_firm)
