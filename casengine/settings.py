@@ -153,7 +153,8 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username + address is refused before any password check.
     "casengine.security.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, refusing suspended accounts as it refuses inactive ones.
+    "users.backends.SignInBackend",
     "guardian.backends.ObjectPermissionBackend",
     "clients.backends.RecordAccessBackend",
 ]
