@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "users.middleware.EndRefusedSessionsMiddleware",
     # Before any middleware's process_view reads request.POST (CSRF's does).
     "transfers.middleware.PerClientTransferUploadLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
