@@ -780,7 +780,7 @@ def test_services_record_what_they_change(doors):
 # --- 5. management commands ---------------------------------------------------------
 
 COMMAND_DOORS = {
-    "ensure_admin": "creates or reactivates through the services; recorded",
+    "ensure_admin": "creates, reactivates or restores sign-in through the services; recorded",
     "transfer_user": "through the transfer services; deactivation recorded",
     "seed_demo": "creates demo users through user_create, records for eligible owners",
     "user_suspend": "through user_sign_in_suspend and user_sign_in_restore; recorded",

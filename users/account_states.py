@@ -7,7 +7,15 @@ A state is one row of the registry: its condition as a database filter and
 its precedence (the first condition that holds, in that order, names the
 state; none holding: Active). States marked `leaver` make up the Leavers
 filter, with the users who still own records. Adding a state is one call of
-`account_state_register` in the registering app's `ready()`."""
+`account_state_register` in the registering app's `ready()`, e.g.
+
+    account_state_register(AccountState(
+        value="scheduled", label="Transfer scheduled", precedence=10, leaver=True,
+        condition=Q(Exists(ScheduledTransfer.objects.filter(old_user=OuterRef("pk")))),
+    ))
+
+(precedence 10: an inactive account shows Inactive, a suspended leaver whose
+transfer is scheduled shows Transfer scheduled)."""
 
 from dataclasses import dataclass
 

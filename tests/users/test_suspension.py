@@ -353,3 +353,14 @@ def test_restoring_does_not_revive_the_old_session(client, administrator, leaver
     user_sign_in_restore(user=leaver, acting_user=administrator)
     response = client.get(reverse("clients:client_list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_ensure_admin_restores_a_suspended_administrator(administrator):
+    UserFactory(is_superuser=True)  # so the other one may be suspended
+    root = UserFactory(username="admin", is_superuser=True)
+    user_sign_in_suspend(user=root, acting_user=administrator)
+    call_command("ensure_admin", stdout=StringIO())
+    root.refresh_from_db()
+    assert root.sign_in_suspended_at is None and user_may_act(root)
+    restored = AccountEvent.objects.get(user=root, kind=AccountEvent.Kind.SIGN_IN_RESTORED)
+    assert restored.actor is None
