@@ -14,9 +14,13 @@ from django.urls import reverse
 from clients.models import Client
 from clients.services import client_create, record_owner_change
 from tests.factories import TEST_PASSWORD, CaseFactory, ClientFactory, OwnerFactory, UserFactory
+from transfers.engine.services import (
+    records_transfer_all,
+    records_transfer_per_client,
+    transfer_revert,
+)
 from transfers.errors import TransferRefused
-from transfers.selectors import transfer_revert_refusal
-from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
+from transfers.receipts.selectors import transfer_revert_refusal
 from users import groups
 from users.account_states import leavers, with_account_state
 from users.models import AccountEvent, User

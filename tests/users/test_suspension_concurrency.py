@@ -8,7 +8,7 @@ import users.services
 from clients.models import Client
 from tests.factories import ClientFactory, OwnerFactory, UserFactory
 from tests.transfers.test_concurrency import default_groups, race  # noqa: F401 (fixture)
-from transfers.services import records_transfer_all
+from transfers.engine.services import records_transfer_all
 from users.models import User
 from users.services import user_sign_in_suspend
 

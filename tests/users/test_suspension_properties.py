@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from clients.models import Case, Client, Matter
+from transfers.engine.services import (
+    records_transfer_all,
+    records_transfer_per_client,
+    transfer_revert,
+)
 from transfers.models import Transfer, TransferredRecord
-from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 from users import groups
 from users.models import User
 from users.services import user_set_active, user_sign_in_restore, user_sign_in_suspend
