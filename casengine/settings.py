@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "users.middleware.EndRefusedSessionsMiddleware",
     # Before any middleware's process_view reads request.POST (CSRF's does).
     "transfers.middleware.PerClientTransferUploadLimitMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -161,7 +162,8 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username + address is refused before any password check.
     "casengine.security.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, refusing suspended accounts as it refuses inactive ones.
+    "users.backends.SignInBackend",
     "guardian.backends.ObjectPermissionBackend",
     "clients.backends.RecordAccessBackend",
 ]

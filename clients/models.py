@@ -9,22 +9,26 @@ from users.selectors import user_is_eligible_owner
 OWNER_ERRORS = {
     "owner_inactive": "{name} is inactive and cannot be given records.",
     "owner_ineligible": "{name} is not allowed to own clients, matters or cases.",
+    "owner_suspended": "{name}'s sign-in is suspended, so they cannot be given records.",
 }
 
 
 def validate_owner(owner) -> None:
-    """Refuse an owner who is inactive or lacks the permission to own records."""
+    """Refuse an owner who is inactive, suspended or lacks the permission to own records."""
     if owner is None:
         return
-    if not owner.is_active:
-        raise ValidationError(
-            {
-                "owner": ValidationError(
-                    OWNER_ERRORS["owner_inactive"].format(name=owner.full_name),
-                    code="owner_inactive",
-                )
-            }
-        )
+    for code, refused in (
+        ("owner_inactive", not owner.is_active),
+        ("owner_suspended", owner.sign_in_suspended_at is not None),
+    ):
+        if refused:
+            raise ValidationError(
+                {
+                    "owner": ValidationError(
+                        OWNER_ERRORS[code].format(name=owner.full_name), code=code
+                    )
+                }
+            )
     if not user_is_eligible_owner(owner):
         raise ValidationError(
             {

@@ -44,7 +44,15 @@ BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_APPS = ("users", "clients", "transfers", "casengine")
 OWNED_MODELS = (Client, Matter, Case)
 # Fields through which a form changes who owns what or who may do what.
-DOOR_FIELDS = {"owner", "is_active", "groups", "user_permissions", "is_staff", "is_superuser"}
+DOOR_FIELDS = {
+    "owner",
+    "is_active",
+    "sign_in_suspended_at",
+    "groups",
+    "user_permissions",
+    "is_staff",
+    "is_superuser",
+}
 DOOR_FIELDS_OF_GROUPS = {"permissions"}
 
 
@@ -375,6 +383,8 @@ def test_the_door_models_have_the_expected_actions(superuser):
     actions = door_actions(superuser)
     assert (User, "deactivate_selected") in actions
     assert (User, "activate_selected") in actions
+    assert (User, "suspend_selected") in actions
+    assert (User, "restore_selected") in actions
     assert (User, "delete_selected") in actions
     assert (Group, "delete_selected") in actions
 
@@ -429,6 +439,19 @@ def test_every_admin_action_keeps_the_rules(client, doors, superuser):
             assert events(doors.lena, AccountEvent.Kind.DEACTIVATED).exists()
         if (model, action) == (User, "activate_selected"):
             assert events(doors.frank, AccountEvent.Kind.REACTIVATED).exists()
+        if (model, action) == (User, "suspend_selected"):
+            # Allowed while Dana owns records; refused for one's own account.
+            html = response.content.decode()
+            assert "You cannot suspend your own sign-in." in html
+            for user in (doors.dana, doors.lena):
+                event = events(user, AccountEvent.Kind.SIGN_IN_SUSPENDED).get()
+                assert event.actor == doors.admin
+            doors.admin.refresh_from_db()
+            assert doors.admin.sign_in_suspended_at is None
+        if (model, action) == (User, "restore_selected"):
+            for user in (doors.dana, doors.lena):
+                assert events(user, AccountEvent.Kind.SIGN_IN_RESTORED).get().actor == doors.admin
+            assert not User.objects.filter(sign_in_suspended_at__isnull=False).exists()
 
 
 # --- 3. views that accept POST (the settings forms and the transfer screens) -----
@@ -459,6 +482,8 @@ def post_doors() -> set[str]:
 POST_DOORS = {
     "users:user_create": "creates an account: recorded as created",
     "users:user_update": "groups and is_active through user_update: refused and recorded",
+    "users:user_sign_in_suspend": "through user_sign_in_suspend: refused and recorded",
+    "users:user_sign_in_restore": "through user_sign_in_restore: refused and recorded",
     "transfers:transfer_all": "through records_transfer_all: receipt, deactivation recorded",
     "transfers:transfer_per_client": "through records_transfer_per_client: the same",
     "transfers:transfer_revert": "through transfer_revert: receipt, reactivation recorded",
@@ -470,6 +495,8 @@ NOT_DOORS = {
     ),
     "login": "signs in; throttled by django-axes",
     "logout": "signs out",
+    "password_reset": "sends a link to an account that may sign in; changes nothing",
+    "password_reset_confirm": "sets a password; no owner, access or account state",
 }
 
 
@@ -576,6 +603,9 @@ SERVICE_DOORS = {
     "users.services.user_access_update": "refuses owner_permission_removed; records",
     "users.services.user_set_active": "refuses owns_records; records",
     "users.services.user_delete_record": "records a deletion",
+    "users.services.user_sign_in_suspend": "refuses suspend_self and the rest; records",
+    "users.services.user_sign_in_restore": "refuses not_suspended; records",
+    "users.services.suspension_refusal": "read only: why a suspension is refused",
     "users.services.account_event_record": "writes the event itself",
     "users.services.deactivation_refusal": "read only: why a deactivation is refused",
     "users.services.ownership_permission_refusal": "read only: builds the refusal",
@@ -685,6 +715,22 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
             caption="X",
         )
     ) == {"owner": ["owner_inactive"]}
+    assert (
+        code_of(
+            lambda: users_services.user_sign_in_suspend(user=admin_user, acting_user=admin_user)
+        )
+        == "suspend_self"
+    )
+    assert (
+        code_of(
+            lambda: users_services.user_sign_in_suspend(user=doors.frank, acting_user=admin_user)
+        )
+        == "suspend_inactive"
+    )
+    assert (
+        code_of(lambda: users_services.user_sign_in_restore(user=dana, acting_user=admin_user))
+        == "not_suspended"
+    )
     for model in OWNED_MODELS:
         for field in ("owner", "owner_id"):
             with pytest.raises(ValueError, match="record_owner_change"):
@@ -718,18 +764,34 @@ def test_services_record_what_they_change(doors):
         AccountEvent.objects.filter(user=doors.dana).order_by("pk").values_list("kind", "actor")
     )
     assert kinds == [("deactivated", admin_user.pk), ("reactivated", None)]
+    users_services.user_sign_in_suspend(user=doors.dana, acting_user=admin_user, reason="Leaves")
+    users_services.user_sign_in_restore(
+        user=doors.dana, acting_user=None, actor_name="API token “Okta”"
+    )
+    suspended, restored = AccountEvent.objects.filter(user=doors.dana).order_by("pk")[2:]
+    assert (suspended.kind, suspended.actor, suspended.detail) == (
+        "sign_in_suspended",
+        admin_user,
+        "Reason: Leaves",
+    )
+    assert (restored.kind, restored.actor, restored.actor_name) == (
+        "sign_in_restored",
+        None,
+        "API token “Okta”",
+    )
 
 
 # --- 5. management commands ---------------------------------------------------------
 
 COMMAND_DOORS = {
-    "ensure_admin": "creates or reactivates through the services; recorded",
+    "ensure_admin": "creates, reactivates or restores sign-in through the services; recorded",
     "transfer_user": "through the transfer services; deactivation recorded",
     "seed_demo": "creates demo users through user_create, records for eligible owners",
     "db_worker": (
         "runs queued transfers through the same services (tests/transfers/test_jobs.py); its "
         "reaper only fails jobs whose worker died, changing no owner and no account"
     ),
+    "user_suspend": "through user_sign_in_suspend and user_sign_in_restore; recorded",
 }
 
 
@@ -755,6 +817,22 @@ def test_commands_go_through_the_services_and_record(doors):
     event = events(doors.dana, AccountEvent.Kind.DEACTIVATED).get()
     assert (event.actor, event.receipt_number) == (doors.admin, transfer.pk)
 
+    call_command(
+        "user_suspend",
+        "nina.new",
+        "--by",
+        doors.admin.username,
+        "--reason",
+        "Leaves",
+        stdout=StringIO(),
+    )
+    event = events(doors.nina, AccountEvent.Kind.SIGN_IN_SUSPENDED).get()
+    assert (event.actor, event.detail) == (doors.admin, "Reason: Leaves")
+    call_command(
+        "user_suspend", "nina.new", "--by", doors.admin.username, "--restore", stdout=StringIO()
+    )
+    assert events(doors.nina, AccountEvent.Kind.SIGN_IN_RESTORED).get().actor == doors.admin
+
     call_command("ensure_admin", "--username", "dana.reyes", stdout=StringIO())
     doors.dana.refresh_from_db()
     assert doors.dana.is_active and doors.dana.is_superuser
@@ -777,7 +855,14 @@ WRITERS = {
     "transfers/engine/moves.py",
     "transfers/engine/revert.py",
 }
-OWNERSHIP_ATTRIBUTES = {"owner", "owner_id", "is_active", "is_superuser", "is_staff"}
+OWNERSHIP_ATTRIBUTES = {
+    "owner",
+    "owner_id",
+    "is_active",
+    "is_superuser",
+    "is_staff",
+    "sign_in_suspended_at",
+}
 ACCESS_RELATIONS = {"groups", "user_permissions", "user_set"}
 M2M_WRITES = {"set", "add", "remove", "clear"}
 

@@ -7,6 +7,9 @@
 - Groups, direct permissions and the staff and superuser flags change only
   through user_access_update: taking the permission to own records from a
   user who owns records is refused.
+- A suspension changes only through user_sign_in_suspend and
+  user_sign_in_restore (the Suspend sign-in / Restore sign-in actions); its
+  fields are read-only on the change form.
 - Each change is written to the account's history; deleting a user who owns
   records is refused.
 """
@@ -40,6 +43,8 @@ from users.services import (
     user_access_update,
     user_delete_record,
     user_set_active,
+    user_sign_in_restore,
+    user_sign_in_suspend,
 )
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
@@ -74,12 +79,11 @@ class AccountChangeForm(UserChangeForm):
             refusal = deactivation_refusal(user=stored, acting_user=self.acting_user)
             if refusal is not None:
                 self.add_error("is_active", with_transfer_link(refusal, stored))
-        access_fields = {"groups", "user_permissions", "is_superuser"}
+        access_fields = {"groups", "user_permissions"}
         if access_fields <= set(cleaned_data) and user_may_own_records(stored):
             allowed = access_would_allow_owning(
                 groups=cleaned_data["groups"],
                 permissions=cleaned_data["user_permissions"],
-                is_superuser=cleaned_data["is_superuser"],
             )
             if not allowed and user_owns_anything(stored):
                 self.add_error(
@@ -88,14 +92,46 @@ class AccountChangeForm(UserChangeForm):
         return cleaned_data
 
 
+class SignInSuspendedFilter(admin.SimpleListFilter):
+    title = "sign-in suspended"
+    parameter_name = "sign_in_suspended"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(sign_in_suspended_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(sign_in_suspended_at__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = AccountChangeForm
-    list_display = ["username", "full_name", "email", "is_active", "is_staff", "last_login"]
-    list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+    list_display = [
+        "username",
+        "full_name",
+        "email",
+        "is_active",
+        "sign_in_suspended",
+        "is_staff",
+        "last_login",
+    ]
+    list_filter = ["is_active", SignInSuspendedFilter, "is_staff", "is_superuser", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["first_name", "last_name", "username"]
-    actions = ["deactivate_selected", "activate_selected"]
+    actions = ["deactivate_selected", "activate_selected", "suspend_selected", "restore_selected"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Sign-in suspension", {"fields": ["sign_in_suspended_at", "sign_in_suspension_reason"]}),
+    ]
+    readonly_fields = ["sign_in_suspended_at", "sign_in_suspension_reason"]
+
+    @admin.display(description="Sign-in suspended", boolean=True, ordering="sign_in_suspended_at")
+    def sign_in_suspended(self, obj):
+        return obj.sign_in_suspended_at is not None
 
     @admin.display(description="Full name", ordering="first_name")
     def full_name(self, obj):
@@ -197,6 +233,33 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Activate selected users", permissions=["change"])
     def activate_selected(self, request, queryset):
         self._set_active(request, queryset, True)
+
+    def _change_sign_in(self, request, queryset, *, suspend: bool):
+        changed = 0
+        for user in queryset.order_by("pk"):
+            if (user.sign_in_suspended_at is not None) == suspend:
+                continue  # already as asked
+            try:
+                if suspend:
+                    user_sign_in_suspend(user=user, acting_user=request.user)
+                else:
+                    user_sign_in_restore(user=user, acting_user=request.user)
+            except ValidationError as error:
+                self.message_user(request, error.messages[0], messages.ERROR)
+            else:
+                changed += 1
+        if changed:
+            noun = "user" if changed == 1 else "users"
+            verb = "suspended" if suspend else "restored"
+            self.message_user(request, f"Sign-in {verb} for {changed} {noun}.", messages.SUCCESS)
+
+    @admin.action(description="Suspend sign-in of selected users", permissions=["change"])
+    def suspend_selected(self, request, queryset):
+        self._change_sign_in(request, queryset, suspend=True)
+
+    @admin.action(description="Restore sign-in of selected users", permissions=["change"])
+    def restore_selected(self, request, queryset):
+        self._change_sign_in(request, queryset, suspend=False)
 
     # Deletion ------------------------------------------------------------------
 

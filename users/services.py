@@ -1,7 +1,8 @@
 """Writes about users. `user_set_active` is the only code that changes
-is_active, `user_access_update` the only one that changes groups, permissions
-and the staff and superuser flags; both write the account's history
-(AccountEvent) in the same transaction."""
+is_active, `user_sign_in_suspend` and `user_sign_in_restore` the only ones
+that change a suspension, `user_access_update` the only one that changes
+groups, permissions and the staff and superuser flags; each writes the
+account's history (AccountEvent) in the same transaction."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from users.models import AccountEvent, User
-from users.selectors import user_may_own_records, user_owns_anything
+from users.selectors import may_act, user_may_own_records, user_owns_anything
 
 DEACTIVATION_ERRORS = {
     "deactivate_self": "You cannot deactivate your own account.",
@@ -26,6 +28,16 @@ ACCESS_ERRORS = {
         "(in a group that may own records). Transfer them to another user first."
     ),
 }
+SUSPENSION_ERRORS = {
+    "suspend_self": "You cannot suspend your own sign-in.",
+    "suspend_last_superuser": (
+        "{name} is the last active superuser and their sign-in cannot be suspended."
+    ),
+    "suspend_inactive": "{name} is inactive and cannot sign in already.",
+    "already_suspended": "{name}'s sign-in is already suspended.",
+    "not_suspended": "{name}'s sign-in is not suspended: there is nothing to restore.",
+}
+SUSPENSION_REASON_MAX_LENGTH = User._meta.get_field("sign_in_suspension_reason").max_length
 # Refusals that a transfer to another user resolves: shown with a link to User Transfer All.
 TRANSFER_FIRST_CODES = frozenset({"owns_records", "owner_permission_removed"})
 
@@ -41,13 +53,17 @@ def account_event_record(
     acting_user: User | None,
     detail: str = "",
     receipt_number: int | None = None,
+    actor_name: str | None = None,
 ) -> AccountEvent:
+    """Write one event of the account's history. `actor_name` names an actor
+    that is not a user (an identity provider's API token); it is used only
+    when `acting_user` is None."""
     return AccountEvent.objects.create(
         user=user,
         user_name=user.full_name,
         kind=kind,
         actor=acting_user,
-        actor_name=_name(acting_user),
+        actor_name=_name(acting_user) if acting_user is not None else (actor_name or ""),
         detail=detail,
         receipt_number=receipt_number,
     )
@@ -222,9 +238,7 @@ def deactivation_refusal(*, user: User, acting_user: User | None) -> ValidationE
     name = user.full_name
     if acting_user is not None and acting_user.pk == user.pk:
         return ValidationError(DEACTIVATION_ERRORS["deactivate_self"], code="deactivate_self")
-    if user.is_superuser and not (
-        User.objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk).exists()
-    ):
+    if user.is_superuser and not _another_superuser_may_act(user):
         return ValidationError(
             DEACTIVATION_ERRORS["last_superuser"].format(name=name), code="last_superuser"
         )
@@ -233,6 +247,11 @@ def deactivation_refusal(*, user: User, acting_user: User | None) -> ValidationE
             DEACTIVATION_ERRORS["owns_records"].format(name=name), code="owns_records"
         )
     return None
+
+
+def _another_superuser_may_act(user: User) -> bool:
+    """Whether a superuser other than `user` is active and may sign in."""
+    return may_act(User.objects.filter(is_superuser=True)).exclude(pk=user.pk).exists()
 
 
 # Any fixed number: the key of the advisory lock taken while a superuser is deactivated.
@@ -254,6 +273,7 @@ def user_set_active(
     is_active: bool,
     acting_user: User | None,
     receipt_number: int | None = None,
+    actor_name: str | None = None,
 ) -> User:
     """Activate or deactivate an account, and record it in the account's
     history (`receipt_number`: the transfer or revert doing it).
@@ -281,8 +301,101 @@ def user_set_active(
                 kind=AccountEvent.Kind.REACTIVATED if is_active else AccountEvent.Kind.DEACTIVATED,
                 acting_user=acting_user,
                 receipt_number=receipt_number,
+                actor_name=actor_name,
             )
     user.is_active = is_active
+    return user
+
+
+def suspension_refusal(*, user: User, acting_user: User | None) -> ValidationError | None:
+    """Why `user`'s sign-in may not be suspended now, or None when it may.
+    Owning records is no reason: suspending is how a leaver who still owns
+    records loses access at once."""
+    name = user.full_name
+
+    def refused(code: str) -> ValidationError:
+        return ValidationError(SUSPENSION_ERRORS[code].format(name=name), code=code)
+
+    if acting_user is not None and acting_user.pk == user.pk:
+        return refused("suspend_self")
+    if not user.is_active:
+        return refused("suspend_inactive")
+    if user.sign_in_suspended_at is not None:
+        return refused("already_suspended")
+    if user.is_superuser and not _another_superuser_may_act(user):
+        return refused("suspend_last_superuser")
+    return None
+
+
+def user_sign_in_suspend(
+    *,
+    user: User,
+    acting_user: User | None,
+    reason: str = "",
+    actor_name: str | None = None,
+) -> User:
+    """Suspend `user`'s sign-in at once, whatever they own, and record it (the
+    reason in the event's detail). Their open sessions end on their next
+    request, sign-in and password reset are refused as for an inactive
+    account, their API tokens stop working (users.selectors.user_may_act),
+    and they receive no records (users.selectors.eligible_owners).
+
+    Refused (ValidationError with a code of SUSPENSION_ERRORS, nothing
+    changed) for one's own account, an inactive account, one already
+    suspended and the last active superuser. `actor_name` names an actor that
+    is not a user, when `acting_user` is None.
+    """
+    reason = reason.strip()[:SUSPENSION_REASON_MAX_LENGTH]
+    with transaction.atomic():
+        # The locks of user_set_active: a transfer to this user waits for the
+        # suspension and then sees it, and two superusers cannot suspend (or
+        # deactivate) each other at once.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_superuser:
+            _superuser_deactivations_serialize()
+        refusal = suspension_refusal(user=locked, acting_user=acting_user)
+        if refusal is not None:
+            raise refusal
+        suspended_at = timezone.now()
+        User.objects.filter(pk=user.pk).update(
+            sign_in_suspended_at=suspended_at, sign_in_suspension_reason=reason
+        )
+        account_event_record(
+            user=locked,
+            kind=AccountEvent.Kind.SIGN_IN_SUSPENDED,
+            acting_user=acting_user,
+            detail=f"Reason: {reason}" if reason else "",
+            actor_name=actor_name,
+        )
+    user.sign_in_suspended_at = suspended_at
+    user.sign_in_suspension_reason = reason
+    return user
+
+
+def user_sign_in_restore(
+    *, user: User, acting_user: User | None, actor_name: str | None = None
+) -> User:
+    """Undo a suspension and record it. Refused (code not_suspended, nothing
+    changed) when the sign-in is not suspended. An inactive account stays
+    inactive: restoring only lifts the suspension."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.sign_in_suspended_at is None:
+            raise ValidationError(
+                SUSPENSION_ERRORS["not_suspended"].format(name=locked.full_name),
+                code="not_suspended",
+            )
+        User.objects.filter(pk=user.pk).update(
+            sign_in_suspended_at=None, sign_in_suspension_reason=""
+        )
+        account_event_record(
+            user=locked,
+            kind=AccountEvent.Kind.SIGN_IN_RESTORED,
+            acting_user=acting_user,
+            actor_name=actor_name,
+        )
+    user.sign_in_suspended_at = None
+    user.sign_in_suspension_reason = ""
     return user
 
 
