@@ -22,6 +22,7 @@ from transfers import jobs, presenters, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
+    PER_CLIENT_POST_LIMIT,
     TransferAllForm,
     TransferPerClientForm,
     new_request_key,
@@ -116,6 +117,7 @@ class TransferPerClientView(OldUserMixin, View):
     in the browser and the last two fetch the same answer without reloading."""
 
     template_name = "transfers/transfer_per_client.html"
+    post_field_limit = PER_CLIENT_POST_LIMIT  # read by casengine.middleware
 
     def get(self, request, user_pk):
         form = self.form(initial={"request_key": new_request_key()})
