@@ -14,7 +14,7 @@ process_view reads request.POST; request.user is already set by then."""
 
 from urllib.parse import parse_qsl
 
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import BadRequest, TooManyFieldsSent
 from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
@@ -76,3 +76,28 @@ class ViewPostFieldLimitMiddleware:
             return render(request, limit.refusal_template, limit.refusal_context(), status=400)
         request._files = MultiValueDict()
         return None
+
+
+# The one character PostgreSQL refuses in text (a query string is decoded as
+# UTF-8 with replacement, so no other character it rejects can arrive).
+UNSTORABLE_CHARACTERS = ("\x00",)
+UNSTORABLE_QUERY = "The address holds a character that no search or filter accepts."
+
+
+def holds_unstorable_character(text: str) -> bool:
+    return any(character in text for character in UNSTORABLE_CHARACTERS)
+
+
+class UnstorableQueryMiddleware:
+    """Answers 400 (Bad request) to a query string, search or filter on any page,
+    whose names or values hold a character PostgreSQL refuses in text: passed
+    on to a query, it would fail with a DataError, a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name, values in request.GET.lists():
+            if holds_unstorable_character(name) or any(map(holds_unstorable_character, values)):
+                raise BadRequest(UNSTORABLE_QUERY)
+        return self.get_response(request)
