@@ -14,7 +14,7 @@ process_view reads request.POST; request.user is already set by then."""
 
 from urllib.parse import parse_qsl
 
-from django.core.exceptions import BadRequest, TooManyFieldsSent
+from django.core.exceptions import TooManyFieldsSent
 from django.http import QueryDict
 from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
@@ -81,7 +81,6 @@ class ViewPostFieldLimitMiddleware:
 # The one character PostgreSQL refuses in text (a query string is decoded as
 # UTF-8 with replacement, so no other character it rejects can arrive).
 UNSTORABLE_CHARACTERS = ("\x00",)
-UNSTORABLE_QUERY = "The address holds a character that no search or filter accepts."
 
 
 def holds_unstorable_character(text: str) -> bool:
@@ -89,15 +88,25 @@ def holds_unstorable_character(text: str) -> bool:
 
 
 class UnstorableQueryMiddleware:
-    """Answers 400 (Bad request) to a query string, search or filter on any page,
-    whose names or values hold a character PostgreSQL refuses in text: passed
-    on to a query, it would fail with a DataError, a 500."""
+    """Drops from the query string, on every page, each search or filter value
+    (or parameter name) holding a character PostgreSQL refuses in text: passed
+    on to a query, it would fail with a DataError, a 500. The page answers as
+    if it had not been given, as it ignores an unknown value."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        for name, values in request.GET.lists():
-            if holds_unstorable_character(name) or any(map(holds_unstorable_character, values)):
-                raise BadRequest(UNSTORABLE_QUERY)
+        if any(
+            holds_unstorable_character(name) or any(map(holds_unstorable_character, values))
+            for name, values in request.GET.lists()
+        ):
+            cleaned = QueryDict(mutable=True)
+            for name, values in request.GET.lists():
+                if not holds_unstorable_character(name):
+                    kept = [value for value in values if not holds_unstorable_character(value)]
+                    if kept:
+                        cleaned.setlist(name, kept)
+            cleaned._mutable = False
+            request.GET = cleaned
         return self.get_response(request)

@@ -1,7 +1,7 @@
 """A NUL character in any search or filter parameter of any page answers 200 or
 400, never 500: PostgreSQL refuses it in text, so a query given it fails with a
-DataError (issue 22). casengine.middleware.UnstorableQueryMiddleware answers
-400 for every page at once.
+DataError (issue 22). casengine.middleware.UnstorableQueryMiddleware drops
+such values for every page at once: the page answers as without them.
 
 The pages and their parameters are found, not listed by hand: every named URL
 of the project (admin excluded), with the parameters its views read (the grids'
