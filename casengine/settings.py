@@ -68,11 +68,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Its process_view parses a view's larger form before CSRF's reads request.POST.
+    "casengine.middleware.ViewPostFieldLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "users.middleware.EndRefusedSessionsMiddleware",
-    # Before any middleware's process_view reads request.POST (CSRF's does).
-    "transfers.middleware.PerClientTransferUploadLimitMiddleware",
+    "casengine.middleware.UnstorableQueryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -83,7 +83,6 @@ class Client(OwnedRecord):
         on_delete=models.PROTECT,
         related_name="owned_clients",
         db_index=True,
-        db_constraint=False,  # on PostgreSQL, checked per statement: migration 0005
     )
 
     class Meta:
@@ -134,7 +133,6 @@ class Matter(OwnedRecord):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="owned_matters",
-        db_constraint=False,  # on PostgreSQL, checked per statement: migration 0005
         db_index=False,  # matter_owner_client serves every lookup by owner
     )
 
@@ -173,7 +171,6 @@ class Case(OwnedRecord):
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="owned_cases",
-        db_constraint=False,  # on PostgreSQL, checked per statement: migration 0005
         db_index=False,  # case_owner_client serves every lookup by owner
     )
 

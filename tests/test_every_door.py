@@ -349,6 +349,75 @@ def test_admin_group_form_refuses_to_take_the_permission_from_owners(client, doo
     assert response.status_code == 302
 
 
+def test_admin_group_form_records_access_given_and_taken_through_the_group(
+    client, doors, superuser
+):
+    """Giving a group users.transfer_records gives each member new power: each
+    member's history says so, naming the group, the change and who made it."""
+    client.force_login(superuser)
+    model_admin = admin.site._registry[Group]
+    paralegals = Group.objects.get(name=groups.PARALEGALS)
+    second = UserFactory(username="sam.second", groups=[groups.PARALEGALS])
+    transfer = permission("transfer_records", app_label="users")
+    kept = [str(pk) for pk in paralegals.permissions.values_list("pk", flat=True)]
+
+    data = admin_form_data(
+        model_admin, _admin_request(superuser), paralegals, permissions=[*kept, str(transfer.pk)]
+    )
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert paralegals.permissions.filter(pk=transfer.pk).exists()
+    for member in (doors.lena, second):
+        event = events(member, AccountEvent.Kind.ACCESS_CHANGED).get()
+        assert event.detail == 'Through group "Paralegals": users.transfer_records given'
+        assert (event.actor, event.actor_name) == (superuser, superuser.full_name)
+
+    data = admin_form_data(model_admin, _admin_request(superuser), paralegals, permissions=kept)
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert events(doors.lena, AccountEvent.Kind.ACCESS_CHANGED).order_by("-pk").first().detail == (
+        'Through group "Paralegals": users.transfer_records removed'
+    )
+    # A permission that gives no power over records or accounts is not written.
+    before = AccountEvent.objects.count()
+    minor = permission("view_accountevent", app_label="users")
+    data = admin_form_data(
+        model_admin, _admin_request(superuser), paralegals, permissions=[*kept, str(minor.pk)]
+    )
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert AccountEvent.objects.count() == before
+
+
+def test_admin_group_deletion_records_each_member(client, doors, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:auth_group_delete", args=[doors.managers.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Group.objects.filter(name=groups.MANAGERS).exists()
+    event = events(doors.helen, AccountEvent.Kind.GROUPS_CHANGED).get()
+    assert event.detail == 'Group "Managers" deleted. Groups: Managers → none'
+    assert event.actor == superuser
+    # Lena owns nothing: her group, and with it the permission to own records, may go.
+    paralegals = Group.objects.get(name=groups.PARALEGALS)
+    response = client.post(
+        reverse("admin:auth_group_delete", args=[paralegals.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert events(doors.lena, AccountEvent.Kind.GROUPS_CHANGED).get().detail == (
+        'Group "Paralegals" deleted. Groups: Paralegals → none; removed with it: users.own_records'
+    )
+
+
+def test_a_group_deletion_and_its_events_are_one_transaction(doors, superuser, monkeypatch):
+    def failing(**kwargs):
+        raise RuntimeError("history unavailable")
+
+    monkeypatch.setattr(users_services, "account_event_record", failing)
+    with pytest.raises(RuntimeError):
+        users_services.group_delete(group=doors.managers, acting_user=superuser)
+    assert Group.objects.filter(pk=doors.managers.pk).exists()
+    assert doors.helen.groups.filter(pk=doors.managers.pk).exists()
+
+
 # --- 2. admin actions, bulk ones included ----------------------------------------
 
 
@@ -452,6 +521,9 @@ def test_every_admin_action_keeps_the_rules(client, doors, superuser):
             for user in (doors.dana, doors.lena):
                 assert events(user, AccountEvent.Kind.SIGN_IN_RESTORED).get().actor == doors.admin
             assert not User.objects.filter(sign_in_suspended_at__isnull=False).exists()
+        if (model, action) == (Group, "delete_selected"):
+            assert Group.objects.filter(pk=doors.attorneys.pk).exists()  # Dana owns records
+            assert "Dana Reyes still own clients" in response.content.decode()
 
 
 # --- 3. views that accept POST (the settings forms and the transfer screens) -----
@@ -596,6 +668,7 @@ DOOR_PARAMETERS = {
     "transfer",
     "user",
     "record",
+    "group",
 }
 SERVICE_DOORS = {
     "users.services.user_create": "records created",
@@ -610,6 +683,8 @@ SERVICE_DOORS = {
     "users.services.deactivation_refusal": "read only: why a deactivation is refused",
     "users.services.ownership_permission_refusal": "read only: builds the refusal",
     "users.services.access_snapshot": "read only",
+    "users.services.group_permissions_update": "refuses owner_permission_removed; records",
+    "users.services.group_delete": "refuses owner_permission_removed; records",
     "clients.services.client_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.matter_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.case_create": "refuses owner_inactive / owner_ineligible",
@@ -731,6 +806,23 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
         code_of(lambda: users_services.user_sign_in_restore(user=dana, acting_user=admin_user))
         == "not_suspended"
     )
+    own = permission("own_records", app_label="users")
+    assert (
+        code_of(
+            lambda: users_services.group_permissions_update(
+                group=doors.attorneys,
+                permissions=doors.attorneys.permissions.exclude(pk=own.pk),
+                acting_user=admin_user,
+            )
+        )
+        == "owner_permission_removed"
+    )
+    assert doors.attorneys.permissions.filter(pk=own.pk).exists()
+    assert (
+        code_of(lambda: users_services.group_delete(group=doors.attorneys, acting_user=admin_user))
+        == "owner_permission_removed"
+    )
+    assert Group.objects.filter(pk=doors.attorneys.pk).exists()
     for model in OWNED_MODELS:
         for field in ("owner", "owner_id"):
             with pytest.raises(ValueError, match="record_owner_change"):
@@ -863,7 +955,7 @@ OWNERSHIP_ATTRIBUTES = {
     "is_staff",
     "sign_in_suspended_at",
 }
-ACCESS_RELATIONS = {"groups", "user_permissions", "user_set"}
+ACCESS_RELATIONS = {"groups", "user_permissions", "user_set", "permissions"}
 M2M_WRITES = {"set", "add", "remove", "clear"}
 
 

@@ -37,8 +37,11 @@ from users.selectors import (
     user_owns_anything,
 )
 from users.services import (
+    GROUP_ERRORS,
     account_event_record,
     deactivation_refusal,
+    group_delete,
+    group_permissions_update,
     ownership_permission_refusal,
     user_access_update,
     user_delete_record,
@@ -48,10 +51,7 @@ from users.services import (
 )
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
-GROUP_REFUSED = (
-    "{names} still own clients, matters or cases and would lose the permission to own them. "
-    "Transfer their records to another user first."
-)
+GROUP_REFUSED = GROUP_ERRORS["group_owner_permission_removed"]
 # Saved by the change form itself; access fields and is_active go through the services.
 DETAIL_FIELDS = ["username", "first_name", "last_name", "email", "last_login", "date_joined"]
 
@@ -313,8 +313,9 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin):
-    """Refuses to take the permission to own records (by editing the group's
-    permissions, or deleting it) from members who own records."""
+    """Permissions and deletions through group_permissions_update and
+    group_delete: refused when members who own records would lose the
+    permission to own them, and written in every member's history."""
 
     def _refusal(self, group: Group, permissions) -> str | None:
         losing = group_change_loses_owners(group=group, permissions=permissions)
@@ -337,6 +338,28 @@ class GroupAdmin(DjangoGroupAdmin):
 
         return GroupForm
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AccountChangeRefused as refused:  # the transaction was rolled back
+            self.message_user(request, refused.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        if not change:  # a new group has no members yet: nobody's access changes
+            super().save_related(request, form, formsets, change)
+            return
+        try:
+            group_permissions_update(
+                group=form.instance,
+                permissions=form.cleaned_data["permissions"],
+                acting_user=request.user,
+            )
+        except ValidationError as error:
+            raise AccountChangeRefused(" ".join(error.messages)) from error
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
     def delete_view(self, request, object_id, extra_context=None):
         group = self.get_object(request, object_id)
         if group is not None and (refusal := self._refusal(group, permissions=())):
@@ -344,13 +367,15 @@ class GroupAdmin(DjangoGroupAdmin):
             return HttpResponseRedirect(reverse("admin:auth_group_change", args=[group.pk]))
         return super().delete_view(request, object_id, extra_context)
 
+    def delete_model(self, request, obj):
+        group_delete(group=obj, acting_user=request.user)
+
     def delete_queryset(self, request, queryset):
-        refused = []
-        for group in queryset:
-            if refusal := self._refusal(group, permissions=()):
-                self.message_user(request, refusal, messages.ERROR)
-                refused.append(group.pk)
-        super().delete_queryset(request, queryset.exclude(pk__in=refused))
+        for group in queryset.order_by("pk"):
+            try:
+                group_delete(group=group, acting_user=request.user)
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
 
 
 @admin.register(AccountEvent)

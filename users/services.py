@@ -1,8 +1,10 @@
 """Writes about users. `user_set_active` is the only code that changes
 is_active, `user_sign_in_suspend` and `user_sign_in_restore` the only ones
-that change a suspension, `user_access_update` the only one that changes
-groups, permissions and the staff and superuser flags; each writes the
-account's history (AccountEvent) in the same transaction."""
+that change a suspension, `user_access_update` the only one that changes a
+user's groups, permissions and the staff and superuser flags,
+`group_permissions_update` and `group_delete` the only ones that change what a
+group gives its members; each writes the accounts' history (AccountEvent) in
+the same transaction."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,8 +14,19 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from users.models import AccountEvent, User
-from users.selectors import may_act, user_may_own_records, user_owns_anything
+from users.models import (
+    ACCESS_SETTINGS_PERMISSION,
+    OWN_RECORDS_PERMISSION,
+    TRANSFER_RECORDS_PERMISSION,
+    AccountEvent,
+    User,
+)
+from users.selectors import (
+    group_change_loses_owners,
+    may_act,
+    user_may_own_records,
+    user_owns_anything,
+)
 
 DEACTIVATION_ERRORS = {
     "deactivate_self": "You cannot deactivate your own account.",
@@ -38,8 +51,24 @@ SUSPENSION_ERRORS = {
     "not_suspended": "{name}'s sign-in is not suspended: there is nothing to restore.",
 }
 SUSPENSION_REASON_MAX_LENGTH = User._meta.get_field("sign_in_suspension_reason").max_length
+GROUP_ERRORS = {
+    "group_owner_permission_removed": (
+        "{names} still own clients, matters or cases and would lose the permission to own "
+        "them. Transfer their records to another user first."
+    ),
+}
 # Refusals that a transfer to another user resolves: shown with a link to User Transfer All.
 TRANSFER_FIRST_CODES = frozenset({"owns_records", "owner_permission_removed"})
+# Given or taken through a group, these are written in each member's history: owning
+# records, transferring them, and the settings pages (users, receipts and history).
+SIGNIFICANT_PERMISSIONS = (
+    OWN_RECORDS_PERMISSION,
+    TRANSFER_RECORDS_PERMISSION,
+    ACCESS_SETTINGS_PERMISSION,
+    "users.add_user",
+    "users.change_user",
+    "transfers.view_transfer",
+)
 
 
 def _name(user: User | None) -> str:
@@ -403,3 +432,91 @@ def user_delete_record(*, user: User, acting_user: User | None) -> None:
     """Record a deletion in the account's history (the row stays, its user
     link set to NULL). Call in the transaction that deletes the user."""
     account_event_record(user=user, kind=AccountEvent.Kind.DELETED, acting_user=acting_user)
+
+
+def _significant(permissions: Iterable[Permission]) -> set[str]:
+    names = {
+        f"{permission.content_type.app_label}.{permission.codename}" for permission in permissions
+    }
+    return names.intersection(SIGNIFICANT_PERMISSIONS)
+
+
+def _group_locked_with_members(group: Group) -> tuple[Group, list[User]]:
+    """The group's row and its members' rows, locked. The group is locked
+    FOR NO KEY UPDATE, which a user's groups being changed (a KEY SHARE on the
+    group) does not wait for: the members are locked after, as
+    user_access_update locks its user first."""
+    locked = Group.objects.select_for_update(no_key=True).get(pk=group.pk)
+    members = list(User.objects.select_for_update().filter(groups=locked).order_by("pk"))
+    return locked, members
+
+
+def _group_refusal(group: Group, permissions: Iterable[Permission]) -> ValidationError | None:
+    losing = group_change_loses_owners(group=group, permissions=permissions)
+    if not losing:
+        return None
+    return ValidationError(
+        GROUP_ERRORS["group_owner_permission_removed"].format(
+            names=", ".join(user.full_name for user in losing)
+        ),
+        code="owner_permission_removed",
+    )
+
+
+def group_permissions_update(
+    *, group: Group, permissions: Iterable[Permission], acting_user: User | None
+) -> Group:
+    """Set a group's permissions. When that gives or takes a significant
+    permission (SIGNIFICANT_PERMISSIONS), every member gets an account event
+    naming the group, what changed and who changed it.
+
+    Refused (ValidationError, code owner_permission_removed, nothing changed)
+    when a member who owns records would lose the permission to own them."""
+    permissions = list(permissions)
+    with transaction.atomic():
+        locked, members = _group_locked_with_members(group)
+        if refusal := _group_refusal(locked, permissions):
+            raise refusal
+        before = _significant(locked.permissions.select_related("content_type"))
+        locked.permissions.set(permissions)
+        after = _significant(locked.permissions.select_related("content_type"))
+        changes = [f"{name} given" for name in sorted(after - before)]
+        changes += [f"{name} removed" for name in sorted(before - after)]
+        if changes:
+            detail = f'Through group "{locked.name}": ' + "; ".join(changes)
+            for member in members:
+                account_event_record(
+                    user=member,
+                    kind=AccountEvent.Kind.ACCESS_CHANGED,
+                    acting_user=acting_user,
+                    detail=detail,
+                )
+    return locked
+
+
+def group_delete(*, group: Group, acting_user: User | None) -> None:
+    """Delete a group. Each member gets an account event naming the group, the
+    groups before and after, the permissions it took away and who deleted it.
+
+    Refused (ValidationError, code owner_permission_removed, nothing changed)
+    when a member who owns records would lose the permission to own them."""
+    with transaction.atomic():
+        locked, members = _group_locked_with_members(group)
+        if refusal := _group_refusal(locked, permissions=()):
+            raise refusal
+        taken = sorted(_significant(locked.permissions.select_related("content_type")))
+        for member in members:
+            groups = tuple(member.groups.order_by("name").values_list("name", flat=True))
+            remaining = tuple(name for name in groups if name != locked.name)
+            detail = (
+                f'Group "{locked.name}" deleted. Groups: {_listed(groups)} → {_listed(remaining)}'
+            )
+            if taken:
+                detail += f"; removed with it: {', '.join(taken)}"
+            account_event_record(
+                user=member,
+                kind=AccountEvent.Kind.GROUPS_CHANGED,
+                acting_user=acting_user,
+                detail=detail,
+            )
+        locked.delete()
