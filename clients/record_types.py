@@ -1,4 +1,4 @@
-"""The owned record types (clients, matters and cases), each described once.
+"""The owned record types (clients, matters, cases and deadlines), each described once.
 
 Every table of "record type ↔ model ↔ share models ↔ page" reads this
 registry: the access rule, the grids, the admin, the transfer engine and its
@@ -17,6 +17,9 @@ from clients.models import (
     Client,
     ClientGroupObjectPermission,
     ClientUserObjectPermission,
+    Deadline,
+    DeadlineGroupObjectPermission,
+    DeadlineUserObjectPermission,
     Matter,
     MatterGroupObjectPermission,
     MatterUserObjectPermission,
@@ -68,7 +71,8 @@ class RecordType:
         return (self.user_share_model, self.group_share_model)
 
 
-# Outermost first: the order of a transfer's steps and of a receipt's rows.
+# Outermost first: the order of a transfer's steps and of a receipt's rows. The types
+# the transfer engine moves and counts.
 RECORD_TYPES: tuple[RecordType, ...] = (
     RecordType(
         name="client",
@@ -108,13 +112,36 @@ RECORD_TYPES: tuple[RecordType, ...] = (
     ),
 )
 
-RECORD_MODELS: tuple[type[Model], ...] = tuple(record_type.model for record_type in RECORD_TYPES)
+# Deadlines are owned, shared, listed and recorded like the others, but the transfer
+# engine, its screens and the workload counts (everything that reads RECORD_TYPES) do
+# not carry them yet: they join RECORD_TYPES when those read counts keyed by record type.
+DEADLINE = RecordType(
+    name="deadline",
+    label="Deadline",
+    plural="deadlines",
+    model=Deadline,
+    user_share_model=DeadlineUserObjectPermission,
+    group_share_model=DeadlineGroupObjectPermission,
+    client_field="client",
+    label_field="title",
+    url_name="clients:deadline_detail",
+    row_related=("owner", "client", "matter", "case"),
+    page_related=("matter", "case"),
+)
+
+# Every owned record type: the access rule, shares, the admin, the services, the
+# record pages and the receipts' record types.
+OWNED_RECORD_TYPES: tuple[RecordType, ...] = (*RECORD_TYPES, DEADLINE)
+
+RECORD_MODELS: tuple[type[Model], ...] = tuple(
+    record_type.model for record_type in OWNED_RECORD_TYPES
+)
 # Each record model's (user share model, group share model).
 SHARE_MODELS: dict[type[Model], tuple[type[Model], type[Model]]] = {
-    record_type.model: record_type.share_models for record_type in RECORD_TYPES
+    record_type.model: record_type.share_models for record_type in OWNED_RECORD_TYPES
 }
-_BY_MODEL = {record_type.model: record_type for record_type in RECORD_TYPES}
-_BY_NAME = {record_type.name: record_type for record_type in RECORD_TYPES}
+_BY_MODEL = {record_type.model: record_type for record_type in OWNED_RECORD_TYPES}
+_BY_NAME = {record_type.name: record_type for record_type in OWNED_RECORD_TYPES}
 
 
 def record_type_of(model_or_record: type[Model] | Model) -> RecordType:
@@ -124,5 +151,6 @@ def record_type_of(model_or_record: type[Model] | Model) -> RecordType:
 
 
 def record_type_named(name: str) -> RecordType:
-    """The record type called `name` ("client", "matter", "case"; KeyError for any other)."""
+    """The record type called `name` ("client", "matter", "case", "deadline"; KeyError
+    for any other)."""
     return _BY_NAME[name]

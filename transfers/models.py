@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from clients.record_types import RECORD_TYPES
+from clients.record_types import OWNED_RECORD_TYPES
 
 
 class Transfer(models.Model):
@@ -49,6 +49,7 @@ class Transfer(models.Model):
     client_count = models.PositiveIntegerField(default=0)
     matter_count = models.PositiveIntegerField(default=0)
     case_count = models.PositiveIntegerField(default=0)
+    deadline_count = models.PositiveIntegerField(default=0)
     share_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(
         default=0, help_text="A revert: records changed since the transfer and left alone."
@@ -72,7 +73,7 @@ class Transfer(models.Model):
 
     @property
     def record_count(self) -> int:
-        return self.client_count + self.matter_count + self.case_count
+        return self.client_count + self.matter_count + self.case_count + self.deadline_count
 
 
 class TransferRecipient(models.Model):
@@ -86,6 +87,7 @@ class TransferRecipient(models.Model):
     client_count = models.PositiveIntegerField(default=0)
     matter_count = models.PositiveIntegerField(default=0)
     case_count = models.PositiveIntegerField(default=0)
+    deadline_count = models.PositiveIntegerField(default=0)
     share_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -105,8 +107,8 @@ class TransferredRecord(models.Model):
     # ("case_share", "Case share"): CLIENT, MATTER, CASE, CLIENT_SHARE, ...
     RecordType = models.TextChoices(
         "RecordType",
-        [(t.name.upper(), (t.name, t.label)) for t in RECORD_TYPES]
-        + [(t.share_name.upper(), (t.share_name, t.share_label)) for t in RECORD_TYPES],
+        [(t.name.upper(), (t.name, t.label)) for t in OWNED_RECORD_TYPES]
+        + [(t.share_name.upper(), (t.share_name, t.share_label)) for t in OWNED_RECORD_TYPES],
     )
 
     # Receipts of large transfers hold hundreds of thousands of rows, written by

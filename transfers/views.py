@@ -17,7 +17,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from clients.models import Client
-from clients.record_types import RECORD_TYPES
+from clients.record_types import OWNED_RECORD_TYPES
 from transfers import jobs, presenters, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
@@ -37,7 +37,7 @@ RecordType = TransferredRecord.RecordType
 
 RECORD_URL_NAMES = {
     name: record_type.url_name
-    for record_type in RECORD_TYPES
+    for record_type in OWNED_RECORD_TYPES
     for name in (record_type.name, record_type.share_name)
 }
 
