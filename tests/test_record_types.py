@@ -13,13 +13,14 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from clients import selectors as client_selectors
 from clients.record_types import (
+    OWNED_RECORD_TYPES,
     RECORD_MODELS,
     RECORD_TYPES,
     SHARE_MODELS,
     record_type_named,
     record_type_of,
 )
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, DeadlineFactory
 from transfers import progress, record_history, services
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.selectors import RECORD_TYPE_ORDER
@@ -47,10 +48,12 @@ def _share_models_of(model, base):
 
 def test_every_model_owned_by_a_user_is_registered_once():
     assert set(_models_owned_by_users()) == set(RECORD_MODELS)
-    assert len(RECORD_MODELS) == len(set(RECORD_MODELS)) == 3
+    assert len(RECORD_MODELS) == len(set(RECORD_MODELS)) == 4
+    # The transfer engine's types come first, in the same order.
+    assert OWNED_RECORD_TYPES[: len(RECORD_TYPES)] == RECORD_TYPES
 
 
-@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.name)
+@pytest.mark.parametrize("record_type", OWNED_RECORD_TYPES, ids=lambda t: t.name)
 def test_share_models_are_the_guardian_tables_of_the_model(record_type):
     model = record_type.model
     assert _share_models_of(model, UserObjectPermissionBase) == {record_type.user_share_model}
@@ -58,7 +61,7 @@ def test_share_models_are_the_guardian_tables_of_the_model(record_type):
     assert SHARE_MODELS[model] == (record_type.user_share_model, record_type.group_share_model)
 
 
-@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.name)
+@pytest.mark.parametrize("record_type", OWNED_RECORD_TYPES, ids=lambda t: t.name)
 def test_names_and_fields_match_the_model(record_type):
     meta = record_type.model._meta
     assert record_type.name == meta.model_name
@@ -77,7 +80,7 @@ def test_names_and_fields_match_the_model(record_type):
 
 
 def test_lookups_by_model_record_and_name():
-    for record_type in RECORD_TYPES:
+    for record_type in OWNED_RECORD_TYPES:
         assert record_type_of(record_type.model) is record_type
         assert record_type_named(record_type.name) is record_type
     with pytest.raises(KeyError):
@@ -88,8 +91,9 @@ def test_lookups_by_model_record_and_name():
 
 @pytest.mark.django_db
 def test_a_records_type_and_url_name_lead_to_its_page():
-    case = CaseFactory()
-    for record in (case.client, case.matter, case):
+    deadline = DeadlineFactory()
+    case = deadline.case
+    for record in (case.client, case.matter, case, deadline):
         record_type = record_type_of(record)
         assert record_type.model is type(record)
         assert reverse(record_type.url_name, args=[record.pk]) == record.get_absolute_url()
@@ -97,8 +101,8 @@ def test_a_records_type_and_url_name_lead_to_its_page():
 
 def test_receipts_have_one_type_per_record_type_and_per_its_shares():
     choices = dict(TransferredRecord.RecordType.choices)
-    expected = {t.name: t.label for t in RECORD_TYPES}
-    expected |= {t.share_name: t.share_label for t in RECORD_TYPES}
+    expected = {t.name: t.label for t in OWNED_RECORD_TYPES}
+    expected |= {t.share_name: t.share_label for t in OWNED_RECORD_TYPES}
     assert choices == expected
     assert TransferredRecord.RecordType.CASE_SHARE == "case_share"
     assert list(RECORD_TYPE_ORDER) == [

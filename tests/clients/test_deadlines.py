@@ -517,3 +517,48 @@ def test_matter_and_case_pages_list_their_deadlines(signed_in, manager, matter):
 def _shown_titles(browser, query):
     html = browser.get("/deadlines/" + query).content.decode()
     return [t for t in ("On the case", "On the matter") if f">{t}</a>" in html]
+
+
+@pytest.mark.parametrize("client_id_limit", [0, 1, 1000])
+def test_search_by_client_name_finds_the_same_inlined_or_as_a_subquery(
+    signed_in, manager, attorney, monkeypatch, client_id_limit
+):
+    """A term matching more clients than the limit is a subquery instead of a list of ids."""
+    monkeypatch.setattr("clients.filters.CLIENT_ID_LIMIT", client_id_limit)
+    for name, title in (("Zephyr Foods", "Lease review"), ("Zephyr Energy", "Hearing")):
+        matter = MatterFactory(client=ClientFactory(name=name, owner=attorney), owner=attorney)
+        DeadlineFactory(matter=matter, case=None, title=title)
+    DeadlineFactory(title="Zephyr in the title")
+    DeadlineFactory(title="Nothing to do with it")
+    html = signed_in(manager).get("/deadlines/?q=zephyr").content.decode()
+    shown = {t for t in ("Lease review", "Hearing", "Zephyr in the title") if f">{t}</a>" in html}
+    assert shown == {"Lease review", "Hearing", "Zephyr in the title"}
+    assert "Nothing to do with it" not in html
+    assert "Showing 1–3 of 3 deadlines." in html
+
+
+def test_marking_done_in_the_admin_records_who_and_when(client, administrator, matter):
+    deadline = DeadlineFactory(matter=matter, case=None, title="File the reply")
+    client.force_login(administrator)
+    url = reverse("admin:clients_deadline_change", args=[deadline.pk])
+    form = {
+        "matter": matter.pk,
+        "case": "",
+        "title": "File the reply",
+        "due_date": deadline.due_date.isoformat(),
+        "due_time": "",
+        "kind": deadline.kind,
+        "status": "done",
+        "owner": deadline.owner_id,
+        "owner_seen": deadline.owner_id,
+    }
+    assert client.post(url, form).status_code == 302
+    done = Deadline.objects.get(pk=deadline.pk)
+    assert (done.status, done.completed_by, done.completed_by_name) == (
+        "done",
+        administrator,
+        "Olivia Grant",
+    )
+    assert done.completed_at is not None
+    html = client.get(url).content.decode()
+    assert "Olivia Grant" in html  # the snapshot, shown read-only
