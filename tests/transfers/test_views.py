@@ -555,7 +555,10 @@ def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f'filename="transfer-{transfer.pk}.csv"' in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    content = b"".join(response.streaming_content)
+    # A byte-order mark first, so Excel on Windows reads it as UTF-8.
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0] == [
         "transfer",
         "record_type",
