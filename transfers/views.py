@@ -18,7 +18,7 @@ from django.views.generic import ListView
 
 from clients.models import Client
 from clients.record_types import RECORD_TYPES
-from transfers import jobs, presenters, selectors, services
+from transfers import jobs, presenters, row_filling, selectors, services
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
@@ -126,7 +126,7 @@ class TransferPerClientView(OldUserMixin, View):
         if form.fills_rows() and form.action == "distribute":
             return self.distribute(form)
         if form.fills_rows():
-            return self.render(form, fill=presenters.assignment_fill(form, self.new_users()))
+            return self.assign(form)
         if not form.is_valid() or form.action == "filter":
             return self.render(form)
         if form.action == "preview":
@@ -153,15 +153,32 @@ class TransferPerClientView(OldUserMixin, View):
         return self._listed_clients
 
     def distribute(self, form):
-        """Fill the rows with a proposal spreading the clients among the users chosen."""
+        """Fill the rows nobody is assigned to yet (or, asked to, every row)
+        with a proposal spreading the clients among the users chosen."""
         data = form.cleaned_data
         # In the order of the list on the page, whatever the order posted.
         chosen = [user for user in self.new_users() if user.pk in set(data["distribute_to"])]
-        distribution = selectors.client_distribution(
-            old_user=self.old_user, to_users=chosen, mode=data["distribute_mode"]
+        distribution = row_filling.client_distribution_keeping(
+            old_user=self.old_user,
+            to_users=chosen,
+            mode=data["distribute_mode"],
+            kept={} if data["distribute_replace"] else data["assignments"],
         )
         fill, totals = presenters.distribution_fill(distribution, chosen)
-        return self.render(form, fill=fill, distribution=totals)
+        count = row_filling.fill_count(self.listed_clients(), fill, form.posted_assignment)
+        status = row_filling.distribute_status(count, replace=data["distribute_replace"])
+        return self.render(form, fill=fill, distribution=totals, fill_status=status)
+
+    def assign(self, form):
+        """Assign all to / Assign selected to, saying how many rows it replaced."""
+        users = self.new_users()
+        fill = presenters.assignment_fill(form, users)
+        count = row_filling.fill_count(self.listed_clients(), fill, form.posted_assignment)
+        data = form.cleaned_data
+        user_id = data["assign_all_user" if form.action == "assign_all" else "assign_selected_user"]
+        name = next((user.full_name for user in users if user.pk == user_id), "")
+        status = row_filling.assign_status(count, user_name=name) if name else ""
+        return self.render(form, fill=fill, fill_status=status)
 
     def preview(self, form):
         """What Save would move to each new user, from the engine's own dry run."""
@@ -177,7 +194,9 @@ class TransferPerClientView(OldUserMixin, View):
             return self.render(form)
         return self.render(form, preview=preview)
 
-    def render(self, form, *, fill=None, request_key=None, distribution=None, preview=None):
+    def render(
+        self, form, *, fill=None, request_key=None, distribution=None, preview=None, fill_status=""
+    ):
         clients = self.listed_clients()
         return render(
             self.request,
@@ -189,6 +208,7 @@ class TransferPerClientView(OldUserMixin, View):
                     form, clients, self.new_users(), fill=fill, request_key=request_key
                 ),
                 "distribution": distribution,
+                "fill_status": fill_status,
                 "preview": preview,
                 "too_many_clients": self.too_many,
             },
