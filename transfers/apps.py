@@ -7,10 +7,15 @@ class TransfersConfig(AppConfig):
     verbose_name = "Transfers"
 
     def ready(self):
-        from clients.selectors import ownership_history_reader_register
+        from clients.selectors import (
+            moved_records_reader_register,
+            ownership_history_reader_register,
+        )
         from clients.signals import owner_changed
+        from transfers.moved_records import moved_record_ids
         from transfers.owner_changes import owner_change_receipt
         from transfers.record_history import record_ownership_history
 
         owner_changed.connect(owner_change_receipt, dispatch_uid="transfers.owner_change_receipt")
         ownership_history_reader_register(record_ownership_history)
+        moved_records_reader_register(moved_record_ids)

@@ -87,7 +87,7 @@ def test_key_columns_are_on_a_375px_screen_without_scrolling_sideways(
             check_page(page)
         for path in ("/clients/", "/matters/", "/cases/"):
             page.goto(f"{live_server.url}{path}")
-            numbers = page.locator("th.record-no a")
+            numbers = page.locator(".record-grid tbody th a")
             expect(numbers.first).to_be_visible()
             for index in range(numbers.count()):
                 assert on_one_line(numbers.nth(index)), (path, numbers.nth(index).inner_text())

@@ -75,3 +75,64 @@ def test_the_admin_is_branded(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert "CaseEngine administration" in html
     assert "Django administration" not in html
+
+
+# --- "Moved by transfer #N" on every grid ----------------------------------------
+
+
+def grid_count(http, name: str, **query) -> tuple[int, str]:
+    response = http.get(reverse(f"clients:{name}"), query)
+    assert response.status_code == 200
+    return response.context["table"].paginator.count, response.context["scope"]
+
+
+def test_each_count_on_the_receipt_is_what_the_grid_shows(admin_http, leaver_firm):
+
+    marcus, dana = leaver_firm.marcus, leaver_firm.dana
+    acme, bolt, crane = leaver_firm.acme, leaver_firm.bolt, leaver_firm.crane
+    admin_http.post(
+        reverse("transfers:transfer_per_client", args=[leaver_firm.leaver.pk]),
+        {
+            "client_ids": ",".join(str(c.pk) for c in sorted([acme, bolt, crane], key=str)),
+            f"client-{acme.pk}": str(dana.pk),
+            f"client-{bolt.pk}": str(marcus.pk),
+            f"client-{crane.pk}": str(marcus.pk),
+            "request_key": uuid.uuid4(),
+        },
+    )
+    transfer = Transfer.objects.get()
+    for recipient in transfer.recipients.all():
+        for name, field in (
+            ("client_list", "client_count"),
+            ("matter_list", "matter_count"),
+            ("case_list", "case_count"),
+        ):
+            count, scope = grid_count(
+                admin_http, name, transfer=transfer.pk, to=recipient.to_user_id
+            )
+            assert count == getattr(recipient, field), (recipient.to_user_name, name)
+            assert scope.endswith(f"moved by transfer #{transfer.pk} to {recipient.to_user_name}")
+    count, _ = grid_count(admin_http, "case_list", transfer=transfer.pk)
+    assert count == transfer.case_count
+
+
+def test_the_moved_filter_shows_only_what_the_viewer_may_see(signed_in, leaver_firm, administrator):
+    from transfers.services import records_transfer_all
+
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=leaver_firm.leaver, new_user=leaver_firm.dana
+    ).transfer
+    dana = signed_in(leaver_firm.dana)
+    count, scope = grid_count(dana, "case_list", transfer=transfer.pk, to=leaver_firm.dana.pk)
+    assert count == transfer.case_count == 3
+    assert scope == f"Your cases from transfer #{transfer.pk}"
+    marcus = signed_in(leaver_firm.marcus)
+    count, _ = grid_count(marcus, "case_list", transfer=transfer.pk, to=leaver_firm.dana.pk)
+    assert count == 0  # Marcus may see none of Dana's cases
+
+
+def test_an_unknown_transfer_shows_nothing_and_bad_values_are_ignored(admin_http, leaver_firm):
+    assert grid_count(admin_http, "client_list", transfer=999999)[0] == 0
+    response = admin_http.get(reverse("clients:client_list"), {"transfer": "abc"})
+    assert response.status_code == 200
+    assert response.context["table"].paginator.count == 3  # every client, with the error shown

@@ -496,10 +496,11 @@ def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, l
     assert "<dt>From</dt><dd>Sam Leaver</dd>" in html
     assert "Sam Leaver was deactivated" in html
     assert f'datetime="{transfer.created_at.isoformat()}' in html
-    owner = f"?owner={leaver_firm.dana.pk}"
-    assert f'href="{reverse("clients:client_list")}{owner}"' in html
-    assert f'href="{reverse("clients:matter_list")}{owner}"' in html
-    assert f'href="{reverse("clients:case_list")}{owner}"' in html
+    # Each count links to exactly the records it counts: moved by this transfer to Dana.
+    moved = f"?transfer={transfer.pk}&amp;to={leaver_firm.dana.pk}"
+    assert f'href="{reverse("clients:client_list")}{moved}"' in html
+    assert f'href="{reverse("clients:matter_list")}{moved}"' in html
+    assert f'href="{reverse("clients:case_list")}{moved}"' in html
     assert (
         f'<a href="{reverse("clients:client_detail", args=[leaver_firm.acme.pk])}">Acme Ltd</a>'
         in html
