@@ -1,23 +1,46 @@
 """Emails about transfers, sent after the transaction commits."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 
-from transfers.models import Transfer
+from clients.record_types import RECORD_TYPES
+from transfers.models import Transfer, TransferRecipient
+from users.models import ACCESS_SETTINGS_PERMISSION
 
 logger = logging.getLogger(__name__)
 
 
+# A recipient opens the receipt only with both, as on the record pages.
+RECEIPT_PERMISSIONS = (ACCESS_SETTINGS_PERMISSION, "transfers.view_transfer")
+
+
+def absolute_url(path: str) -> str:
+    """An address a mail client can follow: SITE_URL and the path."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def _receipt_url(transfer: Transfer) -> str:
     try:
-        path = transfer.get_absolute_url()
+        return absolute_url(transfer.get_absolute_url())
     except NoReverseMatch:
         return ""
-    return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def received_records_urls(transfer: Transfer, recipient: TransferRecipient) -> dict[str, str]:
+    """ "Your records from transfer #N": per record type, the grid filtered to
+    the records `recipient` received in `transfer`, as absolute addresses."""
+    return {
+        record_type.name: absolute_url(
+            f"{reverse(f'clients:{record_type.name}_list')}?"
+            + urlencode({"transfer": transfer.pk, "to": recipient.to_user_id})
+        )
+        for record_type in RECORD_TYPES
+    }
 
 
 def transfer_notify_recipients(transfer_id: int) -> int:
@@ -45,7 +68,11 @@ def transfer_notify_recipients(transfer_id: int) -> int:
             "transfer": transfer,
             "recipient": recipient,
             "user": user,
-            "receipt_url": receipt_url,
+            # A link the recipient could not open is no help: only for those who may.
+            "receipt_url": receipt_url
+            if all(user.has_perm(permission) for permission in RECEIPT_PERMISSIONS)
+            else "",
+            "records_urls": received_records_urls(transfer, recipient),
         }
         subject = " ".join(render_to_string("transfers/email_subject.txt", context).split())
         body = render_to_string("transfers/email_body.txt", context)

@@ -78,3 +78,77 @@ def test_rows_assigned_by_hand_survive_distribute(
         "8 clients assigned to Tom Becker, replacing 8 assignments already made."
     )
     assert Transfer.objects.count() == 0
+
+
+@pytest.fixture
+def split_book(administrator, sams_book):
+    """Sam's book split: the Jansen clients to Grace, the others to Lena, who
+    already owns a client and a case of her own."""
+    from transfers.services import records_transfer_per_client
+
+    sam, people, jansen, others = sams_book
+    grace, lena = people["grace.kim"], people["lena.ortiz"]
+    own = ClientFactory(owner=lena, name="Lena's own client")
+    CaseFactory(matter=MatterFactory(client=own, owner=lena), client=own, owner=lena)
+    assignments = {client.pk: grace for client in jansen} | {client.pk: lena for client in others}
+    transfer = records_transfer_per_client(
+        acting_user=administrator, old_user=sam, assignments=assignments
+    ).transfer
+    return transfer, grace, lena
+
+
+def grid_total(page) -> int:
+    summary = page.locator(".grid-summary").inner_text()
+    if summary.startswith("No "):
+        return 0
+    return int(re.search(r"of ([\d,]+)", summary).group(1).replace(",", ""))
+
+
+def test_every_count_on_a_receipt_lands_on_a_grid_showing_that_count(
+    live_server, signed_in_page, check_page, administrator, split_book
+):
+    transfer, grace, lena = split_book
+    page = signed_in_page(administrator, transfer.get_absolute_url())
+    links = page.get_by_role("table", name="New users").get_by_role(
+        "link", name=re.compile("moved to .* by this transfer")
+    )
+    expect(links).to_have_count(6)  # clients, matters and cases for each new user
+    targets = [(links.nth(i).inner_text(), links.nth(i).get_attribute("href")) for i in range(6)]
+    assert {int(count) for count, _ in targets} == {4}
+    for count, href in targets:
+        page.goto(f"{live_server.url}{href}")
+        expect(page.locator("caption")).to_contain_text(f"moved by transfer #{transfer.pk}")
+        assert grid_total(page) == int(count), href
+        expect(page.locator("table.grid tbody tr")).to_have_count(int(count))
+    check_page(page)
+
+
+def test_an_attorney_follows_the_emails_link_to_exactly_their_records(
+    live_server, settings, signed_in_page, check_page, split_book
+):
+    from django.core import mail
+
+    from clients.models import Case
+    from transfers.notifications import transfer_notify_recipients
+
+    transfer, grace, lena = split_book
+    settings.SITE_URL = live_server.url
+    mail.outbox.clear()
+    transfer_notify_recipients(transfer.pk)
+    message = next(m for m in mail.outbox if m.to == [lena.email])
+    assert f"Your records from transfer #{transfer.pk}" in message.body
+    cases_url = re.search(r"Cases:\s+(https?://\S+)", message.body).group(1)
+    assert cases_url.startswith(live_server.url)
+
+    page = signed_in_page(lena, cases_url.removeprefix(live_server.url))
+    expect(page.locator("caption")).to_have_text(f"Your cases from transfer #{transfer.pk}")
+    received = set(
+        Case.objects.filter(
+            pk__in=transfer.records.filter(record_type="case", to_user=lena).values("record_id")
+        ).values_list("number", flat=True)
+    )
+    assert len(received) == 4
+    shown = set(page.locator("table.grid tbody th").all_inner_texts())
+    assert shown == received  # not her own case, not Grace's
+    assert grid_total(page) == 4
+    check_page(page)

@@ -5,10 +5,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
 
 from transfers.models import Transfer
+from users import groups
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +138,46 @@ def test_an_unknown_transfer_shows_nothing_and_bad_values_are_ignored(admin_http
     response = admin_http.get(reverse("clients:client_list"), {"transfer": "abc"})
     assert response.status_code == 200
     assert response.context["table"].paginator.count == 3  # every client, with the error shown
+
+
+# --- The new owner's e-mail ------------------------------------------------------
+
+
+def test_the_email_links_absolutely_to_the_recipients_records(
+    settings, admin_http, leaver_firm, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "https://casengine.example.com"
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_http.post(
+            all_url(leaver_firm.leaver),
+            {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()},
+        )
+    transfer = Transfer.objects.get()
+    (message,) = mail.outbox
+    query = f"?transfer={transfer.pk}&to={leaver_firm.dana.pk}"
+    assert f"Your records from transfer #{transfer.pk}" in message.body
+    for path in ("/clients/", "/matters/", "/cases/"):
+        assert f"https://casengine.example.com{path}{query}" in message.body
+    # Dana, an attorney, may not open receipts: the e-mail does not send her there.
+    assert "Receipt:" not in message.body
+    assert "/settings/" not in message.body
+
+
+def test_a_recipient_who_may_open_receipts_gets_the_receipts_absolute_link(
+    settings, administrator, leaver_firm, django_capture_on_commit_callbacks
+):
+    from transfers.notifications import transfer_notify_recipients
+    from transfers.services import records_transfer_all
+
+    settings.SITE_URL = "https://casengine.example.com/"
+    leaver_firm.dana.groups.add(Group.objects.get(name=groups.ADMINISTRATORS))
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=leaver_firm.leaver, new_user=leaver_firm.dana
+    ).transfer
+    mail.outbox.clear()
+    transfer_notify_recipients(transfer.pk)
+    (message,) = mail.outbox
+    assert f"Receipt: https://casengine.example.com/settings/transfers/{transfer.pk}/" in (
+        message.body
+    )
