@@ -152,3 +152,43 @@ def test_an_attorney_follows_the_emails_link_to_exactly_their_records(
     assert shown == received  # not her own case, not Grace's
     assert grid_total(page) == 4
     check_page(page)
+
+
+def test_a_revert_reads_in_its_own_words(
+    live_server, signed_in_page, check_page, administrator, split_book
+):
+    from clients.models import Case
+
+    transfer, grace, lena = split_book
+    tom = OwnerFactory(username="tom.other", first_name="Tom", last_name="Other")
+    changed = Case.objects.filter(owner=grace).order_by("number").first()
+    Case.objects.filter(pk=changed.pk).update(owner=tom)  # changed since: left alone
+
+    page = signed_in_page(administrator, transfer.get_absolute_url())
+    page.get_by_role("link", name="Revert").click()
+    expect(page.get_by_role("heading", name=f"Revert transfer #{transfer.pk}")).to_be_visible()
+    counts = page.get_by_role("table", name=re.compile(f"What transfer #{transfer.pk} moved"))
+    expect(counts.get_by_role("row", name=re.compile("^Grace Kim"))).to_contain_text("4")
+    expect(counts.get_by_role("row", name=re.compile("^Total"))).to_contain_text("8")
+    expect(page.get_by_text("1 of these records changed since the transfer")).to_be_visible()
+    check_page(page)
+    page.get_by_role("button", name="Revert").click()
+
+    headline = f"Revert of #{transfer.pk}: back to Sam Okafor from Grace Kim, Lena Ortiz."
+    expect(page.get_by_text(headline)).to_be_visible()
+    revert = Transfer.objects.get(reverted_transfer=transfer)
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("1 record changed since the transfer was left alone")
+    left_alone = facts.get_by_role("link", name=re.compile(re.escape(changed.number)))
+    expect(left_alone).to_have_attribute("href", f"/cases/{changed.pk}/")
+    expect(page.get_by_role("heading", name="Moved back to")).to_be_visible()
+    expect(page.get_by_role("link", name="Revert", exact=True)).to_have_count(0)
+    expect(page.get_by_role("columnheader", name="Permission")).to_have_count(0)
+    check_page(page)
+
+    page.goto(f"{live_server.url}/settings/transfers/")
+    row = page.get_by_role("row", name=re.compile(f"^#{revert.pk} "))
+    expect(row.locator('td[data-label="From"]')).to_have_text("Grace Kim, Lena Ortiz")
+    expect(row.locator('td[data-label="To"]')).to_have_text("Sam Okafor")
+    expect(row).to_contain_text(f"Revert of #{transfer.pk}: back to Sam Okafor")
+    check_page(page)
