@@ -13,7 +13,9 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.generic import ListView
 
 from clients.models import Client
@@ -77,6 +79,9 @@ class OldUserMixin(SettingsPermissionMixin):
         return HttpResponseRedirect(submitted.get_absolute_url())
 
 
+# Not cached (nor kept for Back): after a Save, Back asks again and the form says
+# at once when there is nothing left to transfer.
+@method_decorator(never_cache, name="dispatch")
 class TransferAllView(OldUserMixin, View):
     """User Transfer All: everything the old user owns, and their shares, to one
     new user."""
@@ -107,6 +112,7 @@ class TransferAllView(OldUserMixin, View):
         )
 
 
+@method_decorator(never_cache, name="dispatch")
 class TransferPerClientView(OldUserMixin, View):
     """User Transfer: a new user for each client linked to the old user.
 
@@ -198,12 +204,15 @@ class TransferPerClientView(OldUserMixin, View):
         self, form, *, fill=None, request_key=None, distribution=None, preview=None, fill_status=""
     ):
         clients = self.listed_clients()
+        holdings = selectors.user_holdings(user=self.old_user)
         return render(
             self.request,
             self.template_name,
             {
                 "old_user": self.old_user,
-                "holdings": selectors.user_holdings(user=self.old_user),
+                "holdings": holdings,
+                # Linked through their matters or cases only: "under 28 more".
+                "linked_elsewhere": max(len(clients) - holdings.clients, 0),
                 **presenters.per_client_form(
                     form, clients, self.new_users(), fill=fill, request_key=request_key
                 ),

@@ -181,3 +181,44 @@ def test_a_recipient_who_may_open_receipts_gets_the_receipts_absolute_link(
     assert f"Receipt: https://casengine.example.com/settings/transfers/{transfer.pk}/" in (
         message.body
     )
+
+
+# --- Words that add up, and no dead ends ------------------------------------------
+
+
+def test_user_transfer_says_what_is_owned_and_what_is_only_linked(admin_http, leaver_firm):
+    response = admin_http.get(
+        reverse("transfers:transfer_per_client", args=[leaver_firm.leaver.pk])
+    )
+    html = response.content.decode()
+    # Sam owns Acme and Bolt, and has a matter and a case under Marcus's Crane.
+    assert "2 clients</a> · has matters or cases under 1 more" in html
+    assert len(response.context["rows"]) == 3
+
+
+def test_a_form_for_a_user_who_owns_nothing_says_so_at_once(admin_http, leaver_firm):
+    from tests.factories import OwnerFactory
+
+    empty = OwnerFactory(first_name="Nora", last_name="Empty")
+    for name in ("transfer_all", "transfer_per_client"):
+        response = admin_http.get(reverse(f"transfers:{name}", args=[empty.pk]))
+        html = response.content.decode()
+        assert "Nora Empty owns nothing and holds no shares: there is nothing to transfer." in html
+        assert ">Save<" not in html
+        # Back after a Save asks the server again instead of showing the old form.
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_the_actions_menu_greys_out_transfers_for_a_user_who_owns_nothing(admin_http, leaver_firm):
+    from tests.factories import OwnerFactory
+
+    empty = OwnerFactory(first_name="Nora", last_name="Empty")
+    html = admin_http.get(reverse("users:user_list"), {"q": "Nora"}).content.decode()
+    assert reverse("transfers:transfer_all", args=[empty.pk]) not in html
+    assert (
+        f'<span class="menu-disabled" aria-disabled="true" '
+        f'aria-describedby="nothing-owned-{empty.pk}">User Transfer All</span>' in html
+    )
+    assert "Nora Empty owns no clients, matters or cases: nothing to transfer." in html
+    html = admin_http.get(reverse("users:user_list"), {"q": "Sam"}).content.decode()
+    assert reverse("transfers:transfer_all", args=[leaver_firm.leaver.pk]) in html

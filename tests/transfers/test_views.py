@@ -70,7 +70,7 @@ def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http
     html = response.content.decode()
     assert "<h1>User Transfer All</h1>" in html
     assert "2 clients</a>" in html and "3 matters</a>" in html and "3 cases</a>" in html
-    assert "1 share" in html
+    assert "1 explicit share<" in html
     assert '<label for="id_new_user">New user</label>' in html
     options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', html)
     assert dict(options) == {
