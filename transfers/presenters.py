@@ -16,7 +16,7 @@ from django.utils.text import get_text_list
 
 from clients.models import Client
 from clients.record_types import RECORD_TYPES
-from transfers import jobs, selectors
+from transfers import jobs, row_filling, selectors
 from transfers.errors import TransferRefused
 from transfers.forms import (
     PER_CLIENT_MAX_CLIENTS,
@@ -32,6 +32,7 @@ from transfers.progress import PHASE_LABELS, PHASES
 from users.models import User
 
 NAMES_LISTED = 10
+REFUSED_LINKS = 10  # rows named and linked in a refusal; the rest are counted
 
 
 # --- words --------------------------------------------------------------------
@@ -309,6 +310,9 @@ def per_client_form(
     """The context of User Transfer's form: its rows, the eligible users, and
     the clients a refusal concerns."""
     refused, refused_rows = refused_clients(form.refusal, clients)
+    unassigned = form.refusal is not None and form.refusal.code == "client_unassigned"
+    if unassigned and row_filling.nothing_assigned(clients, form.posted_assignment):
+        refused_rows = {}  # a Save of the untouched form: no wall of red rows
     rows = per_client_rows(clients, form, fill=fill, row_errors={**form.row_errors, **refused_rows})
     posted = form.data if form.is_bound else {}
     return {
@@ -320,6 +324,12 @@ def per_client_form(
         "shown_client_ids": ",".join(str(client.pk) for client in clients),
         "request_key": request_key or posted.get("request_key", "") or new_request_key(),
         "refused_clients": refused,
+        "refused_links": (
+            links := row_filling.refused_row_links(
+                form.refusal.client_ids if form.refusal else [], clients, limit=REFUSED_LINKS
+            )
+        ),
+        "refused_more": len(refused) - len(links),
         "refusal": form.refusal,
         "distribute_mode": posted.get("distribute_mode", ""),
         "too_many_message": too_many_clients_message(form.old_username),

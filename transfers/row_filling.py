@@ -118,3 +118,21 @@ def assign_status(count: FillCount, *, user_name: str) -> str:
     if count.replaced:
         text += f", replacing {_assignments(count.replaced)} already made"
     return text + "."
+
+
+def nothing_assigned(clients: Sequence[Client], posted: Callable[[int], str]) -> bool:
+    """Whether no row has a new user yet: a Save of the form as it opened."""
+    return not any(posted(client.pk) for client in clients)
+
+
+def refused_row_links(
+    refused_ids: Sequence[int], clients: Sequence[Client], *, limit: int
+) -> list[tuple[str, str]]:
+    """(anchor, "Name (number)") of the first `limit` rows a refusal concerns,
+    in the order of the rows, so the message links to each of them."""
+    concerned = set(refused_ids)
+    return [
+        (f"#id_client-{client.pk}", f"{client.name} ({client.number})")
+        for client in clients
+        if client.pk in concerned
+    ][:limit]

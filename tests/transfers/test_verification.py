@@ -222,3 +222,29 @@ def test_the_actions_menu_greys_out_transfers_for_a_user_who_owns_nothing(admin_
     assert "Nora Empty owns no clients, matters or cases: nothing to transfer." in html
     html = admin_http.get(reverse("users:user_list"), {"q": "Sam"}).content.decode()
     assert reverse("transfers:transfer_all", args=[leaver_firm.leaver.pk]) in html
+
+
+def test_saving_the_untouched_form_links_to_the_first_row_and_marks_none(admin_http, leaver_firm):
+    from tests.conftest import snapshot
+
+    url = reverse("transfers:transfer_per_client", args=[leaver_firm.leaver.pk])
+    page = admin_http.get(url)
+    before = snapshot()
+    response = admin_http.post(
+        url,
+        {
+            "client_ids": page.context["shown_client_ids"],
+            "request_key": page.context["request_key"],
+            "action": "save",
+        },
+    )
+    html = response.content.decode()
+    assert "Choose a new user for every client (3 left without one)." in html
+    first = response.context["rows"][0]["client"]
+    assert (
+        f'<a href="#id_client-{first.pk}">Go to the first client without a new user: '
+        f"{first.name} ({first.number})</a>" in html
+    )
+    assert all(row["error"] == "" for row in response.context["rows"])
+    assert "row-invalid" not in html
+    assert snapshot() == before

@@ -292,7 +292,14 @@ def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm):
     html = response.content.decode()
     assert "Choose a new user for every client (2 left without one)." in html
     assert response.context["refused_clients"] == ["Acme Ltd (C-00001)", "Crane Co (C-00003)"]
-    assert "<li>Acme Ltd (C-00001)</li>" in html and "<li>Crane Co (C-00003)</li>" in html
+    # Each named client links to its row, and the first one is offered at once.
+    acme, crane = f"#id_client-{leaver_firm.acme.pk}", f"#id_client-{leaver_firm.crane.pk}"
+    assert f'<li><a href="{acme}">Acme Ltd (C-00001)</a></li>' in html
+    assert f'<li><a href="{crane}">Crane Co (C-00003)</a></li>' in html
+    assert (
+        f'<a href="{acme}">Go to the first client without a new user: Acme Ltd (C-00001)</a>'
+        in html
+    )
     errors = {row["client"].pk: row["error"] for row in response.context["rows"]}
     assert errors == {
         leaver_firm.acme.pk: "Choose a new user for this client.",
