@@ -2,6 +2,8 @@
 sideways (rows become cards), record numbers stay on one line, and axe finds
 no serious or critical violation at 375 and at 1,280 px."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -110,3 +112,32 @@ def test_the_same_screens_pass_axe_at_1280px(
             check_page(page)
     finally:
         desktop.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+def test_revert_pages_and_the_greyed_menu_pass_axe(
+    browser, live_server, session_cookie_for, check_page, administrator, firm, viewport
+):
+    from transfers.services import transfer_revert
+
+    empty = OwnerFactory(first_name="Nora", last_name="Empty")
+    original = firm["transfer"]
+    context = browser.new_context(viewport=viewport, is_mobile=viewport is PHONE)
+    try:
+        context.add_cookies([session_cookie_for(administrator)])
+        page = context.new_page()
+        page.goto(f"{live_server.url}/settings/transfers/{original.pk}/revert/confirm/")
+        expect(page.get_by_role("table", name=re.compile("What transfer"))).to_be_visible()
+        check_page(page)
+        revert = transfer_revert(acting_user=administrator, transfer=original).transfer
+        page.goto(f"{live_server.url}{revert.get_absolute_url()}")
+        expect(page.get_by_text(re.compile(f"^Revert of #{original.pk}: back to"))).to_be_visible()
+        check_page(page)
+        page.goto(f"{live_server.url}/settings/users/?q=Nora")
+        page.get_by_role("button", name=f"Actions for {empty.full_name}").click()
+        reason = page.get_by_text("Nora Empty owns no clients, matters or cases")
+        expect(reason).to_be_visible()
+        assert inside_viewport(reason, viewport["width"])
+        check_page(page)
+    finally:
+        context.close()
