@@ -211,8 +211,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # addresses built from it (a relative path is not a link in a mail client).
 # Without it: the first allowed host over HTTPS, or the development server.
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/") or (
-    f"https://{ALLOWED_HOSTS[0]}"
-    if ALLOWED_HOSTS and not DEBUG and ALLOWED_HOSTS[0] not in {"*", ""}
+    f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+    if ALLOWED_HOSTS and not DEBUG and ALLOWED_HOSTS[0].lstrip(".") not in {"*", ""}
     else "http://127.0.0.1:8000"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CaseEngine <noreply@casengine.local>")

@@ -5,7 +5,6 @@ from django.views.generic import TemplateView
 
 admin.site.site_header = "CaseEngine administration"
 admin.site.site_title = "CaseEngine administration"
-admin.site.index_title = "Records, users and transfers"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
