@@ -8,6 +8,7 @@ are production-safe: SECRET_KEY must be given and cookies are secure.
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -99,6 +100,8 @@ TEMPLATES = [
                 "users.context_processors.navigation",
                 "clients.context_processors.record_types",
             ],
+            # Every timestamp is shown in the firm's time zone, with the zone.
+            "builtins": ["users.templatetags.firm_time"],
         },
     },
 ]
@@ -188,7 +191,15 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# The firm's time zone: every timestamp on the pages, receipts and e-mails is
+# shown in it, with the zone named ("14:05 CET"). Stored times stay in UTC.
+TIME_ZONE = os.environ.get("FIRM_TIME_ZONE") or os.environ.get("TIME_ZONE") or "UTC"
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as error:
+    raise ImproperlyConfigured(
+        f"FIRM_TIME_ZONE {TIME_ZONE!r} is not a time zone name such as Europe/Berlin."
+    ) from error
 USE_I18N = True
 USE_TZ = True
 
@@ -210,6 +221,14 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Where the firm reaches CaseEngine: e-mails link to pages with absolute
+# addresses built from it (a relative path is not a link in a mail client).
+# Without it: the first allowed host over HTTPS, or the development server.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/") or (
+    f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+    if ALLOWED_HOSTS and not DEBUG and ALLOWED_HOSTS[0].lstrip(".") not in {"*", ""}
+    else "http://127.0.0.1:8000"
+)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CaseEngine <noreply@casengine.local>")
 
 # Sign-in throttling (django-axes), counted in one cool-off window:

@@ -5,6 +5,9 @@ from django.views.generic import TemplateView
 
 from users.password_reset import SignInPasswordResetForm, password_reset_token_generator
 
+admin.site.site_header = "CaseEngine administration"
+admin.site.site_title = "CaseEngine administration"
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path(

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clients.models import Case, Client, Deadline, Matter
+from clients.selectors import records_moved_by_transfer
 from users.models import User
 
 SEARCH_MAX_LENGTH = 100
@@ -72,6 +73,11 @@ class RecordFilterSet(django_filters.FilterSet):
     owner = OwnerFilter(
         label="Owner", queryset=owner_choices, empty_label="Any owner", field_name="owner"
     )
+    # "Moved by transfer #N" (to one user): what a receipt's count links to.
+    transfer = RecordIdFilter(label="Moved by transfer #", method="filter_moved")
+    to = OwnerFilter(
+        label="Moved to", queryset=owner_choices, method="filter_moved_to", widget=forms.HiddenInput
+    )
 
     search_fields: tuple[str, ...] = ()
     # Matters and cases also match on their client's name.
@@ -105,6 +111,15 @@ class RecordFilterSet(django_filters.FilterSet):
         if len(client_ids) > CLIENT_ID_LIMIT:
             return Q(client_id__in=clients)
         return Q(client_id__in=client_ids)
+
+    def filter_moved(self, queryset, name, value):
+        to = self.form.cleaned_data.get("to")
+        return records_moved_by_transfer(
+            queryset, transfer_id=value, to_user_id=getattr(to, "pk", None)
+        )
+
+    def filter_moved_to(self, queryset, name, value):
+        return queryset  # a part of the transfer filter (filter_moved)
 
     def valid_value(self, name: str):
         """The value of filter `name` if the URL gave a valid one, else None."""

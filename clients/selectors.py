@@ -97,6 +97,34 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
     return _history_reader(record=record, limit=limit)
 
 
+MovedRecordsReader = Callable[..., QuerySet]
+_moved_records_reader: MovedRecordsReader | None = None
+
+
+def moved_records_reader_register(reader: MovedRecordsReader) -> None:
+    """Let `reader(model=..., transfer_id=..., to_user_id=...)` give the ids of
+    the records of `model` a transfer moved (to one user, when given), as a
+    values queryset.
+
+    The receipts are kept by an app above this one (transfers), which
+    registers its reader when it is ready."""
+    global _moved_records_reader
+    _moved_records_reader = reader
+
+
+def records_moved_by_transfer(
+    queryset: QuerySet, *, transfer_id: int, to_user_id: int | None = None
+) -> QuerySet:
+    """`queryset` narrowed to the records transfer #`transfer_id` moved (to
+    `to_user_id`, when given); none when no app keeps receipts."""
+    if _moved_records_reader is None:
+        return queryset.none()
+    moved = _moved_records_reader(
+        model=queryset.model, transfer_id=transfer_id, to_user_id=to_user_id
+    )
+    return queryset.filter(pk__in=moved)
+
+
 def related_records(*, user, model: type[Model], limit: int | None = None, **filters):
     """Up to `limit` visible records of `model` matching `filters`, and whether there are more.
 

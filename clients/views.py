@@ -145,6 +145,16 @@ class RecordGridView(View):
         owner = filterset.owner_value
         if owner is not None:
             parts.append(f"owned by {owner.full_name}")
+        transfer_id = filterset.id_value("transfer")
+        if transfer_id is not None:
+            to = filterset.valid_value("to")
+            if to is not None and to.pk == self.request.user.pk:
+                parts[0] = f"Your {self.title.lower()}"
+                parts.append(f"from transfer #{transfer_id}")
+            else:
+                parts.append(f"moved by transfer #{transfer_id}")
+                if to is not None:
+                    parts.append(f"to {to.full_name}")
         return " ".join(parts) + self.scope_suffix(filterset)
 
     def scope_suffix(self, filterset) -> str:

@@ -100,10 +100,16 @@
           say("Select the clients to assign first.");
           return;
         }
+        var replaced = 0;
         targets.forEach(function (entry) {
+          var before = entry.input.value.trim();
+          if (before && before !== value) {
+            replaced += 1;
+          }
           entry.input.value = value;
         });
-        say(plural(targets.length, "client") + " assigned to " + value.replace(/\s*\([^()]*\)$/, "") + ".");
+        say(plural(targets.length, "client") + " assigned to " + value.replace(/\s*\([^()]*\)$/, "") +
+          (replaced ? ", replacing " + plural(replaced, "assignment") + " already made" : "") + ".");
       });
     });
 
@@ -176,6 +182,9 @@
           .then(function (html) {
             var answer = new DOMParser().parseFromString(html, "text/html");
             if (button.value === "distribute") {
+              // What an earlier "Assign … to" said may no longer hold; the
+              // answer says what Distribute filled, kept and replaced.
+              say("");
               entries.forEach(function (entry) {
                 var filled = answer.getElementById(entry.input.id);
                 if (filled && filled.value) {

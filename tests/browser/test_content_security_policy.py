@@ -35,9 +35,10 @@ def test_the_browser_refuses_injected_inline_script_and_style(live_server, conte
 def test_our_own_script_runs_under_the_policy(live_server, page, signed_in_page, administrator):
     """static/js/app.js is served by the app and allowed: the User Transfer
     All form marks itself busy on submit."""
-    from tests.factories import OwnerFactory
+    from tests.factories import ClientFactory, OwnerFactory
 
     leaver = OwnerFactory()
+    ClientFactory(owner=leaver)  # a user who owns nothing gets no form
     page = signed_in_page(administrator, f"/settings/transfers/users/{leaver.pk}/all/")
     scripts = page.evaluate("() => Array.from(document.scripts).map(s => s.src)")
     assert any(src.endswith("/static/js/app.js") for src in scripts), scripts

@@ -2,7 +2,6 @@
 Revert, in Chromium, with axe-core on every page."""
 
 import csv
-import io
 import re
 from pathlib import Path
 
@@ -23,7 +22,7 @@ def finished_transfer(administrator):
     heir = OwnerFactory(username="vera.holt", first_name="Vera", last_name="Holt")
     for n in range(2):
         client = ClientFactory(owner=leaver, name=f"Reed Client {n + 1}")
-        MatterFactory(client=client, owner=leaver)
+        MatterFactory(client=client, owner=leaver, title=f"Zoë Müller — Lease {n + 1}")
     transfer = records_transfer_all(
         acting_user=administrator, old_user=leaver, new_user=heir, deactivate_old_user=True
     ).transfer
@@ -56,9 +55,14 @@ def test_transfer_history_receipt_csv_and_revert(
         page.get_by_role("link", name="Download CSV").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".csv")
-    text = Path(download.path()).read_text(encoding="utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    content = Path(download.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")  # Excel on Windows then reads UTF-8
+    with open(download.path(), encoding="utf-8-sig", newline="") as csv_file:
+        rows = list(csv.reader(csv_file))
+    assert rows[0][0] == "transfer"
     assert len(rows) == 1 + 4  # header, 2 clients and 2 matters
+    names = {row[4] for row in rows[1:]}
+    assert {"Zoë Müller — Lease 1", "Zoë Müller — Lease 2"} <= names
 
     page.get_by_role("link", name="Revert").click()
     expect(page.get_by_role("heading", name=f"Revert transfer #{transfer.pk}")).to_be_visible()

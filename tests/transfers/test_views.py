@@ -70,7 +70,7 @@ def test_transfer_all_page_shows_holdings_and_only_eligible_new_users(admin_http
     html = response.content.decode()
     assert "<h1>User Transfer All</h1>" in html
     assert "2 clients</a>" in html and "3 matters</a>" in html and "3 cases</a>" in html
-    assert "1 share" in html
+    assert "1 explicit share<" in html
     assert '<label for="id_new_user">New user</label>' in html
     options = re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', html)
     assert dict(options) == {
@@ -292,7 +292,14 @@ def test_unassigned_clients_are_refused_and_named(admin_http, leaver_firm):
     html = response.content.decode()
     assert "Choose a new user for every client (2 left without one)." in html
     assert response.context["refused_clients"] == ["Acme Ltd (C-00001)", "Crane Co (C-00003)"]
-    assert "<li>Acme Ltd (C-00001)</li>" in html and "<li>Crane Co (C-00003)</li>" in html
+    # Each named client links to its row, and the first one is offered at once.
+    acme, crane = f"#id_client-{leaver_firm.acme.pk}", f"#id_client-{leaver_firm.crane.pk}"
+    assert f'<li><a href="{acme}">Acme Ltd (C-00001)</a></li>' in html
+    assert f'<li><a href="{crane}">Crane Co (C-00003)</a></li>' in html
+    assert (
+        f'<a href="{acme}">Go to the first client without a new user: Acme Ltd (C-00001)</a>'
+        in html
+    )
     errors = {row["client"].pk: row["error"] for row in response.context["rows"]}
     assert errors == {
         leaver_firm.acme.pk: "Choose a new user for this client.",
@@ -496,10 +503,11 @@ def test_receipt_shows_who_when_from_to_and_every_record(admin_http, transfer, l
     assert "<dt>From</dt><dd>Sam Leaver</dd>" in html
     assert "Sam Leaver was deactivated" in html
     assert f'datetime="{transfer.created_at.isoformat()}' in html
-    owner = f"?owner={leaver_firm.dana.pk}"
-    assert f'href="{reverse("clients:client_list")}{owner}"' in html
-    assert f'href="{reverse("clients:matter_list")}{owner}"' in html
-    assert f'href="{reverse("clients:case_list")}{owner}"' in html
+    # Each count links to exactly the records it counts: moved by this transfer to Dana.
+    moved = f"?transfer={transfer.pk}&amp;to={leaver_firm.dana.pk}"
+    assert f'href="{reverse("clients:client_list")}{moved}"' in html
+    assert f'href="{reverse("clients:matter_list")}{moved}"' in html
+    assert f'href="{reverse("clients:case_list")}{moved}"' in html
     assert (
         f'<a href="{reverse("clients:client_detail", args=[leaver_firm.acme.pk])}">Acme Ltd</a>'
         in html
@@ -555,7 +563,10 @@ def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert f'filename="transfer-{transfer.pk}.csv"' in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    content = b"".join(response.streaming_content)
+    # A byte-order mark first, so Excel on Windows reads it as UTF-8.
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert rows[0] == [
         "transfer",
         "record_type",

@@ -3,7 +3,7 @@ each client going whole to one user. The same code serves the User Transfer
 screen, the command line and the API."""
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from clients.record_types import RecordCounts
@@ -105,13 +105,20 @@ class Distribution:
 
 
 def client_distribution(
-    *, old_user: User | int, to_users: Sequence[User | int], mode: str = DistributionMode.WORKLOAD
+    *,
+    old_user: User | int,
+    to_users: Sequence[User | int],
+    mode: str = DistributionMode.WORKLOAD,
+    kept: Mapping[int, int] | None = None,
 ) -> Distribution:
     """A proposal for User Transfer: every client linked to `old_user` goes
     whole to one of `to_users` (see distribute_clients). Reads only: two
     queries, the linked clients with what the old user holds in each, and the
     chosen users with their workload. Whether they may receive is the
-    transfer service's decision."""
+    transfer service's decision. `kept` ({client id: user id}) are rows
+    already assigned: they stay as they are, and those kept for a chosen user
+    count in that user's totals, as Save would give them."""
+    kept = kept or {}
     user_ids = list(dict.fromkeys(getattr(user, "pk", user) for user in to_users))
     found = {user.pk: user for user in with_workload(User.objects.filter(pk__in=user_ids))}
     users = [found[user_id] for user_id in user_ids if user_id in found]
@@ -126,17 +133,20 @@ def client_distribution(
                 start_cases=workload["case"],
             )
         )
+    load_of = {load.user_id: load for load in loads}
     clients = []
     for position, client in enumerate(linked_clients(user=old_user)):
         held = held_counts(client)
-        clients.append(
-            ClientLoad(
-                client_id=client.pk,
-                clients=held["client"],
-                matters=held["matter"],
-                cases=held["case"],
-                sort_key=(position,),
-            )
+        load = ClientLoad(
+            client_id=client.pk,
+            clients=held["client"],
+            matters=held["matter"],
+            cases=held["case"],
+            sort_key=(position,),
         )
+        if client.pk not in kept:
+            clients.append(load)
+        elif kept[client.pk] in load_of:
+            load_of[kept[client.pk]].receive(load)
     assignments = distribute_clients(clients, loads, mode) if loads else {}
     return Distribution(assignments=assignments, loads=loads, users=found)

@@ -1,23 +1,48 @@
 """Emails about transfers, sent after the transaction commits."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 
-from transfers.models import Transfer
+from clients.record_types import RecordType
+from transfers.models import Transfer, TransferRecipient
+from users.models import ACCESS_SETTINGS_PERMISSION
 
 logger = logging.getLogger(__name__)
 
 
+# A recipient opens the receipt only with both, as on the record pages.
+RECEIPT_PERMISSIONS = (ACCESS_SETTINGS_PERMISSION, "transfers.view_transfer")
+
+
+def absolute_url(path: str) -> str:
+    """An address a mail client can follow: SITE_URL and the path."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def _receipt_url(transfer: Transfer) -> str:
     try:
-        path = transfer.get_absolute_url()
+        return absolute_url(transfer.get_absolute_url())
     except NoReverseMatch:
         return ""
-    return getattr(settings, "SITE_URL", "").rstrip("/") + path
+
+
+def received_records_links(
+    transfer: Transfer, recipient: TransferRecipient
+) -> list[tuple[RecordType, str]]:
+    """ "Your records from transfer #N": for each record type `recipient`
+    received in `transfer`, the grid filtered to exactly those records, as an
+    absolute address."""
+    query = urlencode({"transfer": transfer.pk, "to": recipient.to_user_id})
+    return [
+        (record_type, absolute_url(f"{reverse(record_type.list_url_name)}?{query}"))
+        for record_type, count in recipient.record_counts.by_type()
+        if count
+    ]
 
 
 def transfer_notify_recipients(transfer_id: int) -> int:
@@ -39,7 +64,11 @@ def transfer_notify_recipients(transfer_id: int) -> int:
             "transfer": transfer,
             "recipient": recipient,
             "user": user,
-            "receipt_url": receipt_url,
+            # A link the recipient could not open is no help: only for those who may.
+            "receipt_url": receipt_url
+            if all(user.has_perm(permission) for permission in RECEIPT_PERMISSIONS)
+            else "",
+            "received_links": received_records_links(transfer, recipient),
         }
         subject = " ".join(render_to_string("transfers/email_subject.txt", context).split())
         body = render_to_string("transfers/email_body.txt", context)

@@ -19,6 +19,9 @@ CSV_HEADER = [
     "to_user",
     "share_merged",
 ]
+# Excel on Windows reads a CSV without a byte-order mark in the local code page
+# and shows "—" and accented names as mojibake; with it, as UTF-8.
+CSV_BYTE_ORDER_MARK = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -49,7 +52,7 @@ def _csv_lines(transfer: Transfer, names: dict[int, str]) -> Iterator[str]:
         return user.full_name if user is not None else names.get(user_id, "")
 
     writer = csv.writer(Echo())
-    yield writer.writerow(CSV_HEADER)
+    yield CSV_BYTE_ORDER_MARK + writer.writerow(CSV_HEADER)
     rows = transfer_records(transfer=transfer)
     for row in rows.iterator(chunk_size=2000):
         yield writer.writerow(

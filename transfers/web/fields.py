@@ -6,18 +6,25 @@ import re
 import uuid
 
 from django import forms
-from django.template.defaultfilters import pluralize
 
+from clients.record_types import RecordCounts
 from users.models import User
 
 
 def workload_label(user: User) -> str:
-    """ "Dana Reyes — 12 clients, 40 matters, 103 cases" (needs with_workload)."""
-    return (
-        f"{user.full_name} — {user.client_count} client{pluralize(user.client_count)}, "
-        f"{user.matter_count} matter{pluralize(user.matter_count)}, "
-        f"{user.case_count} case{pluralize(user.case_count)}"
-    )
+    """ "Dana Reyes — 12 clients, 40 matters, 103 cases, 7 deadlines" (needs with_workload)."""
+    return f"{user.full_name} — " + ", ".join(RecordCounts.annotated(user).phrases(shares=False))
+
+
+def workload_summary(user: User) -> str:
+    """ "12 clients, 103 cases": the short workload the list of users shows (needs
+    with_workload)."""
+    workload = RecordCounts.annotated(user)
+    return ", ".join(t.counted(count) for t, count in workload.by_type() if t.name in SHORT)
+
+
+# The record types the short workload names.
+SHORT = ("client", "case")
 
 
 def user_choices(users) -> list[tuple[str, str]]:

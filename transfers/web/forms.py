@@ -194,6 +194,11 @@ class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
         initial=DistributionMode.WORKLOAD,
         widget=forms.RadioSelect,
     )
+    distribute_replace = forms.BooleanField(
+        label="Replace assignments already made",
+        required=False,
+        help_text="Without it, Distribute fills only the rows nobody is assigned to yet.",
+    )
     deactivate_old_user = forms.BooleanField(
         label="Deactivate the old user",
         required=False,

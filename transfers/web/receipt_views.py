@@ -41,7 +41,11 @@ class TransferDetailView(SettingsPermissionMixin, View):
     def get(self, request, pk):
         transfer = get_object_or_404(
             Transfer.objects.select_related("reverted_transfer").prefetch_related(
-                Prefetch("recipients", queryset=TransferRecipient.objects.order_by("to_user_name"))
+                Prefetch("recipients", queryset=TransferRecipient.objects.order_by("to_user_name")),
+                Prefetch(
+                    "reverted_transfer__recipients",
+                    queryset=TransferRecipient.objects.order_by("to_user_name"),
+                ),
             ),
             pk=pk,
         )
@@ -74,6 +78,12 @@ class TransferDetailView(SettingsPermissionMixin, View):
                 "revert_refusal": revert_refusal,
                 "reverted_by": Transfer.objects.filter(reverted_transfer=transfer).first(),
                 "skipped_page": skipped_page,
+                # Only shares have a permission: no column that is empty on every row.
+                "with_permission": transfer.record_counts.shares > 0
+                or (
+                    transfer.reverted_transfer is not None
+                    and transfer.reverted_transfer.record_counts.shares > 0
+                ),
                 "moved_text": words.moved_text(transfer.record_counts),
             },
         )
@@ -166,8 +176,11 @@ class TransferListView(SettingsPermissionMixin, ListView):
 
     def get_queryset(self):
         self.search = self.request.GET.get("q", "").strip()[:200]
+        by_name = TransferRecipient.objects.order_by("to_user_name")
         return selectors.transfer_list(search=self.search).prefetch_related(
-            Prefetch("recipients", queryset=TransferRecipient.objects.order_by("to_user_name"))
+            Prefetch("recipients", queryset=by_name),
+            # A revert names who the records came back from: the reverted transfer's new users.
+            Prefetch("reverted_transfer__recipients", queryset=by_name),
         )
 
     def get_context_data(self, **kwargs):

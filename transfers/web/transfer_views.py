@@ -8,7 +8,9 @@ changed, and the presenters put the results into words and rows."""
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
 from clients.models import Client
 from transfers.background import submit as job_submit
@@ -23,7 +25,7 @@ from transfers.web.forms import (
     TransferAllForm,
     TransferPerClientForm,
 )
-from transfers.web.presenters import per_client, words
+from transfers.web.presenters import per_client, row_filling, words
 from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners, with_workload
 from users.views import SettingsPermissionMixin
@@ -65,6 +67,9 @@ class OldUserMixin(SettingsPermissionMixin):
         return HttpResponseRedirect(submitted.get_absolute_url())
 
 
+# Not cached (nor kept for Back): after a Save, Back asks again and the form says
+# at once when there is nothing left to transfer.
+@method_decorator(never_cache, name="dispatch")
 class TransferAllView(OldUserMixin, View):
     """User Transfer All: everything the old user owns, and their shares, to one
     new user."""
@@ -95,6 +100,7 @@ class TransferAllView(OldUserMixin, View):
         )
 
 
+@method_decorator(never_cache, name="dispatch")
 class TransferPerClientView(OldUserMixin, View):
     """User Transfer: a new user for each client linked to the old user.
 
@@ -115,7 +121,7 @@ class TransferPerClientView(OldUserMixin, View):
         if form.fills_rows() and form.action == "distribute":
             return self.distribute(form)
         if form.fills_rows():
-            return self.render(form, fill=per_client.assignment_fill(form, self.new_users()))
+            return self.assign(form)
         if not form.is_valid() or form.action == "filter":
             return self.render(form)
         if form.action == "preview":
@@ -142,15 +148,32 @@ class TransferPerClientView(OldUserMixin, View):
         return self._listed_clients
 
     def distribute(self, form):
-        """Fill the rows with a proposal spreading the clients among the users chosen."""
+        """Fill the rows nobody is assigned to yet (or, asked to, every row)
+        with a proposal spreading the clients among the users chosen."""
         data = form.cleaned_data
         # In the order of the list on the page, whatever the order posted.
         chosen = [user for user in self.new_users() if user.pk in set(data["distribute_to"])]
         distribution = client_distribution(
-            old_user=self.old_user, to_users=chosen, mode=data["distribute_mode"]
+            old_user=self.old_user,
+            to_users=chosen,
+            mode=data["distribute_mode"],
+            kept={} if data["distribute_replace"] else data["assignments"],
         )
         fill, totals = per_client.distribution_fill(distribution, chosen)
-        return self.render(form, fill=fill, distribution=totals)
+        count = row_filling.fill_count(self.listed_clients(), fill, form.posted_assignment)
+        status = row_filling.distribute_status(count, replace=data["distribute_replace"])
+        return self.render(form, fill=fill, distribution=totals, fill_status=status)
+
+    def assign(self, form):
+        """Assign all to / Assign selected to, saying how many rows it replaced."""
+        users = self.new_users()
+        fill = per_client.assignment_fill(form, users)
+        count = row_filling.fill_count(self.listed_clients(), fill, form.posted_assignment)
+        data = form.cleaned_data
+        user_id = data["assign_all_user" if form.action == "assign_all" else "assign_selected_user"]
+        name = next((user.full_name for user in users if user.pk == user_id), "")
+        status = row_filling.assign_status(count, user_name=name) if name else ""
+        return self.render(form, fill=fill, fill_status=status)
 
     def preview(self, form):
         """What Save would move to each new user, from the engine's own dry run."""
@@ -166,18 +189,24 @@ class TransferPerClientView(OldUserMixin, View):
             return self.render(form)
         return self.render(form, preview=preview)
 
-    def render(self, form, *, fill=None, request_key=None, distribution=None, preview=None):
+    def render(
+        self, form, *, fill=None, request_key=None, distribution=None, preview=None, fill_status=""
+    ):
         clients = self.listed_clients()
+        holdings = user_holdings(user=self.old_user)
         return render(
             self.request,
             self.template_name,
             {
                 "old_user": self.old_user,
-                "holdings": user_holdings(user=self.old_user),
+                "holdings": holdings,
+                # Linked through records under them only: "under 28 more".
+                "linked_elsewhere": max(len(clients) - holdings["client"], 0),
                 **per_client.per_client_form(
                     form, clients, self.new_users(), fill=fill, request_key=request_key
                 ),
                 "distribution": distribution,
+                "fill_status": fill_status,
                 "preview": preview,
                 "too_many_clients": self.too_many,
             },

@@ -4,7 +4,6 @@ instead of a second. Every value is escaped."""
 
 from collections.abc import Callable, Iterable
 
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -18,13 +17,17 @@ from transfers.web.fields import (
     new_request_key,
     user_reference,
     workload_label,
+    workload_summary,
 )
 from transfers.web.forms import (
     PER_CLIENT_MAX_CLIENTS,
     TransferPerClientForm,
     too_many_clients_message,
 )
+from transfers.web.presenters import row_filling
 from users.models import User
+
+REFUSED_LINKS = 10  # rows named and linked in a refusal; the rest are counted
 
 
 def client_holdings_text(client: Client) -> str:
@@ -187,6 +190,9 @@ def per_client_form(
     """The context of User Transfer's form: its rows, the eligible users, and
     the clients a refusal concerns."""
     refused, refused_rows = refused_clients(form.refusal, clients)
+    unassigned = form.refusal is not None and form.refusal.code == "client_unassigned"
+    if unassigned and row_filling.nothing_assigned(clients, form.posted_assignment):
+        refused_rows = {}  # a Save of the untouched form: no wall of red rows
     rows = per_client_rows(clients, form, fill=fill, row_errors={**form.row_errors, **refused_rows})
     posted = form.data if form.is_bound else {}
     return {
@@ -198,6 +204,12 @@ def per_client_form(
         "shown_client_ids": ",".join(str(client.pk) for client in clients),
         "request_key": request_key or posted.get("request_key", "") or new_request_key(),
         "refused_clients": refused,
+        "refused_links": (
+            links := row_filling.refused_row_links(
+                form.refusal.client_ids if form.refusal else [], clients, limit=REFUSED_LINKS
+            )
+        ),
+        "refused_more": len(refused) - len(links),
         "refusal": form.refusal,
         "distribute_mode": posted.get("distribute_mode", ""),
         "too_many_message": too_many_clients_message(form.old_username),
@@ -211,9 +223,7 @@ def eligible_user_html(entry: dict) -> tuple[SafeString, SafeString]:
     user = entry["user"]
     pk = user.pk
     option = (
-        f'<option value="{escape(entry["reference"])}">'
-        f"{user.client_count} client{pluralize(user.client_count)}, "
-        f"{user.case_count} case{pluralize(user.case_count)}</option>"
+        f'<option value="{escape(entry["reference"])}">{escape(workload_summary(user))}</option>'
     )
     checkbox = (
         f"<li{'' if entry['shown'] else ' hidden'}>"
