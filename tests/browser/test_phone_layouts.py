@@ -6,9 +6,9 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from transfers.engine.services import records_transfer_all
 
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from transfers.engine.services import records_transfer_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -127,9 +127,9 @@ def test_an_attorney_follows_the_emails_link_to_exactly_their_records(
     live_server, settings, signed_in_page, check_page, split_book
 ):
     from django.core import mail
-    from transfers.receipts.notifications import transfer_notify_recipients
 
     from clients.models import Case
+    from transfers.receipts.notifications import transfer_notify_recipients
 
     transfer, grace, lena = split_book
     settings.SITE_URL = live_server.url

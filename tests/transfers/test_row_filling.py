@@ -3,12 +3,12 @@ them, and each button says how many rows it filled, kept or replaced (the
 no-JavaScript path: plain posts)."""
 
 import pytest
-from transfers.web.fields import user_reference
-from transfers.web.presenters.row_filling import FillCount, assign_status, distribute_status
 
 from tests.factories import CaseFactory, MatterFactory, OwnerFactory
 from tests.transfers.test_per_client_scale import form_of, post, url
 from transfers.models import Transfer
+from transfers.web.fields import user_reference
+from transfers.web.presenters.row_filling import FillCount, assign_status, distribute_status
 
 pytestmark = pytest.mark.django_db
 

@@ -163,8 +163,8 @@ def test_the_email_links_absolutely_to_the_recipients_records(
 def test_a_recipient_who_may_open_receipts_gets_the_receipts_absolute_link(
     settings, administrator, leaver_firm, django_capture_on_commit_callbacks
 ):
-    from transfers.receipts.notifications import transfer_notify_recipients
     from transfers.engine.services import records_transfer_all
+    from transfers.receipts.notifications import transfer_notify_recipients
 
     settings.SITE_URL = "https://casengine.example.com/"
     leaver_firm.dana.groups.add(Group.objects.get(name=groups.ADMINISTRATORS))

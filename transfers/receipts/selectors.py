@@ -44,10 +44,13 @@ def count_subquery(queryset: QuerySet) -> Coalesce:
 
 def _record_field(field_of) -> Case:
     """The value of `field_of(record type)` on each receipt row's record (or
-    shared record); empty when it has been deleted since."""
+    shared record); empty when it has been deleted since, or when its type has
+    no such field."""
     whens = []
     for record_type in RECORD_TYPES:
         field = field_of(record_type)
+        if field is None:
+            continue
         value = Subquery(
             record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]
         )
@@ -87,7 +90,7 @@ def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> Q
         rows.select_related("from_user", "to_user", "permission")
         .annotate(
             type_order=type_order,
-            record_number=_record_field(lambda record_type: "number"),
+            record_number=_record_field(lambda record_type: record_type.number_field),
             record_label=_record_field(lambda record_type: record_type.label_field),
             current_owner_id=_current_owner(),
         )
