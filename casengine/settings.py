@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "users",
     "clients",
     "transfers",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +146,9 @@ TRANSFER_BACKGROUND_THRESHOLD = int(os.environ.get("TRANSFER_BACKGROUND_THRESHOL
 # django-tasks (the backport of Django 6's django.tasks) with its database
 # backend: on Django 6 drop "django_tasks" from INSTALLED_APPS, nothing else.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Calls a minute allowed per API token (SCIM and the JSON API), counted in the cache.
+API_TOKEN_REQUESTS_PER_MINUTE = int(os.environ.get("API_TOKEN_REQUESTS_PER_MINUTE", "600"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"

@@ -14,5 +14,7 @@ urlpatterns = [
     path("", include("clients.urls")),
     path("settings/", include("users.urls")),
     path("settings/transfers/", include("transfers.urls")),
+    path("settings/api-tokens/", include("integrations.tokens.urls")),
+    path("scim/v2/", include("integrations.scim.urls")),
     path("admin/", admin.site.urls),
 ]
