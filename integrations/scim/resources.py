@@ -72,8 +72,9 @@ class FirmName(ComplexAttribute):
 
 
 class FirmEmail(ComplexAttribute):
+    """CaseEngine keeps one e-mail: no type, and it is always the primary one."""
+
     value: str | None = None
-    primary: bool | None = None
 
 
 class FirmGroupMembership(ComplexAttribute):
@@ -172,14 +173,9 @@ def user_resource(account: Account, *, base_url: str, active: bool, external_id:
         user_name=account.username,
         name=Name(given_name=account.first_name or None, family_name=account.last_name or None),
         display_name=account.full_name,
-        emails=[Email(value=account.email, primary=True)] if account.email else None,
+        emails=[Email(value=account.email)] if account.email else None,
         active=active,
-        groups=[
-            GroupMembership(
-                value=str(group.pk), display=group.name, ref=f"{base_url}Groups/{group.pk}"
-            )
-            for group in groups
-        ]
+        groups=[GroupMembership(value=str(group.pk), display=group.name) for group in groups]
         or None,
         meta=Meta(
             resource_type="User",
@@ -194,12 +190,7 @@ def group_resource(group: AuthGroup, *, base_url: str, members) -> Group:
     return Group(
         id=str(group.pk),
         display_name=group.name,
-        members=[
-            GroupMember(
-                value=str(member.pk), display=member.full_name, ref=f"{base_url}Users/{member.pk}"
-            )
-            for member in members
-        ]
+        members=[GroupMember(value=str(member.pk), display=member.full_name) for member in members]
         or None,
         meta=Meta(resource_type="Group", location=f"{base_url}Groups/{group.pk}"),
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("ResourceTypes/<str:type_id>", views.resource_types, name="resource_type"),
     path("Schemas", views.schemas, name="schemas"),
     path("Schemas/<str:schema_id>", views.schemas, name="schema"),
+    path(".search", views.search_everything, name="search"),
     path("Users", views.users, name="users"),
     path("Users/.search", views.users_search, name="users_search"),
     path("Users/<str:pk>", views.user_detail, name="user"),

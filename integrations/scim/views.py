@@ -152,6 +152,8 @@ def _schema_payloads(request) -> list[dict]:
 
 @scim_view
 def schemas(request, schema_id=None):
+    if request.method != "GET":
+        return _method_not_allowed(request, ["GET"])
     payloads = _schema_payloads(request)
     if schema_id is None:
         return scim_response(_listed(payloads))
@@ -163,6 +165,8 @@ def schemas(request, schema_id=None):
 
 @scim_view
 def resource_types(request, type_id=None):
+    if request.method != "GET":
+        return _method_not_allowed(request, ["GET"])
     payloads = [resources.dumped(item) for item in resources.resource_types(base_url(request))]
     if type_id is None:
         return scim_response(_listed(payloads))
@@ -356,6 +360,10 @@ def user_detail(request, pk):
         )
         was_active = current.active
         patch.patch(current, scim_policy=resources.POLICY)
+        if current.active is None:
+            raise InvalidValueException(
+                detail="active cannot be removed: send active=false to deprovision the user."
+            )
         details = _details(current, account.email)
         _user_name_free(details["username"], exclude_pk=account.pk)
         with transaction.atomic():
@@ -468,6 +476,14 @@ def group_detail(request, pk):
             _group_payload(request, group, context=Context.RESOURCE_PATCH_RESPONSE)
         )
     return _method_not_allowed(request, ["GET", "PUT", "PATCH"])
+
+
+@scim_view
+def search_everything(request):
+    raise NotImplementedException(
+        detail="Searching several resource types at once is not supported: "
+        "POST to /Users/.search instead."
+    )
 
 
 @scim_view
