@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from integrations.scim import views
 
@@ -16,5 +16,5 @@ urlpatterns = [
     path("Users/<str:pk>", views.user_detail, name="user"),
     path("Groups", views.groups, name="groups"),
     path("Groups/<str:pk>", views.group_detail, name="group"),
-    re_path(r"^(?P<rest>.*)$", views.not_found, name="not_found"),
+    path("<path:rest>", views.not_found, name="not_found"),
 ]
