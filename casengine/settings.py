@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_tasks",
     "django_tasks_db",
+    # django-ninja: the JSON API; listed so its Swagger UI is served from static files.
+    "ninja",
     "users",
     "clients",
     "transfers",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("settings/transfers/", include("transfers.urls")),
     path("settings/api-tokens/", include("integrations.tokens.urls")),
     path("scim/v2/", include("integrations.scim.urls")),
+    path("api/v1/", include(("integrations.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

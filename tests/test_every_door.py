@@ -466,6 +466,10 @@ POST_DOORS = {
     "scim:users": "POST creates through user_create with groups: recorded naming the token",
     "scim:user": "PUT, PATCH, DELETE through integrations.scim.services: refused and recorded",
     "scim:group": "membership through user_access_update: refused and recorded",
+    "api:transfer_all": "through transfer_submit(records_transfer_all): tests/integrations",
+    "api:transfer_per_client": "through records_transfer_per_client: the same",
+    "api:transfer_distribute": "through records_transfer_per_client: the same",
+    "api:transfer_revert": "through revert_submit: the same",
 }
 NOT_DOORS = {
     "login": "signs in; throttled by django-axes",
@@ -481,6 +485,12 @@ NOT_DOORS = {
     "scim:search": "answers 501",
     "scim:groups": "lists groups; POST answers 501 (the firm's groups are fixed)",
     "scim:not_found": "answers 404",
+    "api:transfer_job": "GET only: a job's state",
+    "api:transfer_receipt": "GET only: a receipt",
+    "api:transfer_csv": "GET only: a receipt's CSV",
+    "api:openapi-json": "GET only: the OpenAPI schema",
+    "api:openapi-view": "GET only: the documentation",
+    "api:api-root": "GET only: the API's root",
 }
 
 

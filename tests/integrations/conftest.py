@@ -22,3 +22,16 @@ def scim(client, scim_token):
         return getattr(client, method.lower())(f"/scim/v2/{path}", **kwargs)
 
     return call
+
+
+def default_groups_restore():
+    """Transactional tests flush the database, groups included: put the firm's
+    groups and the administrators' token permissions back."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    importlib.import_module("integrations.migrations.0002_administrators_manage_api_tokens").grant(
+        apps, None
+    )

@@ -10,6 +10,7 @@ from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
 from integrations.tokens.services import api_token_create
+from tests.integrations.conftest import default_groups_restore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,6 +42,11 @@ UNSUPPORTED = {
         "which), it cannot be neither. The other attributes can be removed.",
     )
 }
+
+
+@pytest.fixture(autouse=True)
+def default_groups(transactional_db):
+    default_groups_restore()
 
 
 def test_scim2_tester_passes_against_a_live_server(live_server, administrator):
