@@ -650,6 +650,7 @@ SERVICE_DOORS = {
     "transfers.services.transfer_revert": "receipt; reactivation recorded",
     "integrations.scim.services.scim_user_create": "through user_create; recorded",
     "integrations.scim.services.scim_user_update": "details, then deprovision or restore",
+    "integrations.scim.services.scim_user_return": "user_access_update, then scim_user_update",
     "integrations.scim.services.scim_user_deprovision": "suspends an owner, else user_set_active",
     "integrations.scim.services.scim_user_restore": "through user_set_active / sign-in restore",
     "integrations.scim.services.user_is_signed_in_capable": "read only",

@@ -96,3 +96,10 @@ def firm_group(key: str) -> Group | None:
 
 def group_members(group: Group) -> list[User]:
     return list(scim_users(None).filter(groups=group))
+
+
+def scim_deleted_user(username: str) -> User | None:
+    """The account of `username` if the identity provider deleted it."""
+    return User.objects.filter(
+        username__iexact=username, scim_identity__deleted_at__isnull=False
+    ).first()

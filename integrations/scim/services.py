@@ -85,6 +85,37 @@ def scim_user_create(
     return user
 
 
+def scim_user_return(
+    *,
+    token: ApiToken,
+    user: User,
+    first_name: str,
+    last_name: str,
+    email: str,
+    password: str | None,
+    groups: Iterable[Group],
+    active: bool,
+    external_id: str,
+) -> User:
+    """A user the identity provider deleted, created again under the same
+    userName (a rehire, or an assignment undone): the same account comes back,
+    with its history, its details and groups as sent."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        _identity_save(user=locked, external_id=external_id, deleted=False)
+        users_services.user_access_update(user=locked, groups=list(groups), **_actor(token))
+        return scim_user_update(
+            token=token,
+            user=locked,
+            username=locked.username,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            password=password,
+            active=active,
+        )
+
+
 def scim_user_update(
     *,
     token: ApiToken,

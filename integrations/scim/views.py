@@ -284,15 +284,20 @@ def users(request):
     body = _body(request)
     resource = _read_user(body, Context.RESOURCE_CREATION_REQUEST)
     details = _details(resource)
-    _user_name_free(details["username"])
-    account = services.scim_user_create(
-        token=request.api_token,
-        password=resource.password,
-        groups=_groups_named(body),
-        active=resource.active is not False,
-        external_id=resource.external_id or "",
-        **details,
-    )
+    arguments = {
+        "token": request.api_token,
+        "password": resource.password,
+        "groups": _groups_named(body),
+        "active": resource.active is not False,
+        "external_id": resource.external_id or "",
+    }
+    returning = selectors.scim_deleted_user(details["username"])
+    if returning is not None:
+        details.pop("username")
+        account = services.scim_user_return(user=returning, **arguments, **details)
+    else:
+        _user_name_free(details["username"])
+        account = services.scim_user_create(**arguments, **details)
     account = selectors.scim_user(account.pk)
     payload = _user_payload(request, account, context=Context.RESOURCE_CREATION_RESPONSE)
     return scim_response(payload, status=201, location=payload["meta"]["location"])

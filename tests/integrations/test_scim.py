@@ -300,6 +300,24 @@ def test_delete_never_deletes(scim, administrator):
     assert AccountEvent.objects.filter(user=lena, kind=AccountEvent.Kind.DEACTIVATED).exists()
     assert_scim_error(scim("DELETE", f"Users/{lena.pk}"), 404)
 
+    # Created again under the same userName (a rehire): the same account returns.
+    attorneys = Group.objects.get(name=groups.ATTORNEYS)
+    again = scim(
+        "POST",
+        "Users",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "lena.ortiz",
+            "name": {"givenName": "Lena", "familyName": "Ortiz"},
+            "groups": [{"value": "Attorneys"}],
+        },
+    )
+    assert again.status_code == 201, again.content
+    assert again.json()["id"] == str(lena.pk) and again.json()["active"] is True
+    lena.refresh_from_db()
+    assert lena.is_active and list(lena.groups.all()) == [attorneys]
+    assert scim("GET", f"Users/{lena.pk}").status_code == 200
+
 
 def test_deprovisioning_the_tokens_own_creator_is_refused_with_the_rulebooks_message(
     scim, administrator
