@@ -122,7 +122,7 @@ def _bearer_secret(authorization: str) -> str | None:
 
 def _throttle(token: ApiToken) -> None:
     limit = settings.API_TOKEN_REQUESTS_PER_MINUTE
-    key = f"api-token-calls:{token.pk}:{int(timezone.now().timestamp() // 60)}"
+    key = f"api-token-calls:{token.digest}:{int(timezone.now().timestamp() // 60)}"
     cache.add(key, 0, timeout=120)
     try:
         calls = cache.incr(key)
