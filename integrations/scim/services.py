@@ -202,7 +202,12 @@ def scim_group_members_set(*, token: ApiToken, group: Group, member_ids: set[int
     user_access_update: taking the permission to own from a user who still
     owns records is refused, with nothing changed."""
     with transaction.atomic():
-        current = set(group.user_set.values_list("pk", flat=True))
+        # Members the identity provider deleted are not in its list: leave them be.
+        current = set(
+            group.user_set.exclude(scim_identity__deleted_at__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
         changed = User.objects.filter(pk__in=current ^ member_ids).order_by("pk")
         for user in changed:
             groups = set(user.groups.all())

@@ -386,6 +386,22 @@ def test_groups_list_get_and_membership_patch(scim, administrator, leaver):
     )
     assert "must stay allowed to own them" in assert_scim_error(refused, 409)["detail"]
     assert dana.groups.filter(pk=attorneys.pk).exists()
+    # A member the identity provider deleted is not in its lists, and a
+    # membership patch leaves their groups alone.
+    lena.groups.set([attorneys])
+    assert scim("DELETE", f"Users/{lena.pk}").status_code == 204
+    replaced = scim(
+        "PUT",
+        f"Groups/{attorneys.pk}",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Attorneys",
+            "members": [{"value": str(dana.pk)}],
+        },
+    )
+    assert replaced.status_code == 200, replaced.content
+    assert [m["value"] for m in replaced.json()["members"]] == [str(dana.pk)]
+    assert lena.groups.filter(pk=attorneys.pk).exists()
     assert_scim_error(scim("POST", "Groups", json={"displayName": "Partners"}), 501)
     assert_scim_error(scim("DELETE", f"Groups/{attorneys.pk}"), 501)
 
