@@ -15,6 +15,8 @@ from integrations.tokens.forms import ApiTokenCreateForm
 from integrations.tokens.selectors import api_tokens
 from integrations.tokens.services import api_token_create, api_token_revoke
 
+NEW_SECRET_KEY = "api_token_new_secret"
+
 
 class ApiTokenListView(PermissionRequiredMixin, View):
     permission_required = "integrations.view_apitoken"
@@ -37,7 +39,14 @@ class ApiTokenListView(PermissionRequiredMixin, View):
         )
 
     def get(self, request):
-        return self.render(request, ApiTokenCreateForm())
+        # The secret of a token just created, kept in the session only until
+        # this page shows it once (Post/Redirect/Get: a reload creates nothing).
+        shown = request.session.pop(NEW_SECRET_KEY, None)
+        if shown is None:
+            return self.render(request, ApiTokenCreateForm())
+        token_pk, secret = shown
+        created = ApiToken.objects.filter(pk=token_pk).first()
+        return self.render(request, ApiTokenCreateForm(), secret=secret, created=created)
 
     def post(self, request):
         if not request.user.has_perm("integrations.add_apitoken"):
@@ -59,8 +68,8 @@ class ApiTokenListView(PermissionRequiredMixin, View):
         except ValidationError as error:
             form.add_error(None, error)
             return self.render(request, form, status=400)
-        # Shown in this response only: never stored, never shown again.
-        return self.render(request, ApiTokenCreateForm(), secret=secret, created=token)
+        request.session[NEW_SECRET_KEY] = (token.pk, secret)
+        return redirect("integrations:apitoken_list")
 
 
 class ApiTokenRevokeView(PermissionRequiredMixin, View):
