@@ -3,16 +3,12 @@ provider. Thin: scim2-models reads and writes the payloads, selectors read,
 integrations.scim.services write."""
 
 import json
-from functools import wraps
 
 from django.contrib.auth.models import Group as AuthGroup
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from pydantic import ValidationError as PydanticValidationError
+from django.http import HttpRequest
 from scim2_models import (
     Context,
-    Error,
     Group,
     InvalidSyntaxException,
     InvalidValueException,
@@ -20,76 +16,14 @@ from scim2_models import (
     NotImplementedException,
     PatchOp,
     ResponseParameters,
-    SCIMException,
     SearchRequest,
     UniquenessException,
     User,
 )
 
-from integrations.models import ApiToken
 from integrations.scim import resources, selectors, services
-from integrations.tokens.doors import token_door
+from integrations.scim.responses import error_response, scim_response, scim_view
 from users.models import User as Account
-
-CONTENT_TYPE = "application/scim+json"
-REFUSAL_STATUS = {
-    "deactivate_self": 409,
-    "last_superuser": 409,
-    "owner_permission_removed": 409,
-    "suspend_self": 409,
-}
-
-
-def scim_response(payload: dict | None, status: int = 200, location: str | None = None):
-    if payload is None:
-        return HttpResponse(status=status)
-    response = JsonResponse(payload, status=status, content_type=CONTENT_TYPE)
-    if location:
-        response["Location"] = location
-    return response
-
-
-def error_response(status: int, detail: str, scim_type: str | None = None) -> HttpResponse:
-    error = Error(status=status, scim_type=scim_type, detail=detail)
-    return scim_response(resources.dumped(error, context=Context.DEFAULT), status=status)
-
-
-def token_refusal(request, refused):
-    return error_response(refused.status, refused.message)
-
-
-def _refusal_text(error: ValidationError) -> tuple[str, str]:
-    if hasattr(error, "error_dict"):
-        errors = [e for errs in error.error_dict.values() for e in errs]
-    else:
-        errors = error.error_list
-    messages = " ".join(message for e in errors for message in e.messages)
-    return (errors[0].code or "invalid") if errors else "invalid", messages
-
-
-def scim_view(view):
-    """Authenticate with a SCIM-scoped token, and answer every failure in
-    SCIM's error format."""
-
-    @token_door(scope=ApiToken.Scope.SCIM, refusal=token_refusal)
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except SCIMException as exc:
-            return error_response(exc.status, exc.detail, exc.scim_type or None)
-        except PydanticValidationError as exc:
-            error = Error.from_validation_error(exc.errors()[0])
-            return error_response(
-                int(error.status or 400), error.detail or str(exc), error.scim_type
-            )
-        except ValidationError as refusal:
-            code, text = _refusal_text(refusal)
-            if code == "unique":
-                return error_response(409, text, "uniqueness")
-            return error_response(REFUSAL_STATUS.get(code, 400), text, "invalidValue")
-
-    return wrapped
 
 
 def base_url(request: HttpRequest) -> str:
