@@ -5,7 +5,6 @@ integrations.scim.services write."""
 import json
 
 from django.contrib.auth.models import Group as AuthGroup
-from django.db import transaction
 from django.http import HttpRequest
 from scim2_models import (
     Context,
@@ -305,17 +304,14 @@ def user_detail(request, pk):
             )
         details = _details(current, account.email)
         _user_name_free(details["username"], exclude_pk=account.pk)
-        with transaction.atomic():
-            services.scim_user_update(
-                token=token,
-                user=account,
-                password=current.password,
-                external_id=current.external_id or "",
-                active=None
-                if current.active == was_active or current.active is None
-                else current.active,
-                **details,
-            )
+        services.scim_user_update(
+            token=token,
+            user=account,
+            password=current.password,
+            external_id=current.external_id or "",
+            active=None if current.active == was_active else current.active,
+            **details,
+        )
         account = selectors.scim_user(pk)
         return scim_response(
             _user_payload(request, account, context=Context.RESOURCE_PATCH_RESPONSE)
