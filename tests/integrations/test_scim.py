@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 
 from clients.models import Case, Client, Matter
 from integrations.models import ScimIdentity
-from integrations.tokens.services import api_token_create
+from integrations.tokens.services import api_token_create, token_creator_may_act
 from tests.factories import CaseFactory, OwnerFactory, UserFactory
 from users import groups
 from users import services as users_services
@@ -262,9 +262,7 @@ def test_vendor_deprovisioning_of_a_user_who_owns_records_suspends(scim, leaver,
     assert response.json()["active"] is False
     dana.refresh_from_db()
     assert dana.is_active  # suspended, not deactivated: the rulebook keeps owners active
-    from users.selectors import user_may_act
-
-    assert not user_may_act(dana)
+    assert not token_creator_may_act(dana)  # users.selectors.user_may_act: suspended
     assert owned_by(dana) == before
     assert User.objects.filter(pk=dana.pk).exists()
     restored = scim(
@@ -275,7 +273,7 @@ def test_vendor_deprovisioning_of_a_user_who_owns_records_suspends(scim, leaver,
             "Operations": [{"op": "replace", "path": "active", "value": True}],
         },
     )
-    assert restored.json()["active"] is True and user_may_act(dana)
+    assert restored.json()["active"] is True and token_creator_may_act(dana)
 
 
 @needs_suspension
