@@ -56,9 +56,12 @@ INSTALLED_APPS = [
     "guardian",
     "django_filters",
     "django_tables2",
+    # django-ninja: the JSON API; listed so its Swagger UI is served from static files.
+    "ninja",
     "users",
     "clients",
     "transfers",
+    "integrations",
     # After transfers: its `db_worker` (django-tasks' worker with the reaper of
     # dead transfer jobs) takes the place of django_tasks_db's.
     "django_tasks",
@@ -161,6 +164,9 @@ TRANSFER_JOB_REAP_INTERVAL = float(os.environ.get("TRANSFER_JOB_REAP_INTERVAL", 
 # django-tasks (the backport of Django 6's django.tasks) with its database
 # backend: on Django 6 drop "django_tasks" from INSTALLED_APPS, nothing else.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# Calls a minute allowed per API token (SCIM and the JSON API), counted in the cache.
+API_TOKEN_REQUESTS_PER_MINUTE = int(os.environ.get("API_TOKEN_REQUESTS_PER_MINUTE", "600"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"

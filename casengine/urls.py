@@ -41,5 +41,8 @@ urlpatterns = [
     path("", include("clients.urls")),
     path("settings/", include("users.urls")),
     path("settings/transfers/", include("transfers.urls")),
+    path("settings/api-tokens/", include("integrations.tokens.urls")),
+    path("scim/v2/", include("integrations.scim.urls")),
+    path("api/v1/", include(("integrations.api.urls", "api"), namespace="api")),
     path("admin/", admin.site.urls),
 ]

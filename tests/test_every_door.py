@@ -28,6 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clients import services as clients_services
 from clients.models import Case, Client, Deadline, Matter
+from integrations.scim import services as scim_services
+from integrations.tokens.services import api_token_create
 from tests.conftest import permission
 from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory, UserFactory
 from transfers.engine import services as transfers_services
@@ -41,7 +43,7 @@ from users.selectors import user_may_own_records
 pytestmark = pytest.mark.django_db
 
 BASE_DIR = Path(settings.BASE_DIR)
-PROJECT_APPS = ("users", "clients", "transfers", "casengine")
+PROJECT_APPS = ("users", "clients", "transfers", "integrations", "casengine")
 OWNED_MODELS = (Client, Matter, Case, Deadline)
 # Fields through which a form changes who owns what or who may do what.
 DOOR_FIELDS = {
@@ -576,6 +578,13 @@ POST_DOORS = {
     "transfers:transfer_all": "through records_transfer_all: receipt, deactivation recorded",
     "transfers:transfer_per_client": "through records_transfer_per_client: the same",
     "transfers:transfer_revert": "through transfer_revert: receipt, reactivation recorded",
+    "scim:users": "POST creates through user_create with groups: recorded naming the token",
+    "scim:user": "PUT, PATCH, DELETE through integrations.scim.services: refused and recorded",
+    "scim:group": "membership through user_access_update: refused and recorded",
+    "api:transfer_all": "through transfer_submit(records_transfer_all): tests/integrations",
+    "api:transfer_per_client": "through records_transfer_per_client: the same",
+    "api:transfer_distribute": "through records_transfer_per_client: the same",
+    "api:transfer_revert": "through revert_submit: the same",
 }
 NOT_DOORS = {
     "transfers:transfer_job_cancel": (
@@ -586,6 +595,23 @@ NOT_DOORS = {
     "logout": "signs out",
     "password_reset": "sends a link to an account that may sign in; changes nothing",
     "password_reset_confirm": "sets a password; no owner, access or account state",
+    "integrations:apitoken_list": "creates an API token; no owner, no account",
+    "integrations:apitoken_revoke": "revokes an API token; no owner, no account",
+    "scim:service_provider_config": "read only (other methods 405)",
+    "scim:resource_types": "read only (other methods 405)",
+    "scim:resource_type": "read only (other methods 405)",
+    "scim:schemas": "read only (other methods 405)",
+    "scim:schema": "read only (other methods 405)",
+    "scim:users_search": "a search: read only",
+    "scim:search": "answers 501",
+    "scim:groups": "lists groups; POST answers 501 (the firm's groups are fixed)",
+    "scim:not_found": "answers 404",
+    "api:transfer_job": "GET only: a job's state",
+    "api:transfer_receipt": "GET only: a receipt",
+    "api:transfer_csv": "GET only: a receipt's CSV",
+    "api:openapi-json": "GET only: the OpenAPI schema",
+    "api:openapi-view": "GET only: the documentation",
+    "api:api-root": "GET only: the API's root",
 }
 
 
@@ -669,9 +695,48 @@ def test_transfer_screens_and_revert_record_deactivation_and_reactivation(client
     assert latest.receipt_number == per_client.pk
 
 
+def test_scim_doors_refuse_and_record_naming_the_token(client, doors):
+    _token, secret = api_token_create(name="Okta", scope="scim", acting_user=doors.admin)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}", "content_type": "application/scim+json"}
+    patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    # Taking Dana's permission to own through her group: refused, nothing changed.
+    response = client.patch(
+        f"/scim/v2/Groups/{doors.attorneys.pk}",
+        {
+            "schemas": [patch_op],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{doors.dana.pk}"]'}],
+        },
+        **headers,
+    )
+    assert response.status_code == 409
+    assert_dana_untouched(doors)
+    # Lena, who owns nothing, is deactivated; recorded with the token's name.
+    response = client.patch(
+        f"/scim/v2/Users/{doors.lena.pk}",
+        {"schemas": [patch_op], "Operations": [{"op": "replace", "value": {"active": False}}]},
+        **headers,
+    )
+    assert response.status_code == 200
+    event = events(doors.lena, AccountEvent.Kind.DEACTIVATED).get()
+    assert (event.actor, event.actor_name) == (doors.admin, "API token “Okta” (Olivia Grant)")
+    response = client.post(
+        "/scim/v2/Users",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "new.hire",
+            "groups": [{"value": "Attorneys"}],
+        },
+        **headers,
+    )
+    assert response.status_code == 201
+    new_hire = User.objects.get(username="new.hire")
+    assert user_may_own_records(new_hire)
+    assert events(new_hire, AccountEvent.Kind.CREATED).get().actor_name.startswith("API token")
+
+
 # --- 4. services -------------------------------------------------------------------
 
-SERVICE_MODULES = (users_services, clients_services, transfers_services)
+SERVICE_MODULES = (users_services, clients_services, transfers_services, scim_services)
 # A public service is a door when it takes one of these.
 DOOR_PARAMETERS = {
     "owner",
@@ -712,6 +777,12 @@ SERVICE_DOORS = {
     "transfers.engine.services.records_transfer_per_client": "receipt; deactivation recorded",
     "transfers.engine.services.records_transfer_distributed": "receipt; deactivation recorded",
     "transfers.engine.services.transfer_revert": "receipt; reactivation recorded",
+    "integrations.scim.services.scim_user_create": "through user_create; recorded",
+    "integrations.scim.services.scim_user_update": "details, then deprovision or restore",
+    "integrations.scim.services.scim_user_return": "user_access_update, then scim_user_update",
+    "integrations.scim.services.scim_user_deprovision": "suspends an owner, else user_set_active",
+    "integrations.scim.services.scim_user_restore": "through user_set_active / sign-in restore",
+    "integrations.scim.services.user_is_signed_in_capable": "read only",
 }
 
 
@@ -911,6 +982,7 @@ COMMAND_DOORS = {
         "reaper only fails jobs whose worker died, changing no owner and no account"
     ),
     "user_suspend": "through user_sign_in_suspend and user_sign_in_restore; recorded",
+    "api_token_create": "creates an API token; no owner, no account",
 }
 
 

@@ -84,15 +84,14 @@ def account_event_record(
     receipt_number: int | None = None,
     actor_name: str | None = None,
 ) -> AccountEvent:
-    """Write one event of the account's history. `actor_name` names an actor
-    that is not a user (an identity provider's API token); it is used only
-    when `acting_user` is None."""
+    """`actor_name` names the actor when it is not simply `acting_user` (an API
+    token acting for the administrator who created it)."""
     return AccountEvent.objects.create(
         user=user,
         user_name=user.full_name,
         kind=kind,
         actor=acting_user,
-        actor_name=_name(acting_user) if acting_user is not None else (actor_name or ""),
+        actor_name=actor_name if actor_name is not None else _name(acting_user),
         detail=detail,
         receipt_number=receipt_number,
     )
@@ -144,6 +143,7 @@ def user_access_update(
     user_permissions: Iterable[Permission] | None = None,
     is_staff: bool | None = None,
     is_superuser: bool | None = None,
+    actor_name: str | None = None,
 ) -> User:
     """Change a user's groups, direct permissions or staff and superuser flags
     (None leaves one as it is), and record what changed.
@@ -177,6 +177,7 @@ def user_access_update(
                 user=locked,
                 kind=AccountEvent.Kind.GROUPS_CHANGED,
                 acting_user=acting_user,
+                actor_name=actor_name,
                 detail=f"Groups: {_listed(before.groups)} → {_listed(after.groups)}",
             )
         changes = []
@@ -193,6 +194,7 @@ def user_access_update(
                 user=locked,
                 kind=AccountEvent.Kind.ACCESS_CHANGED,
                 acting_user=acting_user,
+                actor_name=actor_name,
                 detail="; ".join(changes).capitalize(),
             )
     return user
@@ -207,6 +209,7 @@ def user_create(
     email: str = "",
     groups: Iterable[Group] = (),
     acting_user: User | None = None,
+    actor_name: str | None = None,
 ) -> User:
     with transaction.atomic():
         user = User(username=username, first_name=first_name, last_name=last_name, email=email)
@@ -219,6 +222,7 @@ def user_create(
             user=user,
             kind=AccountEvent.Kind.CREATED,
             acting_user=acting_user,
+            actor_name=actor_name,
             detail=f"Groups: {names}" if names else "",
         )
     return user
@@ -233,6 +237,7 @@ def user_update(
     email: str,
     groups: Iterable[Group],
     is_active: bool | None = None,
+    actor_name: str | None = None,
 ) -> User:
     """Save the details; change groups and the active state through
     user_access_update and user_set_active. Every refusal is raised at once
@@ -241,7 +246,9 @@ def user_update(
         locked = User.objects.select_for_update().get(pk=user.pk)
         errors = {}
         try:
-            user_access_update(user=user, acting_user=acting_user, groups=groups)
+            user_access_update(
+                user=user, acting_user=acting_user, groups=groups, actor_name=actor_name
+            )
         except ValidationError as error:  # its savepoint was rolled back
             errors["groups"] = error
         if is_active is not None and is_active != locked.is_active:
@@ -251,7 +258,9 @@ def user_update(
             if refusal is not None:
                 errors["is_active"] = refusal
             elif not errors:
-                user_set_active(user=user, is_active=is_active, acting_user=acting_user)
+                user_set_active(
+                    user=user, is_active=is_active, acting_user=acting_user, actor_name=actor_name
+                )
         if errors:
             raise ValidationError(errors)
         user.first_name = first_name
