@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from integrations.models import ApiToken
 from users.models import User
+from users.selectors import user_may_act
 
 SECRET_PREFIX = "ce_"
 # A token used within this long of its recorded last use is not written again:
@@ -37,12 +38,7 @@ def token_digest(secret: str) -> str:
 def token_creator_may_act(user: User) -> bool:
     """Whether the administrator behind a token may still act: a token stops
     working when its creator is deactivated or their sign-in suspended."""
-    from users import selectors
-
-    may_act = getattr(selectors, "user_may_act", None)
-    if may_act is not None:
-        return may_act(user)
-    return user.is_active
+    return user_may_act(user)
 
 
 def api_token_create(

@@ -5,13 +5,13 @@ import uuid
 
 import pytest
 from django.test import Client as HttpClient
-from transfers.background.routers import PROGRESS_DATABASE
 
 from clients.models import Case, Client, Matter
 from integrations.tokens.services import api_token_create, api_token_revoke
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
 from tests.integrations.conftest import default_groups_restore
 from tests.transfers.job_support import run_worker
+from transfers.background.routers import PROGRESS_DATABASE
 from transfers.models import Transfer, TransferJob
 from users.models import User
 
