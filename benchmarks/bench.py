@@ -78,8 +78,8 @@ def reference_load(before_indexes: bool = False):
 
     from clients.demo import bulk_records_generate, bulk_users_ensure
     from clients.models import Case, Matter
+    from transfers.engine.holdings import linked_client_ids
     from transfers.models import Transfer
-    from transfers.selectors import linked_client_ids
     from users.groups import ADMINISTRATORS, ATTORNEYS, MANAGERS, PARALEGALS
 
     names = ("old", "new", "pc", *(f"other{i}" for i in range(10)))
@@ -136,8 +136,8 @@ def sql_transfer_all(actor, old, new, schema: str = "public") -> int:
         cursor.execute(
             "INSERT INTO transfers_transfer (created_at, mode, actor_id, actor_name, "
             "from_user_id, from_user_name, deactivated_from_user, reactivated_user, "
-            "client_count, matter_count, case_count, share_count, skipped_count) "
-            "VALUES (%s, 'all', %s, %s, %s, %s, false, false, 0, 0, 0, 0, 0) RETURNING id",
+            "counts, skipped_count) "
+            "VALUES (%s, 'all', %s, %s, %s, %s, false, false, '{}', 0) RETURNING id",
             [now, actor.pk, actor.full_name, old.pk, old.full_name],
         )
         transfer = cursor.fetchone()[0]
@@ -164,16 +164,14 @@ def sql_transfer_all(actor, old, new, schema: str = "public") -> int:
             shares += cursor.rowcount
             cursor.execute(f"DELETE FROM {share} WHERE user_id = %s AND {held}", [old.pk, new.pk])
             cursor.execute(f"UPDATE {share} SET user_id = %s WHERE user_id = %s", [new.pk, old.pk])
+        moved = json.dumps({**dict(zip(KINDS, counts, strict=True)), "shares": shares})
         cursor.execute(
             "INSERT INTO transfers_transferrecipient (transfer_id, to_user_id, to_user_name, "
-            "client_count, matter_count, case_count, share_count) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [transfer, new.pk, new.full_name, *counts, shares],
+            "counts) VALUES (%s, %s, %s, %s::jsonb)",
+            [transfer, new.pk, new.full_name, moved],
         )
         cursor.execute(
-            "UPDATE transfers_transfer SET client_count = %s, matter_count = %s, "
-            "case_count = %s, share_count = %s WHERE id = %s",
-            [*counts, shares, transfer],
+            "UPDATE transfers_transfer SET counts = %s::jsonb WHERE id = %s", [moved, transfer]
         )
     return sum(counts)
 
@@ -245,7 +243,7 @@ def lean_copies(schema: str, *, constraints: bool = False) -> None:
 
 def section_transfers(args) -> list[dict]:
     old, new, others, admin, pc = reference_load(args.before_indexes)
-    from transfers.selectors import linked_client_ids
+    from transfers.engine.holdings import linked_client_ids
 
     def transfer_all(way, src, dst) -> int:
         if way == "service":
@@ -473,9 +471,9 @@ def section_user_transfer(args) -> list[dict]:
     from django.contrib.auth.models import Group
 
     from clients.demo import bulk_records_generate, bulk_users_ensure
-    from transfers.forms import user_reference
+    from transfers.engine.holdings import linked_client_ids
     from transfers.models import Transfer
-    from transfers.selectors import linked_client_ids
+    from transfers.web.fields import user_reference
     from users.groups import ADMINISTRATORS, ATTORNEYS
     from users.models import User
     from users.selectors import eligible_owners
@@ -553,8 +551,8 @@ def section_background(args) -> list[dict]:
     """A User Transfer All Save above the threshold on the reference load, then its Revert:
     each checked and queued, then run by `db_worker` while the progress page is polled."""
     old, new, _, admin, _ = reference_load()
+    from transfers.engine.holdings import user_holdings
     from transfers.models import Transfer, TransferJob
-    from transfers.selectors import user_holdings
 
     browser, held = signed_in(admin), user_holdings(user=old)
 

@@ -60,9 +60,9 @@ def signed_in(user) -> Client:
 
 
 def service(name: str, **arguments):
-    """transfers.services.<name>(**arguments), the one place the benchmarks call a service:
+    """transfers.engine.services.<name>(**arguments), the one place the benchmarks call a service:
     the Transfer it made."""
-    from transfers import services
+    from transfers.engine import services
 
     return getattr(services, name)(**arguments).transfer
 

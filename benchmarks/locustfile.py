@@ -37,8 +37,9 @@ INTEGRITY_CHECKS = {
         t LEFT JOIN (SELECT transfer_id, count(*) FILTER (WHERE record_type = 'client') AS cl,
         count(*) FILTER (WHERE record_type = 'matter') AS ma, count(*) FILTER (WHERE
         record_type = 'case') AS ca FROM transfers_transferredrecord GROUP BY transfer_id) r ON
-        r.transfer_id = t.id WHERE t.client_count <> coalesce(r.cl, 0) OR t.matter_count <>
-        coalesce(r.ma, 0) OR t.case_count <> coalesce(r.ca, 0)""",
+        r.transfer_id = t.id WHERE (t.counts->>'client')::int <> coalesce(r.cl, 0) OR
+        (t.counts->>'matter')::int <> coalesce(r.ma, 0) OR (t.counts->>'case')::int <>
+        coalesce(r.ca, 0)""",
     "moves that did not start from the record's owner at the time": f"""SELECT count(*) FROM
         (SELECT from_user_id, lag(to_user_id) OVER (PARTITION BY record_type, record_id ORDER
         BY transfer_id) AS previous {MOVED}) m WHERE previous <> from_user_id""",

@@ -23,7 +23,7 @@ from guardian.admin import GuardedModelAdmin
 
 from clients.access import permission_name
 from clients.models import Case, Client, Deadline, Matter
-from clients.record_types import OWNED_RECORD_TYPES, record_type_of
+from clients.record_types import RECORD_TYPES, record_type_of
 from clients.services import (
     case_create,
     client_create,
@@ -311,7 +311,7 @@ class ShareAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
 
 
-@admin.register(*(record_type.user_share_model for record_type in OWNED_RECORD_TYPES))
+@admin.register(*(record_type.user_share_model for record_type in RECORD_TYPES))
 class UserShareAdmin(ShareAdmin):
     list_display = ["content_object", "user", "permission"]
     list_select_related = ["content_object", "user", "permission"]
@@ -319,7 +319,7 @@ class UserShareAdmin(ShareAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name"]
 
 
-@admin.register(*(record_type.group_share_model for record_type in OWNED_RECORD_TYPES))
+@admin.register(*(record_type.group_share_model for record_type in RECORD_TYPES))
 class GroupShareAdmin(ShareAdmin):
     list_display = ["content_object", "group", "permission"]
     list_select_related = ["content_object", "group", "permission"]

@@ -8,22 +8,15 @@ rule in clients.access.
 
 from django.contrib.auth.backends import BaseBackend
 
-from clients.access import ACTIONS
-from clients.record_types import SHARE_MODELS
+from clients.access import access_without_shares
 
 
 class RecordAccessBackend(BaseBackend):
     def has_perm(self, user_obj, perm, obj=None):
-        if obj is None or type(obj) not in SHARE_MODELS:
-            return False
-        if not user_obj.is_active:
+        if obj is None:
             return False
         app_label, _, codename = perm.partition(".")
         action, _, model_name = codename.partition("_")
         if app_label != obj._meta.app_label or model_name != obj._meta.model_name:
             return False
-        if action not in ACTIONS:
-            return False
-        if obj.owner_id == user_obj.pk:
-            return True
-        return user_obj.has_perm(perm)
+        return access_without_shares(user_obj, obj, action)

@@ -6,53 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
-from clients.access import permission_name, records_for_user
+from clients.access import records_for_user
 from clients.record_types import SHARE_MODELS, record_type_of
 
 # Related rows a record page lists; more than this and the page links to the filtered grid.
 RELATED_LIMIT = 25
 SHARE_LIMIT = 100
 HISTORY_LIMIT = 100
-# Up to this many shared records are inlined as ids; beyond it the grid uses the
-# access rule's EXISTS form as it is.
-SHARE_ID_LIMIT = 1000
-
-
-def _visible(user, model: type[Model]) -> QuerySet:
-    """clients.access.records_for_user, in a form PostgreSQL can answer from indexes.
-
-    records_for_user says "owner is me OR EXISTS (a share)"; with an OR around
-    correlated EXISTS the planner scans every row (a second per page over 2.5
-    million cases). The user's shared ids are few, so they are read first (one
-    query) and the grid asks "owner_id = me OR id IN (those ids)", which is a
-    BitmapOr of two index scans. Same rule, same rows."""
-    if not user.is_authenticated or not user.is_active:
-        return model.objects.none()
-    if user.has_perm(permission_name(model, "view")):
-        return model.objects.all()
-    user_model, group_model = SHARE_MODELS[model]
-    codename = f"view_{model._meta.model_name}"
-    shared = (
-        user_model.objects.filter(user_id=user.pk, permission__codename=codename)
-        .values_list("content_object_id", flat=True)
-        .order_by()
-        .union(
-            group_model.objects.filter(group__user=user.pk, permission__codename=codename)
-            .values_list("content_object_id", flat=True)
-            .order_by()
-        )
-    )
-    shared_ids = list(shared[: SHARE_ID_LIMIT + 1])
-    if len(shared_ids) > SHARE_ID_LIMIT:
-        return records_for_user(user, model)
-    return model.objects.filter(Q(owner_id=user.pk) | Q(pk__in=shared_ids))
 
 
 def visible_records(*, user, model: type[Model]) -> QuerySet:
     """The records of `model` that `user` may see, with what a grid row shows."""
-    return _visible(user, model).select_related(*record_type_of(model).row_related)
+    return records_for_user(user, model).select_related(*record_type_of(model).row_related)
 
 
 def visible_record_get(*, user, model: type[Model], pk: int) -> Model | None:

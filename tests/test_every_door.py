@@ -30,7 +30,8 @@ from clients import services as clients_services
 from clients.models import Case, Client, Deadline, Matter
 from tests.conftest import permission
 from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory, UserFactory
-from transfers import services as transfers_services
+from transfers.engine import services as transfers_services
+from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
 from users import groups
 from users import services as users_services
@@ -598,9 +599,10 @@ SERVICE_DOORS = {
     "clients.services.deadline_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.record_owner_change": "refuses; records an owner-change receipt",
     "clients.services.record_update": "refuses an owner (record_owner_change's)",
-    "transfers.services.records_transfer_all": "receipt; deactivation recorded",
-    "transfers.services.records_transfer_per_client": "receipt; deactivation recorded",
-    "transfers.services.transfer_revert": "receipt; reactivation recorded",
+    "transfers.engine.services.records_transfer_all": "receipt; deactivation recorded",
+    "transfers.engine.services.records_transfer_per_client": "receipt; deactivation recorded",
+    "transfers.engine.services.records_transfer_distributed": "receipt; deactivation recorded",
+    "transfers.engine.services.transfer_revert": "receipt; reactivation recorded",
 }
 
 
@@ -712,6 +714,11 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
                 clients_services.record_update(
                     acting_user=admin_user, record=doors.record[model], **{field: doors.nina}
                 )
+    with pytest.raises(TransferRefused) as refused:
+        transfers_services.records_transfer_distributed(
+            acting_user=admin_user, old_user=dana, to_users=[doors.frank], deactivate_old_user=True
+        )
+    assert refused.value.code == "new_user_inactive"
     assert_dana_untouched(doors)
     assert not AccountEvent.objects.exists() and not Transfer.objects.exists()
 
@@ -786,7 +793,8 @@ def test_commands_go_through_the_services_and_record(doors):
 WRITERS = {
     "users/services.py",
     "clients/services.py",
-    "transfers/services.py",
+    "transfers/engine/moves.py",
+    "transfers/engine/revert.py",
 }
 OWNERSHIP_ATTRIBUTES = {"owner", "owner_id", "is_active", "is_superuser", "is_staff"}
 ACCESS_RELATIONS = {"groups", "user_permissions", "user_set"}
@@ -826,6 +834,6 @@ def test_only_the_services_write_owners_active_state_and_access():
             for line, what in _writes(ast.parse(path.read_text(), relative)):
                 offenders.append(f"{relative}:{line} {what}")
     assert offenders == [], (
-        "Only users.services, clients.services and transfers.services may write owners, "
+        "Only users.services, clients.services and the transfer engine may write owners, "
         "is_active, groups and permissions; go through them: " + "; ".join(offenders)
     )

@@ -12,19 +12,20 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from clients import selectors as client_selectors
+from clients.models import Client
 from clients.record_types import (
-    OWNED_RECORD_TYPES,
     RECORD_MODELS,
     RECORD_TYPES,
     SHARE_MODELS,
-    record_type_named,
+    RecordCounts,
     record_type_of,
 )
 from tests.factories import CaseFactory, DeadlineFactory
-from transfers import progress, record_history, services
+from transfers.engine import progress
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
-from transfers.selectors import RECORD_TYPE_ORDER
-from transfers.views import RECORD_URL_NAMES
+from transfers.receipts import record_history
+from transfers.receipts.selectors import RECEIPT_ROW_ORDER
+from transfers.web.receipt_views import RECORD_URL_NAMES
 from users.models import User
 from users.ownership import owned_models
 from users.selectors import with_workload
@@ -49,11 +50,10 @@ def _share_models_of(model, base):
 def test_every_model_owned_by_a_user_is_registered_once():
     assert set(_models_owned_by_users()) == set(RECORD_MODELS)
     assert len(RECORD_MODELS) == len(set(RECORD_MODELS)) == 4
-    # The transfer engine's types come first, in the same order.
-    assert OWNED_RECORD_TYPES[: len(RECORD_TYPES)] == RECORD_TYPES
+    assert [t.name for t in RECORD_TYPES] == ["client", "matter", "case", "deadline"]
 
 
-@pytest.mark.parametrize("record_type", OWNED_RECORD_TYPES, ids=lambda t: t.name)
+@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.name)
 def test_share_models_are_the_guardian_tables_of_the_model(record_type):
     model = record_type.model
     assert _share_models_of(model, UserObjectPermissionBase) == {record_type.user_share_model}
@@ -61,7 +61,7 @@ def test_share_models_are_the_guardian_tables_of_the_model(record_type):
     assert SHARE_MODELS[model] == (record_type.user_share_model, record_type.group_share_model)
 
 
-@pytest.mark.parametrize("record_type", OWNED_RECORD_TYPES, ids=lambda t: t.name)
+@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.name)
 def test_names_and_fields_match_the_model(record_type):
     meta = record_type.model._meta
     assert record_type.name == meta.model_name
@@ -72,21 +72,17 @@ def test_names_and_fields_match_the_model(record_type):
         assert meta.get_field(name).is_relation
     if record_type.under_client:
         assert (
-            meta.get_field(record_type.client_field).related_model
-            is record_type_named("client").model
+            meta.get_field(record_type.client_field).related_model is record_type_of(Client).model
         )
     else:
         assert record_type.client_field == "id"
 
 
-def test_lookups_by_model_record_and_name():
-    for record_type in OWNED_RECORD_TYPES:
+def test_lookups_by_model_and_record():
+    for record_type in RECORD_TYPES:
         assert record_type_of(record_type.model) is record_type
-        assert record_type_named(record_type.name) is record_type
     with pytest.raises(KeyError):
         record_type_of(User)
-    with pytest.raises(KeyError):
-        record_type_named("case_share")
 
 
 @pytest.mark.django_db
@@ -97,15 +93,16 @@ def test_a_records_type_and_url_name_lead_to_its_page():
         record_type = record_type_of(record)
         assert record_type.model is type(record)
         assert reverse(record_type.url_name, args=[record.pk]) == record.get_absolute_url()
+        assert reverse(record_type.list_url_name) == f"/{record_type.plural}/"
 
 
 def test_receipts_have_one_type_per_record_type_and_per_its_shares():
     choices = dict(TransferredRecord.RecordType.choices)
-    expected = {t.name: t.label for t in OWNED_RECORD_TYPES}
-    expected |= {t.share_name: t.share_label for t in OWNED_RECORD_TYPES}
+    expected = {t.name: t.label for t in RECORD_TYPES}
+    expected |= {t.share_name: t.share_label for t in RECORD_TYPES}
     assert choices == expected
     assert TransferredRecord.RecordType.CASE_SHARE == "case_share"
-    assert list(RECORD_TYPE_ORDER) == [
+    assert list(RECEIPT_ROW_ORDER) == [
         *(t.name for t in RECORD_TYPES),
         *(t.share_name for t in RECORD_TYPES),
     ]
@@ -119,22 +116,20 @@ def test_the_receipt_choices_need_no_migration():
     assert "No changes detected" in out.getvalue()
 
 
-def test_every_count_field_is_a_column_of_the_receipt():
-    for record_type in RECORD_TYPES:
-        Transfer._meta.get_field(record_type.count_field)
-        TransferRecipient._meta.get_field(record_type.count_field)
-    assert set(services.COUNT_FIELDS.values()) == {*progress.COUNT_FIELDS}
+def test_counts_are_keyed_by_every_record_type_and_kept_as_json():
+    counts = RecordCounts({"case": 3, "client": 1}, shares=2)
+    assert list(counts) == [t.name for t in RECORD_TYPES]
+    assert (counts.records, counts.total) == (4, 6)
+    assert counts.phrases(zeros=False) == ["1 client", "3 cases", "2 shares"]
+    assert RecordCounts.from_json(counts.to_json()) == counts
+    assert counts + counts == RecordCounts({"case": 6, "client": 2}, shares=4)
+    for model in (Transfer, TransferRecipient):
+        assert model._meta.get_field("counts").get_internal_type() == "JSONField"
 
 
-def test_the_transfer_engine_moves_every_type_and_its_shares():
-    assert [(name, model) for name, model, _ in services.RECORD_STEPS] == [
-        (t.name, t.model) for t in RECORD_TYPES
-    ]
-    assert [(name, share, model) for name, share, model in services.SHARE_STEPS] == [
-        (t.share_name, t.user_share_model, t.model) for t in RECORD_TYPES
-    ]
-    assert list(services.PHASES.values()) == list(progress.PHASES[: len(RECORD_TYPES)])
-    assert set(services.PHASES.values()) <= set(progress.PHASE_LABELS)
+def test_every_phase_of_the_engine_has_a_label():
+    assert progress.PHASES[: len(RECORD_TYPES)] == tuple(t.plural for t in RECORD_TYPES)
+    assert set(progress.PHASES) == set(progress.PHASE_LABELS)
 
 
 def test_the_apps_filled_in_the_hooks_of_the_layers_below():

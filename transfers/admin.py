@@ -20,10 +20,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class TransferRecipientInline(admin.TabularInline):
     model = TransferRecipient
-    fields = ["to_user_name", "client_count", "matter_count", "case_count", "share_count"]
+    fields = ["to_user_name", "moved"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description="Received")
+    def moved(self, recipient: TransferRecipient) -> str:
+        return ", ".join(recipient.record_counts.phrases())
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -41,14 +45,16 @@ class TransferAdmin(ReadOnlyAdmin):
         "actor_name",
         "from_user_name",
         "deactivated_from_user",
-        "client_count",
-        "matter_count",
-        "case_count",
+        "moved",
     ]
     list_filter = ["mode", "deactivated_from_user"]
     search_fields = ["actor_name", "from_user_name", "recipients__to_user_name"]
     date_hierarchy = "created_at"
     inlines = [TransferRecipientInline]
+
+    @admin.display(description="Moved")
+    def moved(self, transfer: Transfer) -> str:
+        return ", ".join(transfer.record_counts.phrases())
 
 
 @admin.register(TransferredRecord)

@@ -9,8 +9,8 @@ class TransfersConfig(AppConfig):
     def ready(self):
         from clients.selectors import ownership_history_reader_register
         from clients.signals import owner_changed
-        from transfers.owner_changes import owner_change_receipt
-        from transfers.record_history import record_ownership_history
+        from transfers.receipts.owner_changes import owner_change_receipt
+        from transfers.receipts.record_history import record_ownership_history
 
         owner_changed.connect(owner_change_receipt, dispatch_uid="transfers.owner_change_receipt")
         ownership_history_reader_register(record_ownership_history)

@@ -72,3 +72,13 @@ class TransferRefused(ValidationError):
 
     def __repr__(self) -> str:
         return f"TransferRefused(code={self.code!r}, message={self.message!r})"
+
+
+class TransferInProgress(TransferRefused):
+    """A transfer or revert of the same old user is already queued or running:
+    `job` is that TransferJob. `message` may replace the standard one (with a
+    link to the job, on the screens)."""
+
+    def __init__(self, job, message: str | None = None) -> None:
+        super().__init__("transfer_in_progress", message, old=job.from_user_name)
+        self.job = job

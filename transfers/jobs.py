@@ -20,12 +20,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from transfers import services
-from transfers.errors import TransferRefused
+from clients.record_types import RecordCounts
+from transfers.engine import services
+from transfers.engine.holdings import user_holdings
+from transfers.errors import TransferInProgress, TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
 from transfers.progress import PHASES, StoredProgress
 from transfers.routers import PROGRESS_DATABASE
-from transfers.selectors import user_holdings
 from users.models import User
 
 try:  # Django 6 has the tasks framework built in; django-tasks backports it.
@@ -155,9 +156,9 @@ def transfer_submit(
     if not transfer_runs_in_background(record_count):
         result = service(old_user=old_user, **arguments)
         return Submission(transfer=result.transfer, replayed=result.replayed)
-    saved = service(old_user=old_user, **arguments, validate_only=True)
-    if saved is not None:
-        return Submission(transfer=saved.transfer, replayed=True)
+    verdict = service(old_user=old_user, **arguments, validate_only=True)
+    if verdict.replayed:
+        return Submission(transfer=verdict.saved, replayed=True)
     job = transfer_job_queue(
         service=service, old_user=old_user, record_count=record_count, **arguments
     )
@@ -178,10 +179,8 @@ def revert_submit(*, acting_user: User, transfer: Transfer, request_key: str | N
     )
 
 
-def transfer_in_progress(job: TransferJob) -> TransferRefused:
-    refusal = TransferRefused("transfer_in_progress", old=job.from_user_name)
-    refusal.job = job
-    return refusal
+def transfer_in_progress(job: TransferJob) -> TransferInProgress:
+    return TransferInProgress(job)
 
 
 def _finish(job: TransferJob, status: str, **fields) -> int:
@@ -297,23 +296,16 @@ def _run_job(job_id: int) -> int | None:
 class JobState:
     job: TransferJob
     phase: str
-    client_count: int
-    matter_count: int
-    case_count: int
-    share_count: int
+    counts: RecordCounts
     receipt: Transfer | None
 
     @property
     def moved(self) -> int:
-        return self.client_count + self.matter_count + self.case_count
+        return self.counts.records
 
     @property
     def phase_number(self) -> int:
         return PHASES.index(self.phase) + 1 if self.phase in PHASES else 0
-
-    @property
-    def started_at(self) -> datetime | None:
-        return self.job.started_at
 
     def elapsed_seconds(self, now: datetime | None = None) -> int:
         since = self.job.started_at or self.job.created_at
@@ -351,13 +343,7 @@ def transfer_job_state(*, job: TransferJob) -> JobState:
                 job.refresh_from_db()
                 progress = None
     if receipt is not None:
-        counts = (receipt.client_count, receipt.matter_count, receipt.case_count)
-        shares = receipt.share_count
-        phase = "done"
-    elif progress is not None:
-        counts = (progress.client_count, progress.matter_count, progress.case_count)
-        shares = progress.share_count
-        phase = progress.phase
-    else:
-        counts, shares, phase = (0, 0, 0), 0, ""
-    return JobState(job, phase, *counts, shares, receipt)
+        return JobState(job, "done", receipt.record_counts, receipt)
+    if progress is not None:
+        return JobState(job, progress.phase, progress.record_counts, None)
+    return JobState(job, "", RecordCounts(), None)

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.datastructures import MultiValueDict
 
-from transfers.forms import PER_CLIENT_MAX_FIELDS, too_many_clients_message
+from transfers.web.forms import PER_CLIENT_MAX_FIELDS, too_many_clients_message
 
 
 def parse_form(body: bytes, encoding: str | None) -> QueryDict:

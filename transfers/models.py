@@ -6,7 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from clients.record_types import OWNED_RECORD_TYPES
+from clients.record_types import RECORD_TYPES, RecordCounts
 
 
 class Transfer(models.Model):
@@ -46,11 +46,10 @@ class Transfer(models.Model):
         related_name="revert",
         help_text="The transfer this one reverts.",
     )
-    client_count = models.PositiveIntegerField(default=0)
-    matter_count = models.PositiveIntegerField(default=0)
-    case_count = models.PositiveIntegerField(default=0)
-    deadline_count = models.PositiveIntegerField(default=0)
-    share_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(
+        default=dict,
+        help_text="What moved per record type and the shares (clients.record_types.RecordCounts).",
+    )
     skipped_count = models.PositiveIntegerField(
         default=0, help_text="A revert: records changed since the transfer and left alone."
     )
@@ -72,8 +71,12 @@ class Transfer(models.Model):
         return reverse("transfers:transfer_detail", kwargs={"pk": self.pk})
 
     @property
+    def record_counts(self) -> RecordCounts:
+        return RecordCounts.from_json(self.counts)
+
+    @property
     def record_count(self) -> int:
-        return self.client_count + self.matter_count + self.case_count + self.deadline_count
+        return self.record_counts.records
 
 
 class TransferRecipient(models.Model):
@@ -84,11 +87,9 @@ class TransferRecipient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     to_user_name = models.CharField(max_length=300)
-    client_count = models.PositiveIntegerField(default=0)
-    matter_count = models.PositiveIntegerField(default=0)
-    case_count = models.PositiveIntegerField(default=0)
-    deadline_count = models.PositiveIntegerField(default=0)
-    share_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(
+        default=dict, help_text="What they received per record type and the shares."
+    )
 
     class Meta:
         ordering = ["to_user_name", "pk"]
@@ -99,6 +100,10 @@ class TransferRecipient(models.Model):
     def __str__(self) -> str:
         return f"{self.to_user_name} in transfer #{self.transfer_id}"
 
+    @property
+    def record_counts(self) -> RecordCounts:
+        return RecordCounts.from_json(self.counts)
+
 
 class TransferredRecord(models.Model):
     """One record (or one share) moved by a transfer."""
@@ -107,8 +112,8 @@ class TransferredRecord(models.Model):
     # ("case_share", "Case share"): CLIENT, MATTER, CASE, CLIENT_SHARE, ...
     RecordType = models.TextChoices(
         "RecordType",
-        [(t.name.upper(), (t.name, t.label)) for t in OWNED_RECORD_TYPES]
-        + [(t.share_name.upper(), (t.share_name, t.share_label)) for t in OWNED_RECORD_TYPES],
+        [(t.name.upper(), (t.name, t.label)) for t in RECORD_TYPES]
+        + [(t.share_name.upper(), (t.share_name, t.share_label)) for t in RECORD_TYPES],
     )
 
     # Receipts of large transfers hold hundreds of thousands of rows, written by
@@ -283,15 +288,12 @@ class TransferProgress(models.Model):
 
     job_id = models.BigIntegerField(unique=True)
     phase = models.CharField(max_length=20)
-    client_count = models.PositiveIntegerField(default=0)
-    matter_count = models.PositiveIntegerField(default=0)
-    case_count = models.PositiveIntegerField(default=0)
-    share_count = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, help_text="Moved so far (RecordCounts).")
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"Progress of transfer job #{self.job_id}: {self.phase}"
 
     @property
-    def record_count(self) -> int:
-        return self.client_count + self.matter_count + self.case_count
+    def record_counts(self) -> RecordCounts:
+        return RecordCounts.from_json(self.counts)

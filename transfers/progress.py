@@ -15,37 +15,10 @@ from typing import TextIO
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
-from clients.record_types import RECORD_TYPES
+from transfers.engine.progress import PHASE_LABELS, PHASES, ProgressHook
 from transfers.routers import PROGRESS_DATABASE
 
 logger = logging.getLogger(__name__)
-
-# One phase per record type (transfers.services.RECORD_STEPS), then the shares and the receipt.
-PHASES = (*(record_type.plural for record_type in RECORD_TYPES), "shares", "receipt")
-PHASE_LABELS = {
-    **{record_type.plural: f"Moving {record_type.plural}" for record_type in RECORD_TYPES},
-    "shares": "Moving shares",
-    "receipt": "Writing the receipt",
-}
-COUNT_FIELDS = (*(record_type.count_field for record_type in RECORD_TYPES), "share_count")
-
-
-class ProgressHook:
-    """What the services report to. This base class ignores it all."""
-
-    def __init__(self) -> None:
-        self.phase = ""
-        self.counts = dict.fromkeys(COUNT_FIELDS, 0)
-
-    def started(self, phase: str) -> None:
-        self.phase = phase
-        self.changed()
-
-    def moved(self, field: str, count: int) -> None:
-        self.counts[field] += count
-
-    def changed(self) -> None:
-        """Override to show or store the phase and counts."""
 
 
 class StoredProgress(ProgressHook):
@@ -97,7 +70,7 @@ class StoredProgress(ProgressHook):
 
     def _snapshot(self) -> tuple[int, dict]:
         with self._lock:
-            return self._version, {"phase": self.phase, **self.counts}
+            return self._version, {"phase": self.phase, "counts": self.counts.to_json()}
 
     def _run(self) -> None:
         try:
@@ -130,17 +103,16 @@ class TerminalProgress(ProgressHook):
         self.started_at = time.monotonic()
         self.ended = False
 
-    def moved(self, field: str, count: int) -> None:
-        super().moved(field, count)
+    def moved(self, record_type: str, count: int) -> None:
+        super().moved(record_type, count)
         self.changed()
 
     def changed(self) -> None:
-        counts = self.counts
         elapsed = time.monotonic() - self.started_at
+        moved = [f"{count:,} {t.plural}" for t, count in self.counts.by_type()]
         line = (
-            f"{PHASE_LABELS.get(self.phase, self.phase)}: {counts['client_count']:,} clients, "
-            f"{counts['matter_count']:,} matters, {counts['case_count']:,} cases, "
-            f"{counts['share_count']:,} shares ({elapsed:.1f} s)"
+            f"{PHASE_LABELS.get(self.phase, self.phase)}: {', '.join(moved)}, "
+            f"{self.counts.shares:,} shares ({elapsed:.1f} s)"
         )
         # The last phase ends the line: what the commit logs goes below it.
         self.ended = self.phase == PHASES[-1]

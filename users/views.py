@@ -71,9 +71,6 @@ class UserListView(SettingsPermissionMixin, ListView):
         context.update(
             search_form=self.search_form,
             page_query=query.urlencode(),
-            client_list_url=reverse("clients:client_list"),
-            matter_list_url=reverse("clients:matter_list"),
-            case_list_url=reverse("clients:case_list"),
         )
         return context
 

@@ -114,7 +114,7 @@ PHONE_SCREENS = [
 def test_main_screens_are_usable_on_a_375px_phone(
     browser, live_server, session_cookie_for, administrator
 ):
-    from transfers.services import records_transfer_all
+    from transfers.engine.services import records_transfer_all
 
     leaver, heir = OwnerFactory(), OwnerFactory()
     case = CaseFactory(owner=leaver, matter__owner=leaver, matter__client__owner=leaver)

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import CaseFactory, OwnerFactory
+from transfers.engine.services import records_transfer_all
 from transfers.models import Transfer
-from transfers.services import records_transfer_all
 from users.services import user_update
 
 pytestmark = pytest.mark.django_db(transaction=True)

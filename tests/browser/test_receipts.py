@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from clients.models import Client
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory
+from transfers.engine.services import records_transfer_all
 from transfers.models import Transfer
-from transfers.services import records_transfer_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

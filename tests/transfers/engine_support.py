@@ -1,6 +1,6 @@
 """Shared helpers of the transfer engine tests: a small firm whose owners are
 mixed inside its clients, who owns and holds what, and a hook into the steps
-of a transfer (services.fault_point)."""
+of a transfer (transfers.engine.faults.fault_point)."""
 
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,7 +29,7 @@ from tests.factories import (
     MatterShareFactory,
     OwnerFactory,
 )
-from transfers import services
+from transfers.engine import faults
 from users.models import User
 
 
@@ -135,10 +135,9 @@ def user_shares(user: User) -> set[tuple[str, int, int]]:
 @contextmanager
 def at_step(step: str, action: Callable[..., object], *, call: int = 1) -> Iterator[Counter]:
     """Run `action(**details)` inside a transfer or revert once it has done
-    its `call`-th `step` (one of services.STEP_NAMES): raise there to inject a
+    its `call`-th `step` (see transfers.engine.faults): raise there to inject a
     fault, wait there to hold the transaction open. Yields the count of every
     step reached."""
-    assert step in services.STEP_NAMES, step
     reached: Counter = Counter()
 
     def fault_point(name: str, **details: object) -> None:
@@ -146,5 +145,5 @@ def at_step(step: str, action: Callable[..., object], *, call: int = 1) -> Itera
         if name == step and reached[name] == call:
             action(**details)
 
-    with mock.patch.object(services, "fault_point", fault_point):
+    with mock.patch.object(faults, "fault_point", fault_point):
         yield reached

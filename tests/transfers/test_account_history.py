@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from clients.services import record_owner_change
 from tests.factories import CaseFactory, OwnerFactory
-from transfers.account_history import user_account_history
-from transfers.services import records_transfer_all, transfer_revert
+from transfers.engine.services import records_transfer_all, transfer_revert
+from transfers.receipts.account_history import user_account_history
 from users import groups
 from users.models import AccountEvent
 from users.services import user_create, user_update

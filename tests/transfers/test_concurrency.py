@@ -20,9 +20,9 @@ from clients.models import Case, Client
 from clients.services import client_create
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory, UserFactory
 from tests.transfers.engine_support import at_step, owned_by
+from transfers.engine.services import records_transfer_all
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
-from transfers.services import records_transfer_all
 from users.models import User
 from users.services import user_set_active
 
@@ -66,7 +66,7 @@ class Worker(threading.Thread):
 
 
 def at_transfer_step(step):
-    """Where to hold: in a transfer, once it has done `step` (services.fault_point)."""
+    """Where to hold: in a transfer, once it has done `step` (engine.faults.fault_point)."""
 
     @contextmanager
     def hold(wait):
@@ -239,7 +239,7 @@ def test_record_created_just_before_a_deactivating_transfer_is_moved(administrat
     assert create.error is None
     assert transfer.error is None
     assert Client.objects.get(number="C-RACE-2").owner_id == new.pk
-    assert transfer.result.transfer.client_count == 2
+    assert transfer.result.transfer.record_counts["client"] == 2
     assert owned_by(old) == 0
 
 

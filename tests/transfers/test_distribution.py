@@ -1,4 +1,4 @@
-"""Distribute: one algorithm (transfers.selectors) for the User Transfer screen
+"""Distribute: one algorithm (transfers.engine.distribution) for the User Transfer screen
 and `transfer_user --distribute`. Properties for any book and any team with
 Hypothesis on the algorithm itself, then the selector on the database and the
 command line."""
@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from clients.models import Case, Client, Matter
 from tests.conftest import snapshot
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
-from transfers.models import Transfer
-from transfers.selectors import (
+from transfers.engine.distribution import (
     ClientLoad,
     DistributionMode,
     UserLoad,
     client_distribution,
     distribute_clients,
 )
+from transfers.models import Transfer
 
 # --- Properties of the algorithm ------------------------------------------------
 

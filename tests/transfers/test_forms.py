@@ -8,7 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import QueryDict
 
 from tests.factories import OwnerFactory, UserFactory
-from transfers.forms import TransferPerClientForm
+from transfers.web.forms import TransferPerClientForm
 
 
 def posted(**values) -> QueryDict:

@@ -23,14 +23,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-import transfers.services as services
 from clients.models import Case, Client, Matter
 from tests.conftest import snapshot
+from tests.helpers import counts_of
 from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers import jobs
+from transfers.engine import services
+from transfers.engine.progress import ProgressHook
+from transfers.engine.result import Verdict
+from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
-from transfers.progress import ProgressHook
 from transfers.routers import PROGRESS_DATABASE
 from users.services import user_set_active
 
@@ -105,7 +108,7 @@ def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
     assert job.status == TransferJob.Status.DONE
     assert job.transfer == transfer
     assert transfer.request_key == job.request_key
-    assert (transfer.client_count, transfer.matter_count, transfer.case_count) == (2, 3, 3)
+    assert counts_of(transfer)[:3] == (2, 3, 3)
     assert transfer.deactivated_from_user
     assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
     assert DBTaskResult.objects.get(id=job.task_id).status == "SUCCESSFUL"
@@ -244,7 +247,7 @@ def test_the_database_allows_one_queued_or_running_job_per_user(administrator, l
     with pytest.raises(IntegrityError), transaction.atomic():
         job(TransferJob.Status.RUNNING).save()
     # The service turns the same race into the refusal, naming the job.
-    with pytest.raises(services.TransferRefused) as refused:
+    with pytest.raises(TransferRefused) as refused:
         jobs.transfer_job_queue(
             service=services.records_transfer_all,
             acting_user=administrator,
@@ -342,7 +345,7 @@ def test_progress_is_readable_by_another_connection_while_the_transaction_is_ope
     assert len(seen) == 1
     assert seen[0]["status"] == "running"
     assert seen[0]["phase"] == "shares"
-    assert (seen[0]["client_count"], seen[0]["matter_count"], seen[0]["case_count"]) == (2, 3, 3)
+    assert (seen[0]["client"], seen[0]["matter"], seen[0]["case"]) == (2, 3, 3)
     assert seen[0]["moved"] == 8 and seen[0]["total"] == 8
     job.refresh_from_db()
     assert job.status == TransferJob.Status.DONE
@@ -477,7 +480,7 @@ def test_revert_above_the_threshold_is_queued_and_the_worker_lands_it_on_its_rec
     revert = Transfer.objects.get(mode=Transfer.Mode.REVERT)
     assert job.status == TransferJob.Status.DONE and job.transfer == revert
     assert revert.request_key == job.request_key and revert.reverted_transfer == transfer
-    assert (revert.client_count, revert.matter_count, revert.case_count) == (2, 3, 3)
+    assert counts_of(revert)[:3] == (2, 3, 3)
     assert revert.reactivated_user
     leaver_firm.leaver.refresh_from_db()
     assert leaver_firm.leaver.is_active
@@ -572,17 +575,15 @@ def test_a_revert_reports_its_phases_and_counts_and_validate_only_moves_nothing(
     checked = services.transfer_revert(
         acting_user=administrator, transfer=transfer, validate_only=True
     )
-    assert checked is None and snapshot() == before
+    assert checked == Verdict() and not checked.replayed and snapshot() == before
 
     hook = Phases()
     revert = services.transfer_revert(
         acting_user=administrator, transfer=transfer, progress=hook
     ).transfer
     assert hook.seen == ["clients", "matters", "cases", "shares", "receipt"]
-    assert hook.counts == {
-        "client_count": 2, "matter_count": 3, "case_count": 3, "share_count": 1,
-    }  # fmt: skip
-    assert revert.share_count == 1
-    with pytest.raises(services.TransferRefused) as refused:
+    assert hook.counts.to_json() == {"client": 2, "matter": 3, "case": 3, "shares": 1}
+    assert revert.record_counts.shares == 1
+    with pytest.raises(TransferRefused) as refused:
         services.transfer_revert(acting_user=administrator, transfer=transfer, validate_only=True)
     assert refused.value.code == "revert_not_allowed"

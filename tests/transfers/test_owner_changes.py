@@ -7,8 +7,8 @@ from django.urls import reverse
 from clients.selectors import record_ownership_history
 from clients.services import record_owner_change
 from tests.factories import CaseFactory, OwnerFactory
+from transfers.engine.services import transfer_revert
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
-from transfers.services import transfer_revert
 
 pytestmark = pytest.mark.django_db
 
@@ -29,13 +29,13 @@ def test_the_receipt_holds_who_when_from_and_to(administrator, changed):
         administrator,
         "Olivia Grant",
     )
-    assert (receipt.from_user, receipt.from_user_name, receipt.case_count) == (
+    assert (receipt.from_user, receipt.from_user_name, receipt.record_counts["case"]) == (
         owen,
         "Owen Owner",
         1,
     )
     recipient = TransferRecipient.objects.get(transfer=receipt)
-    assert (recipient.to_user, recipient.to_user_name, recipient.case_count) == (
+    assert (recipient.to_user, recipient.to_user_name, recipient.record_counts["case"]) == (
         nina,
         "Nina New",
         1,
@@ -74,7 +74,7 @@ def test_receipt_page_history_and_revert(client, administrator, changed):
 
     revert = transfer_revert(acting_user=administrator, transfer=receipt).transfer
     case.refresh_from_db()
-    assert case.owner == owen and revert.case_count == 1
+    assert case.owner == owen and revert.record_counts["case"] == 1
     history = record_ownership_history(record=case)
     assert [(e.from_name, e.to_name, e.is_revert, e.is_owner_change) for e in history] == [
         ("Nina New", "Owen Owner", True, False),
@@ -82,14 +82,33 @@ def test_receipt_page_history_and_revert(client, administrator, changed):
     ]
 
 
-def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(administrator):
-    """The data migration turns the admin's log of earlier owner changes into
-    receipts, so those records no longer claim "Never transferred"."""
+@pytest.fixture
+def default_groups(transactional_db):
+    """A transactional test before this one flushed the groups: put them back."""
     import importlib
 
     from django.apps import apps
+
+    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(
+    default_groups, administrator
+):
+    """The data migration turns the admin's log of earlier owner changes into
+    receipts, so those records no longer claim "Never transferred". It runs on
+    the schema it was written for (the receipts migrated back to it), and the
+    later migrations carry its receipts forward."""
+    import importlib
+
     from django.contrib.admin.models import CHANGE, LogEntry
     from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    written_for = [("transfers", "0006_owner_changes_from_admin_log")]
+    MigrationExecutor(connection).migrate(written_for)
 
     migration = importlib.import_module("transfers.migrations.0006_owner_changes_from_admin_log")
     owen = OwnerFactory(username="owen.owner", first_name="Owen", last_name="Owner")
@@ -113,7 +132,12 @@ def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(adminis
         action_flag=CHANGE,
         change_message='[{"changed": {"fields": ["Court"]}}]',
     )
-    migration.receipts_from_admin_log(apps, None)
+    try:
+        old_state = MigrationExecutor(connection).loader.project_state(written_for)
+        migration.receipts_from_admin_log(old_state.apps, None)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
     [event] = record_ownership_history(record=case)
     assert (event.from_name, event.to_name, event.actor_name, event.happened_at) == (
         "Owen Owner",
@@ -122,3 +146,5 @@ def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(adminis
         entry.action_time,
     )
     assert event.is_owner_change
+    receipt = Transfer.objects.get(mode=Transfer.Mode.OWNER_CHANGE)
+    assert receipt.record_counts.to_json() == {"client": 0, "matter": 0, "case": 1, "shares": 0}

@@ -12,8 +12,10 @@ from django.urls import reverse
 from clients.models import Case, Client, Matter
 from tests.conftest import snapshot
 from tests.factories import CaseFactory, MatterFactory, OwnerFactory
-from transfers.forms import PER_CLIENT_MAX_CLIENTS, PER_CLIENT_MAX_FIELDS, user_reference
+from tests.helpers import counts_of
 from transfers.models import Transfer
+from transfers.web.fields import user_reference
+from transfers.web.forms import PER_CLIENT_MAX_CLIENTS, PER_CLIENT_MAX_FIELDS
 from users import groups
 from users.models import User
 
@@ -91,7 +93,7 @@ def test_save_of_5000_assignments_posted_as_a_browser_posts_them(admin_http, lea
     assert owners[leaver_firm.crane.pk] == leaver_firm.marcus.pk  # not the leaver's: never moved
     assert not Matter.objects.filter(owner=leaver_firm.leaver).exists()
     assert not Case.objects.filter(owner=leaver_firm.leaver).exists()
-    assert transfer.client_count == PER_CLIENT_MAX_CLIENTS - 1
+    assert transfer.record_counts["client"] == PER_CLIENT_MAX_CLIENTS - 1
 
 
 def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_firm):
@@ -407,10 +409,7 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver
     response = post(admin_http, leaver_firm.leaver, data, action="preview")
     assert response.status_code == 200
     preview = response.context["preview"]
-    counts = {
-        r.to_user_name: (r.client_count, r.matter_count, r.case_count, r.share_count)
-        for r in preview.recipients
-    }
+    counts = {r.to_user_name: counts_of(r) for r in preview.recipients}
     assert counts == {"Dana Reyes": (1, 2, 3, 1), "Marcus Hale": (1, 1, 0, 0)}
     html = response.content.decode()
     assert "Preview: what Save would move" in html
@@ -420,10 +419,7 @@ def test_preview_shows_what_save_would_move_and_moves_nothing(admin_http, leaver
     # Save then moves exactly what the preview said.
     transfer_response = post(admin_http, leaver_firm.leaver, data, action="save")
     assert transfer_response.status_code == 302
-    saved = {
-        r.to_user_name: (r.client_count, r.matter_count, r.case_count, r.share_count)
-        for r in Transfer.objects.get().recipients.all()
-    }
+    saved = {r.to_user_name: counts_of(r) for r in Transfer.objects.get().recipients.all()}
     assert saved == counts
 
 

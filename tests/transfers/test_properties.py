@@ -21,9 +21,13 @@ from clients.models import (
     MatterUserObjectPermission,
 )
 from tests.conftest import permission
+from transfers.engine.holdings import linked_client_ids
+from transfers.engine.services import (
+    records_transfer_all,
+    records_transfer_per_client,
+    transfer_revert,
+)
 from transfers.models import TransferredRecord
-from transfers.selectors import linked_client_ids
-from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 from users import groups
 from users.models import User
 
@@ -199,12 +203,9 @@ class TransferProperties(TestCase):
             self.assertNotIn(row, audit, "a receipt row is duplicated")
             audit.add(row)
         self.assertEqual(audit, expected_audit)
-        self.assertEqual(transfer.record_count + transfer.share_count, len(expected_audit))
+        self.assertEqual(transfer.record_count + transfer.record_counts.shares, len(expected_audit))
         self.assertEqual(
-            sum(
-                r.client_count + r.matter_count + r.case_count + r.share_count
-                for r in transfer.recipients.all()
-            ),
+            sum(r.record_counts.total for r in transfer.recipients.all()),
             len(expected_audit),
         )
 

@@ -4,16 +4,15 @@ import pytest
 
 from clients.models import Client
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from transfers.engine.holdings import held_counts, linked_clients, user_holdings
+from transfers.engine.services import records_transfer_all, transfer_revert
 from transfers.models import Transfer, TransferredRecord
-from transfers.selectors import (
-    linked_clients,
+from transfers.receipts.selectors import (
     transfer_changed_since,
     transfer_list,
     transfer_records,
     transfer_revert_refusal,
-    user_holdings,
 )
-from transfers.services import records_transfer_all, transfer_revert
 from users.services import user_set_active
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +23,14 @@ RT = TransferredRecord.RecordType
 def test_user_holdings_in_one_query(mixed_firm, django_assert_num_queries):
     with django_assert_num_queries(1):
         holdings = user_holdings(user=mixed_firm.old)
-    assert (holdings.clients, holdings.matters, holdings.cases, holdings.shares) == (1, 2, 3, 3)
+    assert holdings.to_json() == {"client": 1, "matter": 2, "case": 3, "shares": 3}
     assert holdings.records == 6
     assert holdings.total == 9
     assert user_holdings(user=OwnerFactory()).total == 0
+
+
+def held(client: int, matters: int, cases: int) -> dict:
+    return {"client": client, "matter": matters, "case": cases, "shares": 0}
 
 
 def test_linked_clients_in_one_query_with_what_the_user_holds(
@@ -35,12 +38,12 @@ def test_linked_clients_in_one_query_with_what_the_user_holds(
 ):
     with django_assert_num_queries(1):
         rows = [
-            (c.pk, c.owned_by_user, c.held_matter_count, c.held_case_count, c.owner.username)
+            (c.pk, held_counts(c).to_json(), c.owner.username)
             for c in linked_clients(user=mixed_firm.old)
         ]
     assert rows == [
-        (mixed_firm.own_client.pk, True, 1, 2, "old.owner"),  # Acme
-        (mixed_firm.others_client.pk, False, 1, 1, "other.owner"),  # Brown
+        (mixed_firm.own_client.pk, held(1, 1, 2), "old.owner"),  # Acme
+        (mixed_firm.others_client.pk, held(0, 1, 1), "other.owner"),  # Brown
     ]
 
 

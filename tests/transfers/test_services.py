@@ -17,15 +17,16 @@ from clients.models import (
 )
 from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
+from tests.helpers import counts_of
 from tests.transfers.engine_support import at_step, owned_by, owners, user_shares
-from transfers.errors import TransferRefused
-from transfers.models import Transfer, TransferredRecord
-from transfers.selectors import linked_client_ids, user_holdings
-from transfers.services import (
+from transfers.engine.holdings import linked_client_ids, user_holdings
+from transfers.engine.services import (
     records_transfer_all,
     records_transfer_per_client,
     transfer_revert,
 )
+from transfers.errors import TransferRefused
+from transfers.models import Transfer, TransferredRecord
 from users import groups
 from users.services import user_set_active
 
@@ -75,8 +76,8 @@ def test_transfer_all_moves_everything_the_old_user_owns(mixed_firm, administrat
         after = owners(model)
         assert all(after[pk] == owner for pk, owner in others_before[model].items())
     assert transfer.mode == Transfer.Mode.ALL
-    assert (transfer.client_count, transfer.matter_count, transfer.case_count) == (1, 2, 3)
-    assert transfer.share_count == 3
+    assert counts_of(transfer)[:3] == (1, 2, 3)
+    assert transfer.record_counts.shares == 3
     assert moved_ids(transfer, RT.CLIENT) == owned_before[Client]
     assert moved_ids(transfer, RT.MATTER) == owned_before[Matter]
     assert moved_ids(transfer, RT.CASE) == owned_before[Case]
@@ -89,8 +90,8 @@ def test_transfer_all_moves_everything_the_old_user_owns(mixed_firm, administrat
     assert not transfer.deactivated_from_user
     (recipient,) = transfer.recipients.all()
     assert (recipient.to_user, recipient.to_user_name) == (mixed_firm.new, "Nora New")
-    assert (recipient.client_count, recipient.matter_count, recipient.case_count) == (1, 2, 3)
-    assert recipient.share_count == 3
+    assert counts_of(recipient)[:3] == (1, 2, 3)
+    assert recipient.record_counts.shares == 3
 
 
 def test_transfer_all_sets_updated_at_of_moved_records_only(mixed_firm, administrator):
@@ -253,7 +254,7 @@ def test_dry_run_changes_nothing_and_says_what_would_move(mixed_firm, administra
     assert preview.dry_run and not preview.replayed
     receipt = preview.transfer
     assert receipt.pk is None
-    assert (receipt.client_count, receipt.matter_count, receipt.case_count) == (1, 2, 3)
+    assert counts_of(receipt)[:3] == (1, 2, 3)
     (recipient,) = preview.recipients
     assert recipient.to_user == mixed_firm.new and recipient.pk is None
     assert preview.client_ids == {mixed_firm.new.pk: None}
@@ -409,10 +410,7 @@ def test_per_client_moves_each_clients_holdings_to_its_new_user(mixed_firm, admi
             == unlinked_before[model]
         )
     assert transfer.mode == Transfer.Mode.PER_CLIENT
-    counts = {
-        r.to_user_id: (r.client_count, r.matter_count, r.case_count, r.share_count)
-        for r in transfer.recipients.all()
-    }
+    counts = {r.to_user_id: counts_of(r) for r in transfer.recipients.all()}
     # Shares: the matter share lies in own_client (-> new); the case share
     # in others_client (-> third); the client share on an unlinked client
     # stays with the old user.
@@ -564,7 +562,7 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
     assert revert.reverted_transfer == transfer
     assert revert.reactivated_user
     assert revert.skipped_count == 0
-    assert (revert.client_count, revert.matter_count, revert.case_count, revert.share_count) == (
+    assert counts_of(revert) == (
         1,
         2,
         3,
@@ -580,7 +578,7 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
 
 def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administrator):
     from clients.services import record_owner_change
-    from transfers.selectors import revert_skipped_records, transfer_changed_since
+    from transfers.receipts.selectors import revert_skipped_records, transfer_changed_since
 
     transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
@@ -599,7 +597,7 @@ def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administ
     assert owners(Case)[mixed_firm.own_case.pk] == mixed_firm.other.pk
     assert owners(Case)[mixed_firm.own_case_in_others.pk] == mixed_firm.old.pk
     assert revert.skipped_count == 2
-    assert revert.case_count == 2
+    assert revert.record_counts["case"] == 2
     assert {(r.record_type, r.record_id) for r in revert_skipped_records(revert=revert)} == {
         (RT.CASE, mixed_firm.own_case.pk),
         (RT.CASE_SHARE, mixed_firm.others_case_in_own_matter.pk),
@@ -727,7 +725,7 @@ def test_each_new_owner_is_emailed_after_commit(
     assert message.to == [mixed_firm.new.email]
     assert "Oscar Old" in message.subject
     assert "Clients: 1" in message.body
-    assert "Cases:   2" in message.body
+    assert "Cases: 2" in message.body
 
 
 def test_no_email_after_a_refusal_or_a_dry_run(

@@ -7,8 +7,12 @@ import pytest
 
 from tests.conftest import snapshot
 from tests.transfers.engine_support import at_step
+from transfers.engine.services import (
+    records_transfer_all,
+    records_transfer_per_client,
+    transfer_revert,
+)
 from transfers.models import TransferRecipient
-from transfers.services import records_transfer_all, records_transfer_per_client, transfer_revert
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +88,7 @@ def test_a_fault_writing_the_receipt_changes_nothing(mixed_firm, administrator):
 
 def test_a_fault_in_the_deactivation_itself_changes_nothing(mixed_firm, administrator):
     before = snapshot()
-    failing = mock.patch("transfers.services.user_set_active", side_effect=Boom)
+    failing = mock.patch("transfers.engine.receipts.user_set_active", side_effect=Boom)
     with failing, pytest.raises(Boom):
         transfer_all(mixed_firm, administrator)
     assert snapshot() == before
@@ -113,7 +117,7 @@ def test_a_failing_mail_server_does_not_undo_the_transfer(
     mixed_firm, administrator, django_capture_on_commit_callbacks
 ):
     failing = mock.patch(
-        "transfers.notifications.get_connection", side_effect=ConnectionRefusedError
+        "transfers.receipts.notifications.get_connection", side_effect=ConnectionRefusedError
     )
     with failing, django_capture_on_commit_callbacks(execute=True):
         transfer = transfer_all(mixed_firm, administrator)
@@ -123,7 +127,7 @@ def test_a_failing_mail_server_does_not_undo_the_transfer(
 
 def test_every_step_is_reached_in_order(mixed_firm, administrator):
     """The seam the tests above use: each step of a deactivating transfer and
-    of its revert reaches services.fault_point, in the order it runs."""
+    of its revert reaches transfers.engine.faults.fault_point, in the order it runs."""
     steps = []
 
     def note(**details):

@@ -15,8 +15,8 @@ from clients.demo import bulk_users_ensure
 from clients.models import Case, Client, Matter
 from tests.conftest import permission, snapshot
 from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
-from transfers.forms import user_reference
 from transfers.models import Transfer, TransferredRecord
+from transfers.web.fields import user_reference
 from users import groups
 from users.models import User
 

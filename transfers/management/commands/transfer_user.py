@@ -7,14 +7,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clients.models import Client
-from transfers.errors import TransferRefused
-from transfers.progress import TerminalProgress
-from transfers.selectors import DistributionMode, client_distribution, linked_clients
-from transfers.services import (
-    TransferResult,
+from transfers.engine.distribution import DistributionMode
+from transfers.engine.holdings import linked_clients
+from transfers.engine.result import TransferResult
+from transfers.engine.services import (
     records_transfer_all,
+    records_transfer_distributed,
     records_transfer_per_client,
 )
+from transfers.errors import TransferRefused
+from transfers.progress import TerminalProgress
 from users.models import User
 
 HELP = """Transfer the clients, matters, cases and shares of user OLD.
@@ -105,20 +107,27 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     progress=progress,
                 )
+            elif options["distribute"]:
+                mode = (
+                    DistributionMode.ROUND_ROBIN
+                    if options["round_robin"]
+                    else DistributionMode.WORKLOAD
+                )
+                result = records_transfer_distributed(
+                    acting_user=actor,
+                    old_user=old,
+                    to_users=self._users(options["distribute"]),
+                    mode=mode,
+                    deactivate_old_user=options["deactivate"],
+                    dry_run=options["dry_run"],
+                    progress=progress,
+                )
             else:
-                expected = None
-                if options["distribute"]:
-                    assignments, expected = self._distribute(
-                        old, options["distribute"], round_robin=options["round_robin"]
-                    )
-                else:
-                    assignments = self._read_plan(Path(options["plan"]))
                 result = records_transfer_per_client(
                     acting_user=actor,
                     old_user=old,
-                    assignments=assignments,
+                    assignments=self._read_plan(Path(options["plan"])),
                     deactivate_old_user=options["deactivate"],
-                    expected_client_ids=expected,
                     dry_run=options["dry_run"],
                     progress=progress,
                 )
@@ -189,9 +198,8 @@ class Command(BaseCommand):
             assignments[client_id] = users[username]
         return assignments
 
-    def _distribute(
-        self, old: User, usernames_text: str, *, round_robin: bool
-    ) -> tuple[dict[int, int], list[int]]:
+    def _users(self, usernames_text: str) -> list[User]:
+        """The users --distribute names, in the order given."""
         usernames = list(dict.fromkeys(n.strip() for n in usernames_text.split(",") if n.strip()))
         if not usernames:
             raise CommandError("--distribute needs at least one username.")
@@ -199,13 +207,7 @@ class Command(BaseCommand):
         unknown = [name for name in usernames if name not in users]
         if unknown:
             raise CommandError("Unknown usernames in --distribute: " + ", ".join(unknown))
-        mode = DistributionMode.ROUND_ROBIN if round_robin else DistributionMode.WORKLOAD
-        distribution = client_distribution(
-            old_user=old, to_users=[users[name] for name in usernames], mode=mode
-        )
-        # The clients the proposal covers: a client linked meanwhile is refused
-        # (stale_form) rather than left behind.
-        return distribution.assignments, list(distribution.assignments)
+        return [users[name] for name in usernames]
 
     # --- output --------------------------------------------------------------
 
@@ -227,20 +229,20 @@ class Command(BaseCommand):
             numbers = dict(linked_clients(user=old).values_list("pk", "number"))
         for recipient in recipients:
             username = recipient.to_user.username if recipient.to_user else "(deleted user)"
-            write(
-                f"  to {recipient.to_user_name} ({username}): {recipient.client_count} clients, "
-                f"{recipient.matter_count} matters, {recipient.case_count} cases, "
-                f"{recipient.share_count} shares"
-            )
+            write(f"  to {recipient.to_user_name} ({username}): {_counts(recipient)}")
             client_ids = result.client_ids.get(recipient.to_user_id)
             if dry_run and client_ids:
                 listed = sorted(numbers.get(pk, str(pk)) for pk in client_ids)
                 write("    clients: " + ", ".join(listed))
-        write(
-            f"Total: {transfer.client_count} clients, {transfer.matter_count} matters, "
-            f"{transfer.case_count} cases, {transfer.share_count} shares."
-        )
+        write(f"Total: {_counts(transfer)}.")
         if transfer.deactivated_from_user:
             write(f"{old.username} {'would be' if dry_run else 'was'} deactivated.")
         if not dry_run:
             write(f"Receipt: transfer #{transfer.pk}")
+
+
+def _counts(row) -> str:
+    """ "3 clients, 2 matters, 1 cases, 0 shares": every count, as the command always wrote it."""
+    counts = row.record_counts
+    moved = [f"{count} {record_type.plural}" for record_type, count in counts.by_type()]
+    return ", ".join([*moved, f"{counts.shares} shares"])

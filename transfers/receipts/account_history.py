@@ -5,9 +5,6 @@ the user records came from, or as a recipient), newest first."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.template.defaultfilters import pluralize
-
-from clients.record_types import RECORD_TYPES
 from transfers.models import Transfer, TransferRecipient
 from users.models import AccountEvent, User
 
@@ -24,14 +21,8 @@ class AccountHistoryEntry:
     receipt_id: int | None = None
 
 
-def _counts(row) -> str:
-    nouns = [(t.count_field, t.name) for t in RECORD_TYPES] + [("share_count", "share")]
-    parts = [
-        f"{count} {noun}{pluralize(count)}"
-        for field, noun in nouns
-        if (count := getattr(row, field))
-    ]
-    return ", ".join(parts) if parts else "nothing"
+def _counts(row: Transfer | TransferRecipient) -> str:
+    return ", ".join(row.record_counts.phrases(zeros=False)) or "nothing"
 
 
 def _actor(name: str) -> str:

@@ -33,13 +33,7 @@ def transfer_notify_recipients(transfer_id: int) -> int:
     messages = []
     for recipient in transfer.recipients.select_related("to_user"):
         user = recipient.to_user
-        received = (
-            recipient.client_count
-            + recipient.matter_count
-            + recipient.case_count
-            + recipient.share_count
-        )
-        if user is None or not user.email or not received:
+        if user is None or not user.email or not recipient.record_counts.total:
             continue
         context = {
             "transfer": transfer,

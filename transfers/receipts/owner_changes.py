@@ -9,7 +9,7 @@ History, the user page and Revert read it like any other receipt.
 
 from django.utils import timezone
 
-from clients.record_types import record_type_of
+from clients.record_types import RecordCounts, record_type_of
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 
 
@@ -18,7 +18,7 @@ def owner_change_receipt(
 ) -> Transfer:
     """Receiver of clients.signals.owner_changed: write the receipt."""
     record_type = record_type_of(sender)
-    counts = {record_type.count_field: 1}
+    counts = RecordCounts({record_type.name: 1}).to_json()
     transfer = Transfer.objects.create(
         created_at=changed_at or timezone.now(),
         mode=Transfer.Mode.OWNER_CHANGE,
@@ -26,10 +26,10 @@ def owner_change_receipt(
         actor_name=acting_user.full_name if acting_user is not None else "",
         from_user=old_owner,
         from_user_name=old_owner.full_name if old_owner is not None else "",
-        **counts,
+        counts=counts,
     )
     TransferRecipient.objects.create(
-        transfer=transfer, to_user=new_owner, to_user_name=new_owner.full_name, **counts
+        transfer=transfer, to_user=new_owner, to_user_name=new_owner.full_name, counts=counts
     )
     TransferredRecord.objects.create(
         transfer=transfer,

@@ -5,11 +5,10 @@ includes receipts; users and clients know nothing of transfers."""
 from django.contrib.auth.models import Group
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.views.generic import TemplateView
 
-from transfers.account_history import user_account_history
-from transfers.selectors import user_holdings
+from transfers.engine.holdings import user_holdings
+from transfers.receipts.account_history import user_account_history
 from users.models import User
 from users.views import SettingsPermissionMixin
 
@@ -33,8 +32,5 @@ class UserPageView(SettingsPermissionMixin, TemplateView):
             holdings=user_holdings(user=self.person),
             history=user_account_history(user=self.person),
             can_open_receipts=self.request.user.has_perm(RECEIPT_PERMISSION),
-            client_list_url=reverse("clients:client_list"),
-            matter_list_url=reverse("clients:matter_list"),
-            case_list_url=reverse("clients:case_list"),
             **kwargs,
         )
