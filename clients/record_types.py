@@ -48,6 +48,9 @@ class RecordType:
     label_field: str
     url_name: str
     list_url_name: str
+    # The record's number ("C-00042"), shown beside its label on receipts; None
+    # for a type without one (a deadline is named by its title and due date).
+    number_field: str | None = "number"
     # What a grid row shows besides the record, and what its page adds.
     row_related: tuple[str, ...] = ("owner",)
     page_related: tuple[str, ...] = ()
@@ -158,6 +161,7 @@ record_type_register(
         label_field="title",
         url_name="clients:deadline_detail",
         list_url_name="clients:deadline_list",
+        number_field=None,
         row_related=("owner", "client", "matter", "case"),
         page_related=("matter", "case"),
     )

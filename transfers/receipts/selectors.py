@@ -48,6 +48,8 @@ def _record_field(field_of) -> Case:
     whens = []
     for record_type in RECORD_TYPES:
         field = field_of(record_type)
+        if field is None:  # a type without such a field
+            continue
         value = Subquery(
             record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]
         )
@@ -87,7 +89,7 @@ def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> Q
         rows.select_related("from_user", "to_user", "permission")
         .annotate(
             type_order=type_order,
-            record_number=_record_field(lambda record_type: "number"),
+            record_number=_record_field(lambda record_type: record_type.number_field),
             record_label=_record_field(lambda record_type: record_type.label_field),
             current_owner_id=_current_owner(),
         )
