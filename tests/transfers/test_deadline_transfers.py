@@ -143,3 +143,16 @@ def test_the_query_count_of_a_transfer_does_not_grow_with_its_deadlines(administ
         counts.append(len(queries))
         assert not Deadline.objects.filter(owner=old).exists()
     assert counts[0] == counts[1]
+
+
+def test_the_receipt_and_the_deadline_page_show_the_move(book, administrator, admin_http):
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=book.oscar, new_user=book.nora
+    ).transfer
+    receipt = admin_http.get(transfer.get_absolute_url()).content.decode()
+    moved = book.deadlines[0]
+    assert f'href="{moved.get_absolute_url()}"' in receipt
+    assert moved.title in receipt
+    page = admin_http.get(moved.get_absolute_url()).content.decode()
+    history = page.split("Ownership history", 1)[1]
+    assert "Oscar Old" in history and "Nora New" in history
