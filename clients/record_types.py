@@ -48,7 +48,8 @@ class RecordType:
     label_field: str
     url_name: str
     list_url_name: str
-    # The field holding the record's number ("C-00042"), None for a type without one.
+    # The record's number ("C-00042"), shown beside its label on receipts; None
+    # for a type without one (a deadline is named by its title and due date).
     number_field: str | None = "number"
     # What a grid row shows besides the record, and what its page adds.
     row_related: tuple[str, ...] = ("owner",)
@@ -159,8 +160,8 @@ record_type_register(
         client_field="client",
         label_field="title",
         url_name="clients:deadline_detail",
-        number_field=None,
         list_url_name="clients:deadline_list",
+        number_field=None,
         row_related=("owner", "client", "matter", "case"),
         page_related=("matter", "case"),
     )

@@ -49,7 +49,7 @@ def _record_field(field_of) -> Case:
     whens = []
     for record_type in RECORD_TYPES:
         field = field_of(record_type)
-        if field is None:
+        if field is None:  # a type without such a field
             continue
         value = Subquery(
             record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]
