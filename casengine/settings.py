@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Trigram indexes for the grids' search (clients migration 0007): OpClass in an index.
+    "django.contrib.postgres",
     "csp",
     "axes",
     "guardian",
@@ -68,10 +70,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Its process_view parses a view's larger form before CSRF's reads request.POST.
+    "casengine.middleware.ViewPostFieldLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Before any middleware's process_view reads request.POST (CSRF's does).
-    "transfers.middleware.PerClientTransferUploadLimitMiddleware",
+    "users.middleware.EndRefusedSessionsMiddleware",
+    "casengine.middleware.UnstorableQueryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -161,7 +165,8 @@ AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username + address is refused before any password check.
     "casengine.security.SignInThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, refusing suspended accounts as it refuses inactive ones.
+    "users.backends.SignInBackend",
     "guardian.backends.ObjectPermissionBackend",
     "clients.backends.RecordAccessBackend",
 ]

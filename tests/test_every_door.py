@@ -27,9 +27,9 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clients import services as clients_services
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from tests.conftest import permission
-from tests.factories import CaseFactory, OwnerFactory, UserFactory
+from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory, UserFactory
 from transfers.engine import services as transfers_services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
@@ -42,9 +42,17 @@ pytestmark = pytest.mark.django_db
 
 BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_APPS = ("users", "clients", "transfers", "casengine")
-OWNED_MODELS = (Client, Matter, Case)
+OWNED_MODELS = (Client, Matter, Case, Deadline)
 # Fields through which a form changes who owns what or who may do what.
-DOOR_FIELDS = {"owner", "is_active", "groups", "user_permissions", "is_staff", "is_superuser"}
+DOOR_FIELDS = {
+    "owner",
+    "is_active",
+    "sign_in_suspended_at",
+    "groups",
+    "user_permissions",
+    "is_staff",
+    "is_superuser",
+}
 DOOR_FIELDS_OF_GROUPS = {"permissions"}
 
 
@@ -53,7 +61,7 @@ DOOR_FIELDS_OF_GROUPS = {"permissions"}
 
 @pytest.fixture
 def doors(administrator):
-    """Dana owns a client, a matter and a case; Nina may own records and owns
+    """Dana owns a client, a matter, a case and a deadline; Nina may own records and owns
     nothing; Frank is inactive; Lena is a paralegal who owns nothing."""
 
     class Doors:
@@ -66,6 +74,7 @@ def doors(administrator):
         matter__client__owner=firm.dana, matter__owner=firm.dana, owner=firm.dana
     )
     firm.matter, firm.client = firm.case.matter, firm.case.client
+    firm.deadline = DeadlineFactory(case=firm.case, owner=firm.dana)
     firm.nina = OwnerFactory(username="nina.new", first_name="Nina", last_name="New")
     firm.frank = OwnerFactory(
         username="frank.former", first_name="Frank", last_name="Former", is_active=False
@@ -74,7 +83,12 @@ def doors(administrator):
     firm.helen = UserFactory(username="helen.ward", groups=[groups.MANAGERS])  # may not own
     firm.managers = Group.objects.get(name=groups.MANAGERS)
     firm.attorneys = Group.objects.get(name=groups.ATTORNEYS)
-    firm.record = {Client: firm.client, Matter: firm.matter, Case: firm.case}
+    firm.record = {
+        Client: firm.client,
+        Matter: firm.matter,
+        Case: firm.case,
+        Deadline: firm.deadline,
+    }
     return firm
 
 
@@ -140,6 +154,8 @@ EXPECTED_ADMIN_FORM_DOORS = {
     (Matter, "change"): {"owner"},
     (Case, "add"): {"owner"},
     (Case, "change"): {"owner"},
+    (Deadline, "add"): {"owner"},
+    (Deadline, "change"): {"owner"},
     (User, "change"): {"is_active", "groups", "user_permissions", "is_staff", "is_superuser"},
     (Group, "add"): {"permissions"},
     (Group, "change"): {"permissions"},
@@ -234,15 +250,24 @@ def test_admin_record_add_form_creates_through_the_service_and_refuses_inactive(
             "status": "open",
         },
         Case: {"matter": doors.matter.pk, "number": "K-NEW", "caption": "A v. B", "status": "open"},
+        Deadline: {
+            "matter": doors.matter.pk,
+            "case": doors.case.pk,
+            "title": "File the defence",
+            "due_date": "2027-01-15",
+            "kind": "filing",
+            "status": "open",
+        },
     }[model]
+    identity = "title" if model is Deadline else "number"
     add_url = reverse(f"admin:clients_{model._meta.model_name}_add")
     response = client.post(add_url, {**data, "owner": doors.frank.pk})
     assert response.status_code == 200
     assert "Frank Former is inactive and cannot be given records." in response.content.decode()
-    assert not model.objects.filter(number=data["number"]).exists()
+    assert not model.objects.filter(**{identity: data[identity]}).exists()
 
     assert client.post(add_url, {**data, "owner": doors.nina.pk}).status_code == 302
-    assert model.objects.get(number=data["number"]).owner == doors.nina
+    assert model.objects.get(**{identity: data[identity]}).owner == doors.nina
     assert calls == [doors.admin]
 
 
@@ -341,6 +366,75 @@ def test_admin_group_form_refuses_to_take_the_permission_from_owners(client, doo
     assert response.status_code == 302
 
 
+def test_admin_group_form_records_access_given_and_taken_through_the_group(
+    client, doors, superuser
+):
+    """Giving a group users.transfer_records gives each member new power: each
+    member's history says so, naming the group, the change and who made it."""
+    client.force_login(superuser)
+    model_admin = admin.site._registry[Group]
+    paralegals = Group.objects.get(name=groups.PARALEGALS)
+    second = UserFactory(username="sam.second", groups=[groups.PARALEGALS])
+    transfer = permission("transfer_records", app_label="users")
+    kept = [str(pk) for pk in paralegals.permissions.values_list("pk", flat=True)]
+
+    data = admin_form_data(
+        model_admin, _admin_request(superuser), paralegals, permissions=[*kept, str(transfer.pk)]
+    )
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert paralegals.permissions.filter(pk=transfer.pk).exists()
+    for member in (doors.lena, second):
+        event = events(member, AccountEvent.Kind.ACCESS_CHANGED).get()
+        assert event.detail == 'Through group "Paralegals": users.transfer_records given'
+        assert (event.actor, event.actor_name) == (superuser, superuser.full_name)
+
+    data = admin_form_data(model_admin, _admin_request(superuser), paralegals, permissions=kept)
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert events(doors.lena, AccountEvent.Kind.ACCESS_CHANGED).order_by("-pk").first().detail == (
+        'Through group "Paralegals": users.transfer_records removed'
+    )
+    # A permission that gives no power over records or accounts is not written.
+    before = AccountEvent.objects.count()
+    minor = permission("view_accountevent", app_label="users")
+    data = admin_form_data(
+        model_admin, _admin_request(superuser), paralegals, permissions=[*kept, str(minor.pk)]
+    )
+    assert client.post(_change_url(paralegals), data).status_code == 302
+    assert AccountEvent.objects.count() == before
+
+
+def test_admin_group_deletion_records_each_member(client, doors, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:auth_group_delete", args=[doors.managers.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Group.objects.filter(name=groups.MANAGERS).exists()
+    event = events(doors.helen, AccountEvent.Kind.GROUPS_CHANGED).get()
+    assert event.detail == 'Group "Managers" deleted. Groups: Managers → none'
+    assert event.actor == superuser
+    # Lena owns nothing: her group, and with it the permission to own records, may go.
+    paralegals = Group.objects.get(name=groups.PARALEGALS)
+    response = client.post(
+        reverse("admin:auth_group_delete", args=[paralegals.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert events(doors.lena, AccountEvent.Kind.GROUPS_CHANGED).get().detail == (
+        'Group "Paralegals" deleted. Groups: Paralegals → none; removed with it: users.own_records'
+    )
+
+
+def test_a_group_deletion_and_its_events_are_one_transaction(doors, superuser, monkeypatch):
+    def failing(**kwargs):
+        raise RuntimeError("history unavailable")
+
+    monkeypatch.setattr(users_services, "account_event_record", failing)
+    with pytest.raises(RuntimeError):
+        users_services.group_delete(group=doors.managers, acting_user=superuser)
+    assert Group.objects.filter(pk=doors.managers.pk).exists()
+    assert doors.helen.groups.filter(pk=doors.managers.pk).exists()
+
+
 # --- 2. admin actions, bulk ones included ----------------------------------------
 
 
@@ -375,6 +469,8 @@ def test_the_door_models_have_the_expected_actions(superuser):
     actions = door_actions(superuser)
     assert (User, "deactivate_selected") in actions
     assert (User, "activate_selected") in actions
+    assert (User, "suspend_selected") in actions
+    assert (User, "restore_selected") in actions
     assert (User, "delete_selected") in actions
     assert (Group, "delete_selected") in actions
 
@@ -429,6 +525,22 @@ def test_every_admin_action_keeps_the_rules(client, doors, superuser):
             assert events(doors.lena, AccountEvent.Kind.DEACTIVATED).exists()
         if (model, action) == (User, "activate_selected"):
             assert events(doors.frank, AccountEvent.Kind.REACTIVATED).exists()
+        if (model, action) == (User, "suspend_selected"):
+            # Allowed while Dana owns records; refused for one's own account.
+            html = response.content.decode()
+            assert "You cannot suspend your own sign-in." in html
+            for user in (doors.dana, doors.lena):
+                event = events(user, AccountEvent.Kind.SIGN_IN_SUSPENDED).get()
+                assert event.actor == doors.admin
+            doors.admin.refresh_from_db()
+            assert doors.admin.sign_in_suspended_at is None
+        if (model, action) == (User, "restore_selected"):
+            for user in (doors.dana, doors.lena):
+                assert events(user, AccountEvent.Kind.SIGN_IN_RESTORED).get().actor == doors.admin
+            assert not User.objects.filter(sign_in_suspended_at__isnull=False).exists()
+        if (model, action) == (Group, "delete_selected"):
+            assert Group.objects.filter(pk=doors.attorneys.pk).exists()  # Dana owns records
+            assert "Dana Reyes still own clients" in response.content.decode()
 
 
 # --- 3. views that accept POST (the settings forms and the transfer screens) -----
@@ -459,6 +571,8 @@ def post_doors() -> set[str]:
 POST_DOORS = {
     "users:user_create": "creates an account: recorded as created",
     "users:user_update": "groups and is_active through user_update: refused and recorded",
+    "users:user_sign_in_suspend": "through user_sign_in_suspend: refused and recorded",
+    "users:user_sign_in_restore": "through user_sign_in_restore: refused and recorded",
     "transfers:transfer_all": "through records_transfer_all: receipt, deactivation recorded",
     "transfers:transfer_per_client": "through records_transfer_per_client: the same",
     "transfers:transfer_revert": "through transfer_revert: receipt, reactivation recorded",
@@ -470,6 +584,8 @@ NOT_DOORS = {
     ),
     "login": "signs in; throttled by django-axes",
     "logout": "signs out",
+    "password_reset": "sends a link to an account that may sign in; changes nothing",
+    "password_reset_confirm": "sets a password; no owner, access or account state",
 }
 
 
@@ -569,6 +685,7 @@ DOOR_PARAMETERS = {
     "transfer",
     "user",
     "record",
+    "group",
 }
 SERVICE_DOORS = {
     "users.services.user_create": "records created",
@@ -576,13 +693,19 @@ SERVICE_DOORS = {
     "users.services.user_access_update": "refuses owner_permission_removed; records",
     "users.services.user_set_active": "refuses owns_records; records",
     "users.services.user_delete_record": "records a deletion",
+    "users.services.user_sign_in_suspend": "refuses suspend_self and the rest; records",
+    "users.services.user_sign_in_restore": "refuses not_suspended; records",
+    "users.services.suspension_refusal": "read only: why a suspension is refused",
     "users.services.account_event_record": "writes the event itself",
     "users.services.deactivation_refusal": "read only: why a deactivation is refused",
     "users.services.ownership_permission_refusal": "read only: builds the refusal",
     "users.services.access_snapshot": "read only",
+    "users.services.group_permissions_update": "refuses owner_permission_removed; records",
+    "users.services.group_delete": "refuses owner_permission_removed; records",
     "clients.services.client_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.matter_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.case_create": "refuses owner_inactive / owner_ineligible",
+    "clients.services.deadline_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.record_owner_change": "refuses; records an owner-change receipt",
     "clients.services.record_update": "refuses an owner (record_owner_change's)",
     "transfers.engine.services.records_transfer_all": "receipt; deactivation recorded",
@@ -685,6 +808,48 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
             caption="X",
         )
     ) == {"owner": ["owner_inactive"]}
+    assert (
+        code_of(
+            lambda: users_services.user_sign_in_suspend(user=admin_user, acting_user=admin_user)
+        )
+        == "suspend_self"
+    )
+    assert (
+        code_of(
+            lambda: users_services.user_sign_in_suspend(user=doors.frank, acting_user=admin_user)
+        )
+        == "suspend_inactive"
+    )
+    assert (
+        code_of(lambda: users_services.user_sign_in_restore(user=dana, acting_user=admin_user))
+        == "not_suspended"
+    )
+    own = permission("own_records", app_label="users")
+    assert (
+        code_of(
+            lambda: users_services.group_permissions_update(
+                group=doors.attorneys,
+                permissions=doors.attorneys.permissions.exclude(pk=own.pk),
+                acting_user=admin_user,
+            )
+        )
+        == "owner_permission_removed"
+    )
+    assert doors.attorneys.permissions.filter(pk=own.pk).exists()
+    assert (
+        code_of(lambda: users_services.group_delete(group=doors.attorneys, acting_user=admin_user))
+        == "owner_permission_removed"
+    )
+    assert Group.objects.filter(pk=doors.attorneys.pk).exists()
+    assert code_of(
+        lambda: clients_services.deadline_create(
+            acting_user=admin_user,
+            owner=doors.helen,
+            matter=doors.matter,
+            title="X",
+            due_date=doors.deadline.due_date,
+        )
+    ) == {"owner": ["owner_ineligible"]}
     for model in OWNED_MODELS:
         for field in ("owner", "owner_id"):
             with pytest.raises(ValueError, match="record_owner_change"):
@@ -711,25 +876,41 @@ def test_services_record_what_they_change(doors):
     clients_services.record_owner_change(
         acting_user=admin_user, record=doors.client, new_owner=doors.nina
     )
-    assert Transfer.objects.count() == 3
+    assert Transfer.objects.count() == len(OWNED_MODELS)
     users_services.user_set_active(user=doors.dana, is_active=False, acting_user=admin_user)
     users_services.user_set_active(user=doors.dana, is_active=True, acting_user=None)
     kinds = list(
         AccountEvent.objects.filter(user=doors.dana).order_by("pk").values_list("kind", "actor")
     )
     assert kinds == [("deactivated", admin_user.pk), ("reactivated", None)]
+    users_services.user_sign_in_suspend(user=doors.dana, acting_user=admin_user, reason="Leaves")
+    users_services.user_sign_in_restore(
+        user=doors.dana, acting_user=None, actor_name="API token “Okta”"
+    )
+    suspended, restored = AccountEvent.objects.filter(user=doors.dana).order_by("pk")[2:]
+    assert (suspended.kind, suspended.actor, suspended.detail) == (
+        "sign_in_suspended",
+        admin_user,
+        "Reason: Leaves",
+    )
+    assert (restored.kind, restored.actor, restored.actor_name) == (
+        "sign_in_restored",
+        None,
+        "API token “Okta”",
+    )
 
 
 # --- 5. management commands ---------------------------------------------------------
 
 COMMAND_DOORS = {
-    "ensure_admin": "creates or reactivates through the services; recorded",
+    "ensure_admin": "creates, reactivates or restores sign-in through the services; recorded",
     "transfer_user": "through the transfer services; deactivation recorded",
     "seed_demo": "creates demo users through user_create, records for eligible owners",
     "db_worker": (
         "runs queued transfers through the same services (tests/transfers/test_jobs.py); its "
         "reaper only fails jobs whose worker died, changing no owner and no account"
     ),
+    "user_suspend": "through user_sign_in_suspend and user_sign_in_restore; recorded",
 }
 
 
@@ -755,6 +936,22 @@ def test_commands_go_through_the_services_and_record(doors):
     event = events(doors.dana, AccountEvent.Kind.DEACTIVATED).get()
     assert (event.actor, event.receipt_number) == (doors.admin, transfer.pk)
 
+    call_command(
+        "user_suspend",
+        "nina.new",
+        "--by",
+        doors.admin.username,
+        "--reason",
+        "Leaves",
+        stdout=StringIO(),
+    )
+    event = events(doors.nina, AccountEvent.Kind.SIGN_IN_SUSPENDED).get()
+    assert (event.actor, event.detail) == (doors.admin, "Reason: Leaves")
+    call_command(
+        "user_suspend", "nina.new", "--by", doors.admin.username, "--restore", stdout=StringIO()
+    )
+    assert events(doors.nina, AccountEvent.Kind.SIGN_IN_RESTORED).get().actor == doors.admin
+
     call_command("ensure_admin", "--username", "dana.reyes", stdout=StringIO())
     doors.dana.refresh_from_db()
     assert doors.dana.is_active and doors.dana.is_superuser
@@ -777,8 +974,15 @@ WRITERS = {
     "transfers/engine/moves.py",
     "transfers/engine/revert.py",
 }
-OWNERSHIP_ATTRIBUTES = {"owner", "owner_id", "is_active", "is_superuser", "is_staff"}
-ACCESS_RELATIONS = {"groups", "user_permissions", "user_set"}
+OWNERSHIP_ATTRIBUTES = {
+    "owner",
+    "owner_id",
+    "is_active",
+    "is_superuser",
+    "is_staff",
+    "sign_in_suspended_at",
+}
+ACCESS_RELATIONS = {"groups", "user_permissions", "user_set", "permissions"}
 M2M_WRITES = {"set", "add", "remove", "clear"}
 
 

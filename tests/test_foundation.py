@@ -1,6 +1,7 @@
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.db.models import F
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -11,7 +12,14 @@ from users.models import User
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_URL_NAMES = {"login"}
+# Signing in, and resetting a forgotten password, need no signed-in user.
+PASSWORD_RESET_URL_NAMES = {
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+PUBLIC_URL_NAMES = {"login"} | PASSWORD_RESET_URL_NAMES
 
 
 def _named_urls(resolver=None, namespace=""):
@@ -127,3 +135,13 @@ def test_admin_pages_load(admin_client, url_name):
     CaseFactory()
     response = admin_client.get(reverse(url_name))
     assert response.status_code == 200
+
+
+def test_password_reset_pages_are_public_and_send_nothing_for_unknown_addresses(client):
+    assert client.get(reverse("password_reset")).status_code == 200
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert response.url == reverse("password_reset_done")
+    assert client.get(response.url).status_code == 200
+    assert client.get(reverse("password_reset_complete")).status_code == 200
+    assert mail.outbox == []

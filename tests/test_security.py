@@ -349,7 +349,14 @@ def test_a_crashing_view_shows_our_500(client, attorney, monkeypatch):
 
 # --- The walls around every URL ----------------------------------------------------
 
-PUBLIC_URL_NAMES = {"login", "admin:login"}
+# Signing in, and resetting a forgotten password, need no signed-in user.
+PASSWORD_RESET_URL_NAMES = {
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+PUBLIC_URL_NAMES = {"login", "admin:login"} | PASSWORD_RESET_URL_NAMES
 SIGN_IN_URLS = ("/login/?next=", "/admin/login/?next=")
 # Names whose URL patterns are regular expressions: sample values they accept.
 REGEX_SAMPLES = ("users", "clients", "transfers", "auth", "1")

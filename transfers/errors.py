@@ -22,6 +22,7 @@ MESSAGES = {
     "new_user_unknown": "The new user does not exist.",
     "new_user_inactive": OWNER_ERRORS["owner_inactive"],
     "new_user_ineligible": OWNER_ERRORS["owner_ineligible"],
+    "new_user_suspended": OWNER_ERRORS["owner_suspended"],
     "client_not_linked": "{count} of the chosen clients are not linked to {old}.",
     "client_unassigned": "Choose a new user for every client ({count} left without one).",
     "stale_form": (

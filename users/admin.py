@@ -7,6 +7,9 @@
 - Groups, direct permissions and the staff and superuser flags change only
   through user_access_update: taking the permission to own records from a
   user who owns records is refused.
+- A suspension changes only through user_sign_in_suspend and
+  user_sign_in_restore (the Suspend sign-in / Restore sign-in actions); its
+  fields are read-only on the change form.
 - Each change is written to the account's history; deleting a user who owns
   records is refused.
 """
@@ -34,19 +37,21 @@ from users.selectors import (
     user_owns_anything,
 )
 from users.services import (
+    GROUP_ERRORS,
     account_event_record,
     deactivation_refusal,
+    group_delete,
+    group_permissions_update,
     ownership_permission_refusal,
     user_access_update,
     user_delete_record,
     user_set_active,
+    user_sign_in_restore,
+    user_sign_in_suspend,
 )
 
 DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. Transfer them first."
-GROUP_REFUSED = (
-    "{names} still own clients, matters or cases and would lose the permission to own them. "
-    "Transfer their records to another user first."
-)
+GROUP_REFUSED = GROUP_ERRORS["group_owner_permission_removed"]
 # Saved by the change form itself; access fields and is_active go through the services.
 DETAIL_FIELDS = ["username", "first_name", "last_name", "email", "last_login", "date_joined"]
 
@@ -74,12 +79,11 @@ class AccountChangeForm(UserChangeForm):
             refusal = deactivation_refusal(user=stored, acting_user=self.acting_user)
             if refusal is not None:
                 self.add_error("is_active", with_transfer_link(refusal, stored))
-        access_fields = {"groups", "user_permissions", "is_superuser"}
+        access_fields = {"groups", "user_permissions"}
         if access_fields <= set(cleaned_data) and user_may_own_records(stored):
             allowed = access_would_allow_owning(
                 groups=cleaned_data["groups"],
                 permissions=cleaned_data["user_permissions"],
-                is_superuser=cleaned_data["is_superuser"],
             )
             if not allowed and user_owns_anything(stored):
                 self.add_error(
@@ -88,14 +92,46 @@ class AccountChangeForm(UserChangeForm):
         return cleaned_data
 
 
+class SignInSuspendedFilter(admin.SimpleListFilter):
+    title = "sign-in suspended"
+    parameter_name = "sign_in_suspended"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(sign_in_suspended_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(sign_in_suspended_at__isnull=True)
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = AccountChangeForm
-    list_display = ["username", "full_name", "email", "is_active", "is_staff", "last_login"]
-    list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+    list_display = [
+        "username",
+        "full_name",
+        "email",
+        "is_active",
+        "sign_in_suspended",
+        "is_staff",
+        "last_login",
+    ]
+    list_filter = ["is_active", SignInSuspendedFilter, "is_staff", "is_superuser", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["first_name", "last_name", "username"]
-    actions = ["deactivate_selected", "activate_selected"]
+    actions = ["deactivate_selected", "activate_selected", "suspend_selected", "restore_selected"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Sign-in suspension", {"fields": ["sign_in_suspended_at", "sign_in_suspension_reason"]}),
+    ]
+    readonly_fields = ["sign_in_suspended_at", "sign_in_suspension_reason"]
+
+    @admin.display(description="Sign-in suspended", boolean=True, ordering="sign_in_suspended_at")
+    def sign_in_suspended(self, obj):
+        return obj.sign_in_suspended_at is not None
 
     @admin.display(description="Full name", ordering="first_name")
     def full_name(self, obj):
@@ -198,6 +234,33 @@ class UserAdmin(DjangoUserAdmin):
     def activate_selected(self, request, queryset):
         self._set_active(request, queryset, True)
 
+    def _change_sign_in(self, request, queryset, *, suspend: bool):
+        changed = 0
+        for user in queryset.order_by("pk"):
+            if (user.sign_in_suspended_at is not None) == suspend:
+                continue  # already as asked
+            try:
+                if suspend:
+                    user_sign_in_suspend(user=user, acting_user=request.user)
+                else:
+                    user_sign_in_restore(user=user, acting_user=request.user)
+            except ValidationError as error:
+                self.message_user(request, error.messages[0], messages.ERROR)
+            else:
+                changed += 1
+        if changed:
+            noun = "user" if changed == 1 else "users"
+            verb = "suspended" if suspend else "restored"
+            self.message_user(request, f"Sign-in {verb} for {changed} {noun}.", messages.SUCCESS)
+
+    @admin.action(description="Suspend sign-in of selected users", permissions=["change"])
+    def suspend_selected(self, request, queryset):
+        self._change_sign_in(request, queryset, suspend=True)
+
+    @admin.action(description="Restore sign-in of selected users", permissions=["change"])
+    def restore_selected(self, request, queryset):
+        self._change_sign_in(request, queryset, suspend=False)
+
     # Deletion ------------------------------------------------------------------
 
     def _delete_refusal(self, request, user) -> str | None:
@@ -250,8 +313,9 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class GroupAdmin(DjangoGroupAdmin):
-    """Refuses to take the permission to own records (by editing the group's
-    permissions, or deleting it) from members who own records."""
+    """Permissions and deletions through group_permissions_update and
+    group_delete: refused when members who own records would lose the
+    permission to own them, and written in every member's history."""
 
     def _refusal(self, group: Group, permissions) -> str | None:
         losing = group_change_loses_owners(group=group, permissions=permissions)
@@ -274,6 +338,28 @@ class GroupAdmin(DjangoGroupAdmin):
 
         return GroupForm
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AccountChangeRefused as refused:  # the transaction was rolled back
+            self.message_user(request, refused.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_related(self, request, form, formsets, change):
+        if not change:  # a new group has no members yet: nobody's access changes
+            super().save_related(request, form, formsets, change)
+            return
+        try:
+            group_permissions_update(
+                group=form.instance,
+                permissions=form.cleaned_data["permissions"],
+                acting_user=request.user,
+            )
+        except ValidationError as error:
+            raise AccountChangeRefused(" ".join(error.messages)) from error
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
     def delete_view(self, request, object_id, extra_context=None):
         group = self.get_object(request, object_id)
         if group is not None and (refusal := self._refusal(group, permissions=())):
@@ -281,13 +367,15 @@ class GroupAdmin(DjangoGroupAdmin):
             return HttpResponseRedirect(reverse("admin:auth_group_change", args=[group.pk]))
         return super().delete_view(request, object_id, extra_context)
 
+    def delete_model(self, request, obj):
+        group_delete(group=obj, acting_user=request.user)
+
     def delete_queryset(self, request, queryset):
-        refused = []
-        for group in queryset:
-            if refusal := self._refusal(group, permissions=()):
-                self.message_user(request, refusal, messages.ERROR)
-                refused.append(group.pk)
-        super().delete_queryset(request, queryset.exclude(pk__in=refused))
+        for group in queryset.order_by("pk"):
+            try:
+                group_delete(group=group, acting_user=request.user)
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
 
 
 @admin.register(AccountEvent)

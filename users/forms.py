@@ -6,35 +6,42 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
+from users.account_states import account_state_choices, leavers, with_account_state
 from users.models import User
+from users.selectors import with_workload
+from users.services import SUSPENSION_REASON_MAX_LENGTH
 
 
 class UserSearchForm(forms.Form):
-    """The search box and status filter above the user grid."""
+    """The search box and the status filter above the user grid: each account
+    state (users.account_states), and Leavers."""
 
-    class Status:
-        ACTIVE = "active"
-        INACTIVE = "inactive"
-        ALL = "all"
-
-    STATUS_CHOICES = [
-        (Status.ALL, "All"),
-        (Status.ACTIVE, "Active"),
-        (Status.INACTIVE, "Inactive"),
-    ]
+    ALL = "all"
+    LEAVERS = "leavers"
 
     q = forms.CharField(label="Search users", required=False, max_length=200)
-    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(label="Status", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget = forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, username or email"}
         )
+        self.fields["status"].choices = [
+            (self.ALL, "All"),
+            *account_state_choices(),
+            (self.LEAVERS, "Leavers"),
+        ]
+
+    @property
+    def shows_leavers(self) -> bool:
+        return self.is_valid() and self.cleaned_data["status"] == self.LEAVERS
 
     def filter(self, users: QuerySet[User]) -> QuerySet[User]:
+        """The users matching the search and the status, each annotated with
+        its account state and what it owns (users.selectors.with_workload)."""
         if not self.is_valid():
-            return users
+            return with_workload(with_account_state(users))
         for term in self.cleaned_data["q"].split():
             users = users.filter(
                 Q(first_name__icontains=term)
@@ -42,12 +49,25 @@ class UserSearchForm(forms.Form):
                 | Q(username__icontains=term)
                 | Q(email__icontains=term)
             )
-        status = self.cleaned_data["status"] or self.Status.ALL
-        if status == self.Status.ACTIVE:
-            users = users.filter(is_active=True)
-        elif status == self.Status.INACTIVE:
-            users = users.filter(is_active=False)
-        return users
+        status = self.cleaned_data["status"] or self.ALL
+        if status == self.LEAVERS:
+            return with_account_state(leavers(users))
+        users = with_account_state(users)
+        if status != self.ALL:
+            users = users.filter(account_state=status)
+        return with_workload(users)
+
+
+class SignInSuspendForm(forms.Form):
+    """The confirmation of Suspend sign-in, with an optional reason."""
+
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=SUSPENSION_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the account history, e.g. “Leaves the firm on Friday”.",
+    )
 
 
 def _groups_field() -> forms.ModelMultipleChoiceField:

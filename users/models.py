@@ -9,7 +9,22 @@ ACCESS_SETTINGS_PERMISSION = "users.view_user"
 
 
 class User(AbstractUser):
-    """A person who signs in. Owns clients, matters and cases when eligible."""
+    """A person who signs in. Owns clients, matters and cases when eligible.
+
+    `sign_in_suspended_at` is set (only by users.services) while the
+    person's sign-in is suspended: a leaver whose access ends at once while
+    they still own records. Suspended, they cannot sign in, reset a password,
+    use an API token or receive records, and keep what they own."""
+
+    sign_in_suspended_at = models.DateTimeField(
+        "sign-in suspended at",
+        null=True,
+        blank=True,
+        help_text="Set while the user's sign-in is suspended (Suspend sign-in).",
+    )
+    sign_in_suspension_reason = models.CharField(
+        "reason for the suspension", max_length=500, blank=True
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -29,6 +44,10 @@ class User(AbstractUser):
     def full_name(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def is_sign_in_suspended(self) -> bool:
+        return self.sign_in_suspended_at is not None
+
 
 class AccountEvent(models.Model):
     """One change to an account: created, deactivated, reactivated, groups or
@@ -42,6 +61,8 @@ class AccountEvent(models.Model):
         GROUPS_CHANGED = "groups_changed", "Groups changed"
         ACCESS_CHANGED = "access_changed", "Access changed"
         DELETED = "deleted", "Deleted"
+        SIGN_IN_SUSPENDED = "sign_in_suspended", "Sign-in suspended"
+        SIGN_IN_RESTORED = "sign_in_restored", "Sign-in restored"
 
     created_at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(

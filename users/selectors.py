@@ -25,24 +25,44 @@ def _holds_permission_q(perm: str) -> Q:
         permission__codename=codename,
         permission__content_type__app_label=app_label,
     )
-    return Q(is_superuser=True) | Q(Exists(group_grant)) | Q(Exists(direct_grant))
+    # Never is_superuser: the permission to own is granted explicitly, so a
+    # superuser in no owning group (a system account) is offered nothing.
+    return Q(Exists(group_grant)) | Q(Exists(direct_grant))
 
 
 def allowed_owners(users: QuerySet[User]) -> QuerySet[User]:
     """The users among `users` allowed to own records, active or not: the one
-    database form of the rule (superusers, and holders of users.own_records
-    directly or through a group)."""
+    database form of the rule (holders of users.own_records through a group
+    or a direct grant; superuser status alone does not count)."""
     return users.filter(_holds_permission_q(OWN_RECORDS_PERMISSION))
 
 
+def may_act(users: QuerySet[User]) -> QuerySet[User]:
+    """The users among `users` who may act: active, sign-in not suspended."""
+    return users.filter(is_active=True, sign_in_suspended_at__isnull=True)
+
+
+def user_may_act(user: User) -> bool:
+    """Whether `user` may sign in or act through an API token: active and not
+    suspended. Read from the object, which the caller loads fresh per request."""
+    return user.is_active and user.sign_in_suspended_at is None
+
+
 def eligible_owners() -> QuerySet[User]:
-    """Active users allowed to own clients, matters and cases."""
-    return allowed_owners(User.objects.filter(is_active=True))
+    """Users who may receive clients, matters and cases: active, not
+    suspended, and holding the permission to own through a group or a grant."""
+    return allowed_owners(may_act(User.objects.all()))
 
 
 def user_is_eligible_owner(user: User) -> bool:
-    """The same rule for one user already loaded (from its permission cache)."""
-    return user.is_active and user.has_perm(OWN_RECORDS_PERMISSION)
+    """The same rule for one user already loaded. Django's has_perm answers
+    True for any active superuser, so a superuser's grants are read from the
+    database; anyone else's come from the permission cache."""
+    if not user_may_act(user):
+        return False
+    if user.is_superuser:
+        return user_may_own_records(user)
+    return user.has_perm(OWN_RECORDS_PERMISSION)
 
 
 def _owned_count(model, owner_ref="pk"):
@@ -63,6 +83,18 @@ def with_workload(users: QuerySet[User]) -> QuerySet[User]:
     return users.annotate(**{count: _owned_count(model) for count, model in owned_models().items()})
 
 
+def workload_summary(user: User) -> str:
+    """What a user annotated by `with_workload` owns, in words:
+    "4 clients, 12 matters, 40 cases, 2 deadlines" (only what is not zero)."""
+    parts = []
+    for count, model in owned_models().items():
+        number = getattr(user, count, 0)
+        if number:
+            noun = model._meta.verbose_name if number == 1 else model._meta.verbose_name_plural
+            parts.append(f"{number:,} {noun}")
+    return ", ".join(parts) or "nothing"
+
+
 def owning_anything(users: QuerySet[User]) -> QuerySet[User]:
     """The users among `users` who own at least one record."""
     owns = Q(pk__in=[])
@@ -81,11 +113,9 @@ def user_may_own_records(user: User) -> bool:
     return allowed_owners(User.objects.filter(pk=user.pk)).exists()
 
 
-def access_would_allow_owning(*, groups, permissions, is_superuser: bool) -> bool:
-    """Whether a user with these groups, direct permissions and superuser flag
-    would hold the permission to own records (for a form, before saving)."""
-    if is_superuser:
-        return True
+def access_would_allow_owning(*, groups, permissions) -> bool:
+    """Whether a user with these groups and direct permissions would hold the
+    permission to own records (for a form, before saving)."""
     own = own_records_permission()
     if any(permission.pk == own.pk for permission in permissions):
         return True
@@ -107,8 +137,6 @@ def group_change_loses_owners(*, group, permissions) -> list[User]:
         user_id=OuterRef("pk"), permission=own
     )
     losing = (
-        User.objects.filter(groups=group, is_superuser=False)
-        .exclude(Exists(other_grant))
-        .exclude(Exists(direct_grant))
+        User.objects.filter(groups=group).exclude(Exists(other_grant)).exclude(Exists(direct_grant))
     )
     return list(owning_anything(losing).order_by("first_name", "last_name", "pk"))

@@ -1,7 +1,10 @@
 """Writes about users. `user_set_active` is the only code that changes
-is_active, `user_access_update` the only one that changes groups, permissions
-and the staff and superuser flags; both write the account's history
-(AccountEvent) in the same transaction."""
+is_active, `user_sign_in_suspend` and `user_sign_in_restore` the only ones
+that change a suspension, `user_access_update` the only one that changes a
+user's groups, permissions and the staff and superuser flags,
+`group_permissions_update` and `group_delete` the only ones that change what a
+group gives its members; each writes the accounts' history (AccountEvent) in
+the same transaction."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -9,9 +12,21 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
-from users.models import AccountEvent, User
-from users.selectors import user_may_own_records, user_owns_anything
+from users.models import (
+    ACCESS_SETTINGS_PERMISSION,
+    OWN_RECORDS_PERMISSION,
+    TRANSFER_RECORDS_PERMISSION,
+    AccountEvent,
+    User,
+)
+from users.selectors import (
+    group_change_loses_owners,
+    may_act,
+    user_may_own_records,
+    user_owns_anything,
+)
 
 DEACTIVATION_ERRORS = {
     "deactivate_self": "You cannot deactivate your own account.",
@@ -26,8 +41,34 @@ ACCESS_ERRORS = {
         "(in a group that may own records). Transfer them to another user first."
     ),
 }
+SUSPENSION_ERRORS = {
+    "suspend_self": "You cannot suspend your own sign-in.",
+    "suspend_last_superuser": (
+        "{name} is the last active superuser and their sign-in cannot be suspended."
+    ),
+    "suspend_inactive": "{name} is inactive and cannot sign in already.",
+    "already_suspended": "{name}'s sign-in is already suspended.",
+    "not_suspended": "{name}'s sign-in is not suspended: there is nothing to restore.",
+}
+SUSPENSION_REASON_MAX_LENGTH = User._meta.get_field("sign_in_suspension_reason").max_length
+GROUP_ERRORS = {
+    "group_owner_permission_removed": (
+        "{names} still own clients, matters or cases and would lose the permission to own "
+        "them. Transfer their records to another user first."
+    ),
+}
 # Refusals that a transfer to another user resolves: shown with a link to User Transfer All.
 TRANSFER_FIRST_CODES = frozenset({"owns_records", "owner_permission_removed"})
+# Given or taken through a group, these are written in each member's history: owning
+# records, transferring them, and the settings pages (users, receipts and history).
+SIGNIFICANT_PERMISSIONS = (
+    OWN_RECORDS_PERMISSION,
+    TRANSFER_RECORDS_PERMISSION,
+    ACCESS_SETTINGS_PERMISSION,
+    "users.add_user",
+    "users.change_user",
+    "transfers.view_transfer",
+)
 
 
 def _name(user: User | None) -> str:
@@ -41,13 +82,17 @@ def account_event_record(
     acting_user: User | None,
     detail: str = "",
     receipt_number: int | None = None,
+    actor_name: str | None = None,
 ) -> AccountEvent:
+    """Write one event of the account's history. `actor_name` names an actor
+    that is not a user (an identity provider's API token); it is used only
+    when `acting_user` is None."""
     return AccountEvent.objects.create(
         user=user,
         user_name=user.full_name,
         kind=kind,
         actor=acting_user,
-        actor_name=_name(acting_user),
+        actor_name=_name(acting_user) if acting_user is not None else (actor_name or ""),
         detail=detail,
         receipt_number=receipt_number,
     )
@@ -222,9 +267,7 @@ def deactivation_refusal(*, user: User, acting_user: User | None) -> ValidationE
     name = user.full_name
     if acting_user is not None and acting_user.pk == user.pk:
         return ValidationError(DEACTIVATION_ERRORS["deactivate_self"], code="deactivate_self")
-    if user.is_superuser and not (
-        User.objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk).exists()
-    ):
+    if user.is_superuser and not _another_superuser_may_act(user):
         return ValidationError(
             DEACTIVATION_ERRORS["last_superuser"].format(name=name), code="last_superuser"
         )
@@ -233,6 +276,11 @@ def deactivation_refusal(*, user: User, acting_user: User | None) -> ValidationE
             DEACTIVATION_ERRORS["owns_records"].format(name=name), code="owns_records"
         )
     return None
+
+
+def _another_superuser_may_act(user: User) -> bool:
+    """Whether a superuser other than `user` is active and may sign in."""
+    return may_act(User.objects.filter(is_superuser=True)).exclude(pk=user.pk).exists()
 
 
 # Any fixed number: the key of the advisory lock taken while a superuser is deactivated.
@@ -254,6 +302,7 @@ def user_set_active(
     is_active: bool,
     acting_user: User | None,
     receipt_number: int | None = None,
+    actor_name: str | None = None,
 ) -> User:
     """Activate or deactivate an account, and record it in the account's
     history (`receipt_number`: the transfer or revert doing it).
@@ -281,8 +330,101 @@ def user_set_active(
                 kind=AccountEvent.Kind.REACTIVATED if is_active else AccountEvent.Kind.DEACTIVATED,
                 acting_user=acting_user,
                 receipt_number=receipt_number,
+                actor_name=actor_name,
             )
     user.is_active = is_active
+    return user
+
+
+def suspension_refusal(*, user: User, acting_user: User | None) -> ValidationError | None:
+    """Why `user`'s sign-in may not be suspended now, or None when it may.
+    Owning records is no reason: suspending is how a leaver who still owns
+    records loses access at once."""
+    name = user.full_name
+
+    def refused(code: str) -> ValidationError:
+        return ValidationError(SUSPENSION_ERRORS[code].format(name=name), code=code)
+
+    if acting_user is not None and acting_user.pk == user.pk:
+        return refused("suspend_self")
+    if not user.is_active:
+        return refused("suspend_inactive")
+    if user.sign_in_suspended_at is not None:
+        return refused("already_suspended")
+    if user.is_superuser and not _another_superuser_may_act(user):
+        return refused("suspend_last_superuser")
+    return None
+
+
+def user_sign_in_suspend(
+    *,
+    user: User,
+    acting_user: User | None,
+    reason: str = "",
+    actor_name: str | None = None,
+) -> User:
+    """Suspend `user`'s sign-in at once, whatever they own, and record it (the
+    reason in the event's detail). Their open sessions end on their next
+    request, sign-in and password reset are refused as for an inactive
+    account, their API tokens stop working (users.selectors.user_may_act),
+    and they receive no records (users.selectors.eligible_owners).
+
+    Refused (ValidationError with a code of SUSPENSION_ERRORS, nothing
+    changed) for one's own account, an inactive account, one already
+    suspended and the last active superuser. `actor_name` names an actor that
+    is not a user, when `acting_user` is None.
+    """
+    reason = reason.strip()[:SUSPENSION_REASON_MAX_LENGTH]
+    with transaction.atomic():
+        # The locks of user_set_active: a transfer to this user waits for the
+        # suspension and then sees it, and two superusers cannot suspend (or
+        # deactivate) each other at once.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.is_superuser:
+            _superuser_deactivations_serialize()
+        refusal = suspension_refusal(user=locked, acting_user=acting_user)
+        if refusal is not None:
+            raise refusal
+        suspended_at = timezone.now()
+        User.objects.filter(pk=user.pk).update(
+            sign_in_suspended_at=suspended_at, sign_in_suspension_reason=reason
+        )
+        account_event_record(
+            user=locked,
+            kind=AccountEvent.Kind.SIGN_IN_SUSPENDED,
+            acting_user=acting_user,
+            detail=f"Reason: {reason}" if reason else "",
+            actor_name=actor_name,
+        )
+    user.sign_in_suspended_at = suspended_at
+    user.sign_in_suspension_reason = reason
+    return user
+
+
+def user_sign_in_restore(
+    *, user: User, acting_user: User | None, actor_name: str | None = None
+) -> User:
+    """Undo a suspension and record it. Refused (code not_suspended, nothing
+    changed) when the sign-in is not suspended. An inactive account stays
+    inactive: restoring only lifts the suspension."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.sign_in_suspended_at is None:
+            raise ValidationError(
+                SUSPENSION_ERRORS["not_suspended"].format(name=locked.full_name),
+                code="not_suspended",
+            )
+        User.objects.filter(pk=user.pk).update(
+            sign_in_suspended_at=None, sign_in_suspension_reason=""
+        )
+        account_event_record(
+            user=locked,
+            kind=AccountEvent.Kind.SIGN_IN_RESTORED,
+            acting_user=acting_user,
+            actor_name=actor_name,
+        )
+    user.sign_in_suspended_at = None
+    user.sign_in_suspension_reason = ""
     return user
 
 
@@ -290,3 +432,91 @@ def user_delete_record(*, user: User, acting_user: User | None) -> None:
     """Record a deletion in the account's history (the row stays, its user
     link set to NULL). Call in the transaction that deletes the user."""
     account_event_record(user=user, kind=AccountEvent.Kind.DELETED, acting_user=acting_user)
+
+
+def _significant(permissions: Iterable[Permission]) -> set[str]:
+    names = {
+        f"{permission.content_type.app_label}.{permission.codename}" for permission in permissions
+    }
+    return names.intersection(SIGNIFICANT_PERMISSIONS)
+
+
+def _group_locked_with_members(group: Group) -> tuple[Group, list[User]]:
+    """The group's row and its members' rows, locked. The group is locked
+    FOR NO KEY UPDATE, which a user's groups being changed (a KEY SHARE on the
+    group) does not wait for: the members are locked after, as
+    user_access_update locks its user first."""
+    locked = Group.objects.select_for_update(no_key=True).get(pk=group.pk)
+    members = list(User.objects.select_for_update().filter(groups=locked).order_by("pk"))
+    return locked, members
+
+
+def _group_refusal(group: Group, permissions: Iterable[Permission]) -> ValidationError | None:
+    losing = group_change_loses_owners(group=group, permissions=permissions)
+    if not losing:
+        return None
+    return ValidationError(
+        GROUP_ERRORS["group_owner_permission_removed"].format(
+            names=", ".join(user.full_name for user in losing)
+        ),
+        code="owner_permission_removed",
+    )
+
+
+def group_permissions_update(
+    *, group: Group, permissions: Iterable[Permission], acting_user: User | None
+) -> Group:
+    """Set a group's permissions. When that gives or takes a significant
+    permission (SIGNIFICANT_PERMISSIONS), every member gets an account event
+    naming the group, what changed and who changed it.
+
+    Refused (ValidationError, code owner_permission_removed, nothing changed)
+    when a member who owns records would lose the permission to own them."""
+    permissions = list(permissions)
+    with transaction.atomic():
+        locked, members = _group_locked_with_members(group)
+        if refusal := _group_refusal(locked, permissions):
+            raise refusal
+        before = _significant(locked.permissions.select_related("content_type"))
+        locked.permissions.set(permissions)
+        after = _significant(locked.permissions.select_related("content_type"))
+        changes = [f"{name} given" for name in sorted(after - before)]
+        changes += [f"{name} removed" for name in sorted(before - after)]
+        if changes:
+            detail = f'Through group "{locked.name}": ' + "; ".join(changes)
+            for member in members:
+                account_event_record(
+                    user=member,
+                    kind=AccountEvent.Kind.ACCESS_CHANGED,
+                    acting_user=acting_user,
+                    detail=detail,
+                )
+    return locked
+
+
+def group_delete(*, group: Group, acting_user: User | None) -> None:
+    """Delete a group. Each member gets an account event naming the group, the
+    groups before and after, the permissions it took away and who deleted it.
+
+    Refused (ValidationError, code owner_permission_removed, nothing changed)
+    when a member who owns records would lose the permission to own them."""
+    with transaction.atomic():
+        locked, members = _group_locked_with_members(group)
+        if refusal := _group_refusal(locked, permissions=()):
+            raise refusal
+        taken = sorted(_significant(locked.permissions.select_related("content_type")))
+        for member in members:
+            groups = tuple(member.groups.order_by("name").values_list("name", flat=True))
+            remaining = tuple(name for name in groups if name != locked.name)
+            detail = (
+                f'Group "{locked.name}" deleted. Groups: {_listed(groups)} → {_listed(remaining)}'
+            )
+            if taken:
+                detail += f"; removed with it: {', '.join(taken)}"
+            account_event_record(
+                user=member,
+                kind=AccountEvent.Kind.GROUPS_CHANGED,
+                acting_user=acting_user,
+                detail=detail,
+            )
+        locked.delete()

@@ -7,15 +7,23 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.forms import Form
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import FormView, ListView, TemplateView
 
-from users.forms import UserCreateForm, UserSearchForm, UserUpdateForm
+from users.account_states import account_state_label, leavers_count
+from users.forms import SignInSuspendForm, UserCreateForm, UserSearchForm, UserUpdateForm
 from users.models import ACCESS_SETTINGS_PERMISSION, User
 from users.refusals import with_transfer_link
-from users.selectors import with_workload
-from users.services import user_create, user_update
+from users.selectors import with_workload, workload_summary
+from users.services import (
+    suspension_refusal,
+    user_create,
+    user_sign_in_restore,
+    user_sign_in_suspend,
+    user_update,
+)
 
 
 class SettingsPermissionMixin(PermissionRequiredMixin):
@@ -46,6 +54,13 @@ class SettingsPermissionMixin(PermissionRequiredMixin):
 class SettingsView(SettingsPermissionMixin, TemplateView):
     template_name = "users/settings.html"
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            leavers_count=leavers_count(),
+            leavers_url=reverse("users:user_list") + f"?status={UserSearchForm.LEAVERS}",
+            **kwargs,
+        )
+
 
 class UserListView(SettingsPermissionMixin, ListView):
     """User Registration: search, status filter and the paginated grid with
@@ -58,18 +73,20 @@ class UserListView(SettingsPermissionMixin, ListView):
     def get_queryset(self):
         self.search_form = UserSearchForm(self.request.GET or None)
         users = self.search_form.filter(User.objects.all())
-        return (
-            with_workload(users)
-            .prefetch_related(Prefetch("groups", queryset=Group.objects.order_by("name")))
-            .order_by("first_name", "last_name", "username", "pk")
-        )
+        return users.prefetch_related(
+            Prefetch("groups", queryset=Group.objects.order_by("name"))
+        ).order_by("first_name", "last_name", "username", "pk")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        for person in context["users"]:
+            person.state_label = account_state_label(person.account_state)
+            person.owns_summary = workload_summary(person)
         query = self.request.GET.copy()
         query.pop("page", None)
         context.update(
             search_form=self.search_form,
+            shows_leavers=self.search_form.shows_leavers,
             page_query=query.urlencode(),
         )
         return context
@@ -145,3 +162,60 @@ class UserUpdateView(SettingsPermissionMixin, FormView):
             edited_user=stored,
             **kwargs,
         )
+
+
+class _SignInChangeView(SettingsPermissionMixin, FormView):
+    """A confirmation page (GET) and its POST, for one user's sign-in."""
+
+    extra_permissions = ("users.change_user",)
+
+    def load_objects(self, **kwargs):
+        self.person = get_object_or_404(with_workload(User.objects.all()), pk=kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(person=self.person, **kwargs)
+
+    def done(self, message: str):
+        messages.success(self.request, message)
+        return redirect(reverse("users:user_list") + f"?q={self.person.username}")
+
+
+class UserSignInSuspendView(_SignInChangeView):
+    """Suspend sign-in: the leaver's access ends now, whatever they own. A
+    refusal known in advance (own account, last superuser, already suspended,
+    inactive) is shown on the page, and again if it arises on Save."""
+
+    template_name = "users/user_sign_in_suspend.html"
+    form_class = SignInSuspendForm
+
+    def get_context_data(self, **kwargs):
+        refusal = suspension_refusal(user=self.person, acting_user=self.request.user)
+        return super().get_context_data(refusal=refusal, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            user_sign_in_suspend(
+                user=self.person,
+                acting_user=self.request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        return self.done(
+            f"{self.person.full_name}'s sign-in was suspended. "
+            "They keep what they own until it is transferred."
+        )
+
+
+class UserSignInRestoreView(_SignInChangeView):
+    template_name = "users/user_sign_in_restore.html"
+    form_class = Form
+
+    def form_valid(self, form):
+        try:
+            user_sign_in_restore(user=self.person, acting_user=self.request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        return self.done(f"{self.person.full_name}'s sign-in was restored.")

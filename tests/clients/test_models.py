@@ -1,8 +1,8 @@
 """Record numbers stay unique now that a constraint, not unique=True, keeps them so
 (see clients migration 0004): the same message on the field, and the database
-refuses what skips validation. Every owner exists, checked on PostgreSQL by
-triggers rather than a foreign key (clients migration 0005): the database
-refuses a missing owner and the deletion of a user who still owns a record."""
+refuses what skips validation. Every owner exists, checked by a foreign key on
+both databases (clients migration 0006): the database refuses a missing owner
+and the deletion of a user who still owns a record."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -41,12 +41,15 @@ def test_the_database_refuses_a_duplicate_number(attorney_firm, model):
     assert model.objects.filter(number=existing.number).count() == 1
 
 
-OWNER_REFUSED = r"violates the owner check|invalid foreign key: clients_\w+\.owner_id"
+OWNER_REFUSED = (
+    r'violates foreign key constraint "clients_\w+_owner_id_\w+"'
+    r"|invalid foreign key: clients_\w+\.owner_id"
+)
 
 
 def checked(write) -> None:
-    """`write`, and the database's checks of it: at once on PostgreSQL (the owner
-    triggers), at commit on SQLite (its foreign keys), here asked for at once."""
+    """`write`, and the database's checks of it: the foreign keys are checked at
+    commit on both databases, here asked for at once."""
     with transaction.atomic():
         write()
         connection.check_constraints()

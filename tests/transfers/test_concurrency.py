@@ -126,14 +126,19 @@ def race_at_step(step, first_call, second_call):
     return race_held(at_transfer_step(step), first_call, second_call)
 
 
-def race_held(hold, first_call, second_call):
+def race_held(hold, first_call, second_call, *, second_waits=True):
+    """With `second_waits` False, the second must instead finish while the first
+    is held."""
     first = Worker("first", first_call)
     second = Worker("second", second_call)
     with gate(hold, "first") as (reached, release):
         first.start()
         assert reached.wait(WAIT)
         second.start()
-        assert_blocked(second)
+        if second_waits:
+            assert_blocked(second)
+        else:
+            second.finish()
         release.set()
         first.finish()
         second.finish()
@@ -305,33 +310,34 @@ def test_two_superusers_deactivated_at_once_leave_one_active(administrator):
     assert User.objects.filter(is_superuser=True, is_active=True).count() == 1
 
 
-def test_a_user_being_given_records_is_not_deleted_meanwhile():
-    """The owner checks (clients migration 0005) lock each owner as a foreign
-    key's check does: the deletion waits for the transaction that gives the
-    records, then sees them and is refused."""
+def test_a_user_deleted_while_being_given_records_leaves_no_record_without_owner():
+    """The owner foreign keys are checked at commit (clients migration 0006): a
+    deletion does not wait for a transaction that gives the user records but
+    has not committed; that transaction is then refused at its commit."""
     case, holder = CaseFactory(), UserFactory()
-    give, delete = race(
-        Sql,
-        "run",
+    give, delete = race_held(
+        after_call(Sql, "run"),
         sql_in_transaction(GIVE_CASE, [holder.pk, case.pk]),
         sql_in_transaction(DELETE_USER, [holder.pk]),
+        second_waits=False,
     )
-    assert give.error is None
-    assert isinstance(delete.error, IntegrityError)
-    assert "owns records" in str(delete.error)
-    assert Case.objects.get(pk=case.pk).owner_id == holder.pk
+    assert delete.error is None
+    assert isinstance(give.error, IntegrityError)
+    assert 'is not present in table "users_user"' in str(give.error)
+    assert Case.objects.get(pk=case.pk).owner_id == case.owner_id
+    assert not User.objects.filter(pk=holder.pk).exists()
 
 
 def test_records_are_not_given_to_a_user_being_deleted():
     case, holder = CaseFactory(), UserFactory()
-    delete, give = race(
-        Sql,
-        "run",
+    delete, give = race_held(
+        after_call(Sql, "run"),
         sql_in_transaction(DELETE_USER, [holder.pk]),
         sql_in_transaction(GIVE_CASE, [holder.pk, case.pk]),
     )
+    # The give's check at commit waits for the deletion's row lock, then sees it.
     assert delete.error is None
     assert isinstance(give.error, IntegrityError)
-    assert "does not exist" in str(give.error)
+    assert 'is not present in table "users_user"' in str(give.error)
     assert Case.objects.get(pk=case.pk).owner_id == case.owner_id
     assert not User.objects.filter(pk=holder.pk).exists()

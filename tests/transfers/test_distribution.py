@@ -122,6 +122,21 @@ def test_ties_on_cases_go_to_fewer_clients():
     assert distribute_clients(clients, users, DistributionMode.WORKLOAD) == {1: 20}
 
 
+def test_a_book_without_cases_is_split_evenly_by_matters():
+    """Three clients with no cases and 1, 1 and 2 matters (the 2-matter client
+    last by name): the largest goes first, so two empty users get 2 matters each,
+    not 3 and 1."""
+    clients = [
+        ClientLoad(client_id=1, clients=1, matters=1, cases=0, sort_key=(0,)),
+        ClientLoad(client_id=2, clients=1, matters=1, cases=0, sort_key=(1,)),
+        ClientLoad(client_id=3, clients=1, matters=2, cases=0, sort_key=(2,)),
+    ]
+    users = team([(0, 0, 0), (0, 0, 0)])
+    distribute_clients(clients, users, DistributionMode.WORKLOAD)
+    assert sorted(user.matters for user in users) == [2, 2]
+    assert sorted(user.clients for user in users) == [1, 2]
+
+
 def test_no_users_or_an_unknown_mode_is_an_error():
     with pytest.raises(ValueError):
         distribute_clients([], [], DistributionMode.WORKLOAD)

@@ -5,13 +5,14 @@ selection, Distribute and the preview, without JavaScript (plain posts)."""
 from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
-from tests.conftest import snapshot
-from tests.factories import CaseFactory, MatterFactory, OwnerFactory
+from tests.conftest import permission, snapshot
+from tests.factories import CaseFactory, MatterFactory, OwnerFactory, UserFactory
 from tests.helpers import counts_of
 from transfers.models import Transfer
 from transfers.web.fields import user_reference
@@ -104,6 +105,69 @@ def test_the_field_limit_is_raised_for_user_transfer_only(admin_http, leaver_fir
     )
     assert response.status_code == 400  # Django's own limit, unchanged elsewhere
     assert snapshot() == before
+
+
+CSRF_SECRET = "s" * 32  # a valid secret: the cookie, and the token posted with it
+
+
+def csrf_checked(user=None) -> HttpClient:
+    """A client whose posts meet the CSRF check, as a browser's do (the test
+    client skips it otherwise): the check reads request.POST."""
+    http = HttpClient(enforce_csrf_checks=True)
+    http.cookies[settings.CSRF_COOKIE_NAME] = CSRF_SECRET
+    if user is not None:
+        http.force_login(user)
+    return http
+
+
+def with_token(fields: list[tuple]) -> str:
+    return urlencode([("csrfmiddlewaretoken", CSRF_SECRET), *fields])
+
+
+def many_fields(leaver_firm) -> str:
+    """1,500 fields: over Django's 1,000, well under User Transfer's bound."""
+    return with_token(
+        [("selected", "x")] * 1_500
+        + [(f"client-{leaver_firm.crane.pk}", leaver_firm.dana.pk), ("action", "save")]
+    )
+
+
+def test_the_raised_field_limit_lets_a_transfer_user_post_past_1000_fields(
+    administrator, leaver_firm
+):
+    http = csrf_checked(administrator)
+    response = http.post(url(leaver_firm.leaver), many_fields(leaver_firm), content_type=FORM)
+    assert response.status_code == 200  # the form's own answer: Save needs the rows listed
+    assert "User Transfer" in response.content.decode()
+
+
+def test_an_anonymous_post_keeps_the_site_wide_field_limit(leaver_firm):
+    """Read with Django's 1,000 by the CSRF check, before the sign-in redirect:
+    a large anonymous post costs no more than one to any other page."""
+    before = snapshot()
+    response = csrf_checked().post(
+        url(leaver_firm.leaver), many_fields(leaver_firm), content_type=FORM
+    )
+    assert response.status_code == 400
+    assert "User Transfer" not in response.content.decode()
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("permissions", [(), ("view_user",)])
+def test_a_post_by_a_user_without_the_transfer_permission_keeps_the_site_wide_limit(
+    leaver_firm, permissions
+):
+    clerk = UserFactory(username="clerk")
+    clerk.user_permissions.add(*(permission(name, app_label="users") for name in permissions))
+    before = snapshot()
+    http = csrf_checked(clerk)
+    response = http.post(url(leaver_firm.leaver), many_fields(leaver_firm), content_type=FORM)
+    assert response.status_code == 400
+    assert "User Transfer" not in response.content.decode()
+    assert snapshot() == before
+    # Within the site-wide limit, the same post meets the view's own refusal.
+    small = with_token([("action", "save"), (f"client-{leaver_firm.crane.pk}", "1")])
+    assert http.post(url(leaver_firm.leaver), small, content_type=FORM).status_code == 403
 
 
 def test_a_post_over_the_field_bound_is_refused_with_a_pointer_to_the_command(

@@ -600,8 +600,12 @@ def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, leav
     assert share[-1] == "yes"
 
 
-def test_csv_neutralises_formulas(admin_http, leaver_firm):
-    leaver_firm.acme.name = "=HYPERLINK(1)"
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
+def test_csv_neutralises_formulas(admin_http, leaver_firm, start):
+    """A cell a spreadsheet would run as a formula starts with a quote, whatever
+    the character that would make it one (names keep leading whitespace)."""
+    name = f"{start}HYPERLINK(1)"
+    leaver_firm.acme.name = name
     leaver_firm.acme.save()
     admin_http.post(
         all_url(leaver_firm.leaver), {"new_user": leaver_firm.dana.pk, "request_key": uuid.uuid4()}
@@ -610,7 +614,11 @@ def test_csv_neutralises_formulas(admin_http, leaver_firm):
     content = b"".join(
         admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk])).streaming_content
     ).decode()
-    assert "'=HYPERLINK(1)" in content
+    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
+    [client_row] = [
+        row for row in rows if row[1] == "client" and row[2] == str(leaver_firm.acme.pk)
+    ]
+    assert client_row[4] == "'" + name
 
 
 def test_revert_confirmation_then_post(admin_http, transfer, leaver_firm):

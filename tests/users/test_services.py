@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 
 from tests.factories import ClientFactory, OwnerFactory, UserFactory
 from users import groups
-from users.services import user_set_active
+from users.models import AccountEvent
+from users.services import user_access_update, user_set_active
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +36,24 @@ def test_deactivation_and_reactivation():
     user_set_active(user=user, is_active=True, acting_user=actor)
     user.refresh_from_db()
     assert user.is_active
+
+
+@pytest.mark.parametrize(
+    ("flags", "detail"),
+    [
+        ({"is_superuser": True}, "Superuser given"),
+        ({"is_staff": True}, "Staff access given"),
+        ({"is_staff": True, "is_superuser": True}, "Staff access given; superuser given"),
+    ],
+)
+def test_every_flag_change_is_written_in_the_account_history(flags, detail):
+    """Making someone a superuser, or taking it away, is on the record with its actor."""
+    actor = UserFactory(is_superuser=True)
+    user = UserFactory()
+    user_access_update(user=user, acting_user=actor, **flags)
+    event = AccountEvent.objects.get(user=user, kind=AccountEvent.Kind.ACCESS_CHANGED)
+    assert (event.detail, event.actor) == (detail, actor)
+
+    user_access_update(user=user, acting_user=actor, **dict.fromkeys(flags, False))
+    taken = AccountEvent.objects.filter(user=user, kind=AccountEvent.Kind.ACCESS_CHANGED)
+    assert taken.latest("pk").detail == detail.replace("given", "removed")

@@ -84,6 +84,10 @@ def receivers_check(
             raise TransferRefused(
                 "new_user_inactive", field=field, client_ids=clients_of(user), name=user.full_name
             )
+        if user.sign_in_suspended_at is not None:
+            raise TransferRefused(
+                "new_user_suspended", field=field, client_ids=clients_of(user), name=user.full_name
+            )
     eligible = set(eligible_owners().filter(pk__in=list(receivers)).values_list("pk", flat=True))
     for user in receivers.values():
         if user.pk not in eligible:

@@ -156,7 +156,7 @@ def transfer_revert_refusal(
     revert_not_allowed: already reverted, or a user it took records from has
     been deleted. revert_conflict: the records would return to someone who
     can no longer own them (inactive without this revert reactivating them,
-    or no longer allowed to own records).
+    sign-in suspended, or no longer allowed to own records).
     """
     if acting_user is not None and not acting_user.has_perm(TRANSFER_RECORDS_PERMISSION):
         return TransferRefused("permission_denied")
@@ -180,6 +180,12 @@ def transfer_revert_refusal(
                 "revert_conflict",
                 reason=OWNER_ERRORS["owner_inactive"].format(name=user.full_name),
             )
+    for user in User.objects.filter(pk__in=targets, sign_in_suspended_at__isnull=False):
+        return TransferRefused(
+            "revert_conflict",
+            reason=OWNER_ERRORS["owner_suspended"].format(name=user.full_name)
+            + " Restore their sign-in first.",
+        )
     # Active or not: the revert may reactivate the old user.
     eligible = set(allowed_owners(User.objects.filter(pk__in=targets)).values_list("pk", flat=True))
     for user in User.objects.filter(pk__in=targets - eligible).order_by("pk"):

@@ -5,6 +5,7 @@ these forms (add_refusal)."""
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -116,6 +117,21 @@ def too_many_clients_message(old_username: str = "OLD") -> str:
         f"{old_username} --plan plan.csv --by YOUR_USERNAME (or --distribute with the "
         f"usernames of the new users)."
     )
+
+
+@dataclass(frozen=True)
+class PostFieldLimit:
+    """A view's `post_field_limit` (casengine.middleware): the most fields its
+    form may post, and the page that refuses more."""
+
+    max_fields: int
+    refusal_template: str
+
+    def refusal_context(self) -> dict:
+        return {"message": too_many_clients_message(), "max_fields": self.max_fields}
+
+
+PER_CLIENT_POST_LIMIT = PostFieldLimit(PER_CLIENT_MAX_FIELDS, "transfers/transfer_too_large.html")
 
 
 class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):

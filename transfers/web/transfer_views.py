@@ -17,7 +17,12 @@ from transfers.engine.holdings import linked_clients, user_holdings
 from transfers.engine.services import records_transfer_all, records_transfer_per_client
 from transfers.errors import TransferRefused
 from transfers.web.fields import new_request_key, user_choices
-from transfers.web.forms import PER_CLIENT_MAX_CLIENTS, TransferAllForm, TransferPerClientForm
+from transfers.web.forms import (
+    PER_CLIENT_MAX_CLIENTS,
+    PER_CLIENT_POST_LIMIT,
+    TransferAllForm,
+    TransferPerClientForm,
+)
 from transfers.web.presenters import per_client, words
 from users.models import TRANSFER_RECORDS_PERMISSION, User
 from users.selectors import eligible_owners, with_workload
@@ -99,6 +104,7 @@ class TransferPerClientView(OldUserMixin, View):
     in the browser and the last two fetch the same answer without reloading."""
 
     template_name = "transfers/transfer_per_client.html"
+    post_field_limit = PER_CLIENT_POST_LIMIT  # read by casengine.middleware
 
     def get(self, request, user_pk):
         form = self.form(initial={"request_key": new_request_key()})

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from users import groups
 from users.models import User
-from users.services import user_access_update, user_create, user_set_active
+from users.services import user_access_update, user_create, user_set_active, user_sign_in_restore
 
 
 class Command(BaseCommand):
@@ -43,6 +43,9 @@ class Command(BaseCommand):
                 is_superuser=True,
             )
             user_set_active(user=user, is_active=True, acting_user=None)
+            if user.sign_in_suspended_at is not None:
+                # The way back in for a locked-out administrator.
+                user_sign_in_restore(user=user, acting_user=None)
         verb = "Created" if created else "Reset"
         self.stdout.write(self.style.SUCCESS(f"{verb} the administrator account."))
         self.stdout.write(f"  Username: {username}")
