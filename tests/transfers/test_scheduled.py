@@ -321,3 +321,31 @@ def test_a_refused_save_suspends_no_one(admin_http, leaver_firm):
     assert "The new user must be someone other than Sam Leaver." in response.content.decode()
     assert User.objects.get(pk=leaver_firm.leaver.pk).sign_in_suspended_at is None
     assert not TransferJob.objects.exists()
+
+
+def test_transfer_user_distribute_at_stores_the_plan_client_by_client(administrator, leaver_firm):
+    when = in_two_days()
+    call_command_output(
+        "transfer_user",
+        leaver_firm.leaver.username,
+        "--distribute",
+        f"{leaver_firm.dana.username},{leaver_firm.marcus.username}",
+        "--by",
+        administrator.username,
+        "--at",
+        when.strftime("%Y-%m-%d %H:%M"),
+    )
+    job = TransferJob.objects.get()
+    assert (job.status, job.mode) == (Status.SCHEDULED, Transfer.Mode.PER_CLIENT)
+    linked = {leaver_firm.acme.pk, leaver_firm.bolt.pk, leaver_firm.crane.pk}
+    assert {int(pk) for pk in job.arguments["assignments"]} == linked
+    assert set(job.arguments["expected_client_ids"]) == linked
+    assert set(job.arguments["assignments"].values()) <= {
+        leaver_firm.dana.pk,
+        leaver_firm.marcus.pk,
+    }
+    its_time_has_come(job)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Status.DONE
+    assert not Case.objects.filter(owner=leaver_firm.leaver).exists()
