@@ -12,6 +12,7 @@ FIELD_NEW_USER = "new_user"
 FIELD_ASSIGNMENTS = "assignments"
 FIELD_DEACTIVATE = "deactivate_old_user"
 FIELD_RUN_AT = "run_at"
+FIELD_SUSPEND = "suspend_sign_in"
 
 # The refusals of an owner and of a deactivation say what the same rule says
 # everywhere else (clients.models, users.services).

@@ -25,6 +25,7 @@ from tests.factories import ClientFactory
 from tests.transfers.job_support import run_worker
 from transfers.background.routers import PROGRESS_DATABASE
 from transfers.models import Transfer, TransferJob
+from users.models import AccountEvent, User
 from users.services import user_set_active
 from users.transfer_schedule import users_with_scheduled_transfer
 
@@ -262,3 +263,89 @@ def call_command_output(*args) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+# --- Suspend sign-in now -------------------------------------------------------------
+
+
+def test_suspend_sign_in_now_with_a_scheduled_transfer_then_it_deactivates_the_leaver(
+    admin_http, leaver_firm, administrator
+):
+    when = in_two_days()
+    schedule_transfer_all(
+        admin_http, leaver_firm, when, suspend_sign_in="on", deactivate_old_user="on"
+    )
+    job = TransferJob.objects.get()
+    leaver = User.objects.get(pk=leaver_firm.leaver.pk)
+    assert leaver.sign_in_suspended_at is not None and leaver.is_active
+    event = AccountEvent.objects.get(user=leaver, kind=AccountEvent.Kind.SIGN_IN_SUSPENDED)
+    assert event.actor == administrator
+    assert f"Leaving: transfer scheduled for {job.run_at_text}" in event.detail
+    assert Case.objects.filter(owner=leaver).count() == 3  # suspended, still the owner
+
+    its_time_has_come(job)
+    run_worker()
+
+    job.refresh_from_db()
+    leaver.refresh_from_db()
+    assert job.status == Status.DONE and not leaver.is_active
+    assert Case.objects.filter(owner=leaver_firm.dana).count() == 3
+
+
+def test_a_suspension_that_would_be_refused_refuses_the_save_and_changes_nothing(
+    admin_http, leaver_firm, administrator
+):
+    """An administrator transferring their own records cannot suspend themselves."""
+    ClientFactory(name="Own Ltd", number="C-00010", owner=administrator)
+    before = snapshot()
+    response = admin_http.post(
+        all_url(administrator),
+        {
+            "new_user": leaver_firm.dana.pk,
+            "when": "at",
+            "run_at": form_time(in_two_days()),
+            "suspend_sign_in": "on",
+            "request_key": str(uuid.uuid4()),
+        },
+    )
+    assert "You cannot suspend your own sign-in." in response.content.decode()
+    administrator.refresh_from_db()
+    assert administrator.sign_in_suspended_at is None
+    assert not TransferJob.objects.exists() and snapshot() == before
+
+
+def test_a_refused_save_suspends_no_one(admin_http, leaver_firm):
+    response = schedule_transfer_all(
+        admin_http, leaver_firm, in_two_days(), new_user=leaver_firm.leaver.pk, suspend_sign_in="on"
+    )
+    assert "The new user must be someone other than Sam Leaver." in response.content.decode()
+    assert User.objects.get(pk=leaver_firm.leaver.pk).sign_in_suspended_at is None
+    assert not TransferJob.objects.exists()
+
+
+def test_transfer_user_distribute_at_stores_the_plan_client_by_client(administrator, leaver_firm):
+    when = in_two_days()
+    call_command_output(
+        "transfer_user",
+        leaver_firm.leaver.username,
+        "--distribute",
+        f"{leaver_firm.dana.username},{leaver_firm.marcus.username}",
+        "--by",
+        administrator.username,
+        "--at",
+        when.strftime("%Y-%m-%d %H:%M"),
+    )
+    job = TransferJob.objects.get()
+    assert (job.status, job.mode) == (Status.SCHEDULED, Transfer.Mode.PER_CLIENT)
+    linked = {leaver_firm.acme.pk, leaver_firm.bolt.pk, leaver_firm.crane.pk}
+    assert {int(pk) for pk in job.arguments["assignments"]} == linked
+    assert set(job.arguments["expected_client_ids"]) == linked
+    assert set(job.arguments["assignments"].values()) <= {
+        leaver_firm.dana.pk,
+        leaver_firm.marcus.pk,
+    }
+    its_time_has_come(job)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == Status.DONE
+    assert not Case.objects.filter(owner=leaver_firm.leaver).exists()

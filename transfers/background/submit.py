@@ -21,9 +21,10 @@ from django_tasks_db.models import DBTaskResult
 from transfers.background.state import active_transfer_job
 from transfers.background.worker import MODES, transfer_job_run, transfer_revert
 from transfers.engine.holdings import user_holdings
-from transfers.errors import FIELD_RUN_AT, TransferInProgress, TransferRefused
+from transfers.errors import FIELD_RUN_AT, FIELD_SUSPEND, TransferInProgress, TransferRefused
 from transfers.models import Transfer, TransferJob
 from users.models import TRANSFER_RECORDS_PERMISSION, User
+from users.services import suspension_refusal, user_sign_in_suspend
 
 try:
     from django.tasks import TaskResultStatus
@@ -116,9 +117,11 @@ class Submission:
 def transfer_submit(
     *,
     service,
+    acting_user: User,
     old_user: User,
     record_count: int | None = None,
     run_at: datetime | None = None,
+    suspend_sign_in: bool = False,
     **arguments,
 ) -> Submission:
     """Save a transfer form: `service(old_user=old_user, **arguments)` now, or
@@ -130,7 +133,13 @@ def transfer_submit(
     scheduled transfer is first checked by a validate_only pass of the same
     service, under the same locks, without moving anything; a scheduled one
     is checked again when it runs. A user whose records a job is already
-    to move is refused with transfer_in_progress or transfer_scheduled (`.job`)."""
+    to move is refused with transfer_in_progress or transfer_scheduled (`.job`).
+
+    With `suspend_sign_in`, `old_user`'s sign-in is suspended once the Save is
+    accepted (users.services.user_sign_in_suspend, recorded on their account);
+    a suspension that would be refused refuses the Save first, with nothing
+    changed. A user already suspended, or deactivated by the transfer, is left
+    as they are."""
     key = arguments.get("request_key")
     if key and (job := TransferJob.objects.filter(request_key=key).first()):
         return Submission(job=job, replayed=True)
@@ -138,6 +147,32 @@ def transfer_submit(
         raise transfer_in_progress(job)
     if run_at is not None and run_at <= timezone.now():
         raise TransferRefused("schedule_in_past", field=FIELD_RUN_AT)
+    suspend = suspend_sign_in and old_user.sign_in_suspended_at is None
+    if suspend and (refusal := suspension_refusal(user=old_user, acting_user=acting_user)):
+        raise TransferRefused(refusal.code, refusal.messages[0], field=FIELD_SUSPEND)
+    submitted = _submit(
+        service=service,
+        old_user=old_user,
+        record_count=record_count,
+        run_at=run_at,
+        acting_user=acting_user,
+        **arguments,
+    )
+    old_user.refresh_from_db()
+    if suspend and old_user.is_active and old_user.sign_in_suspended_at is None:
+        reason = (
+            f"Leaving: transfer scheduled for {submitted.job.run_at_text}"
+            if submitted.job is not None and submitted.job.run_at
+            else "Leaving: records transferred"
+        )
+        user_sign_in_suspend(user=old_user, acting_user=acting_user, reason=reason)
+    return submitted
+
+
+def _submit(
+    *, service, old_user: User, record_count: int | None, run_at: datetime | None, **arguments
+) -> Submission:
+    """transfer_submit once its own checks passed: now, queued or scheduled."""
     if record_count is None:
         record_count = user_holdings(user=old_user).records
     if run_at is None and not transfer_runs_in_background(record_count):

@@ -36,7 +36,8 @@ class RefusalMixin:
 
 
 class WhenMixin(forms.Form):
-    """*When*: Now, or On a date and time (in the firm's time zone, TIME_ZONE)."""
+    """*When*: Now, or On a date and time (in the firm's time zone, TIME_ZONE),
+    and *Suspend sign-in now*."""
 
     NOW, AT = "now", "at"
     when = forms.ChoiceField(
@@ -50,6 +51,11 @@ class WhenMixin(forms.Form):
         label="Date and time",
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    suspend_sign_in = forms.BooleanField(
+        label="Suspend sign-in now",
+        required=False,
+        help_text="The old user can no longer sign in from this Save on, whatever they still own.",
     )
 
     def __init__(self, *args, **kwargs):

@@ -58,6 +58,7 @@ class OldUserMixin(SettingsPermissionMixin):
                 old_user=self.old_user,
                 request_key=form.cleaned_data["request_key"],
                 run_at=form.scheduled_for(),
+                suspend_sign_in=form.cleaned_data["suspend_sign_in"],
                 **form.transfer_arguments(),
             )
         except TransferRefused as refusal:
