@@ -296,7 +296,8 @@ def test_user_transfer_to_several_users_with_a_refusal_first(
 def test_action_menu_works_by_keyboard_alone(
     live_server, page, signed_in_page, check_page, administrator
 ):
-    OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan")
+    # Omar owns a client: for a user who owns nothing the transfers are greyed out.
+    ClientFactory(owner=OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan"))
     page = signed_in_page(administrator, "/settings/users/?q=omar")
     search = page.get_by_role("searchbox", name="Search users")
     search.focus()
@@ -340,7 +341,8 @@ def test_action_menu_works_by_keyboard_alone(
 def test_action_menu_links_show_in_the_row_without_javascript(
     live_server, browser, signed_in_page, administrator
 ):
-    OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan")
+    # Omar owns a client: for a user who owns nothing the transfers are greyed out.
+    ClientFactory(owner=OwnerFactory(username="omar.khan", first_name="Omar", last_name="Khan"))
     no_script = browser.new_context(java_script_enabled=False)
     try:
         page = signed_in_page(administrator, "/settings/users/?q=omar", on_context=no_script)
