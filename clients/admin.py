@@ -14,10 +14,9 @@
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
 from django.utils.functional import cached_property
 from guardian.admin import GuardedModelAdmin
 
@@ -32,15 +31,8 @@ from clients.services import (
     record_owner_change,
     record_update,
 )
+from users.admin_refusals import ChangeRefused, RefusalShownAdmin
 from users.models import User
-
-
-class OwnerChangeRefused(Exception):
-    """The owner change was refused under the lock; the admin shows why."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _person(user: User | None, user_id) -> str:
@@ -111,7 +103,7 @@ class OwnedRecordAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-class OwnedRecordAdmin(GuardedModelAdmin):
+class OwnedRecordAdmin(RefusalShownAdmin, GuardedModelAdmin):
     form = OwnedRecordAdminForm
     autocomplete_fields = ["owner"]
     list_select_related = ["owner"]
@@ -166,16 +158,35 @@ class OwnedRecordAdmin(GuardedModelAdmin):
 
     # Owner changes -------------------------------------------------------
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def save_form(self, request, form, change):
+        """A new record is created here, through its create service (the owner's
+        row locked, then validated), and the admin goes on with the record it
+        returns (log entry, redirect); a change is saved by save_model."""
+        if change:
+            return super().save_form(request, form, change)
+        fields = {
+            name: value
+            for name, value in form.cleaned_data.items()
+            if name not in ("owner_seen", "owner")
+        }
+        create = {
+            Client: client_create,
+            Matter: matter_create,
+            Case: case_create,
+            Deadline: deadline_create,
+        }[self.model]
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except OwnerChangeRefused as refused:  # the transaction was rolled back
-            self.message_user(request, refused.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+            return create(acting_user=request.user, owner=form.cleaned_data["owner"], **fields)
+        except ValidationError as error:
+            raise ChangeRefused(" ".join(error.messages)) from error
+
+    def save_related(self, request, form, formsets, change):
+        if change:  # a new record has nothing related to save: its service made it whole
+            super().save_related(request, form, formsets, change)
 
     def save_model(self, request, obj, form, change):
-        """A new record through the create service; on a change, the changed
-        fields through record_update and a new owner through record_owner_change.
+        """On a change, the changed fields through record_update and a new owner
+        through record_owner_change (a new record was created by save_form).
 
         The form has already run the model's validation (clean() refuses an
         inactive or ineligible owner); the service checks again with the
@@ -183,27 +194,6 @@ class OwnedRecordAdmin(GuardedModelAdmin):
         fields the form changed are written, so saving a record does not put
         back an owner that a transfer gave it after the form was opened."""
         if not change:
-            fields = {
-                name: value
-                for name, value in form.cleaned_data.items()
-                if name not in ("owner_seen", "owner")
-            }
-            try:
-                create = {
-                    Client: client_create,
-                    Matter: matter_create,
-                    Case: case_create,
-                    Deadline: deadline_create,
-                }
-                created = create[self.model](
-                    acting_user=request.user, owner=form.cleaned_data["owner"], **fields
-                )
-            except ValidationError as error:
-                raise OwnerChangeRefused(" ".join(error.messages)) from error
-            # The admin goes on with this object (log entry, redirect).
-            obj.pk = created.pk
-            obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "_state"})
-            obj._state.adding = False
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "owner"}
         try:
@@ -212,7 +202,7 @@ class OwnedRecordAdmin(GuardedModelAdmin):
             if "owner" in form.changed_data:
                 record_owner_change(acting_user=request.user, record=obj, new_owner=obj.owner)
         except ValidationError as error:
-            raise OwnerChangeRefused(" ".join(error.messages)) from error
+            raise ChangeRefused(" ".join(error.messages)) from error
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)

@@ -26,6 +26,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html_join
 
+from users.admin_refusals import ChangeRefused, RefusalShownAdmin
 from users.models import AccountEvent, User
 from users.refusals import refusal_html, with_transfer_link
 from users.selectors import (
@@ -37,6 +38,7 @@ from users.selectors import (
     user_owns_anything,
 )
 from users.services import (
+    DELETION_ERRORS,
     GROUP_ERRORS,
     account_event_record,
     deactivation_refusal,
@@ -54,14 +56,6 @@ DELETE_REFUSED = "{name} owns clients, matters or cases and cannot be deleted. T
 GROUP_REFUSED = GROUP_ERRORS["group_owner_permission_removed"]
 # Saved by the change form itself; access fields and is_active go through the services.
 DETAIL_FIELDS = ["username", "first_name", "last_name", "email", "last_login", "date_joined"]
-
-
-class AccountChangeRefused(Exception):
-    """Refused under the lock while saving; the transaction is rolled back."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class AccountChangeForm(UserChangeForm):
@@ -108,7 +102,7 @@ class SignInSuspendedFilter(admin.SimpleListFilter):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(RefusalShownAdmin, DjangoUserAdmin):
     form = AccountChangeForm
     list_display = [
         "username",
@@ -157,13 +151,6 @@ class UserAdmin(DjangoUserAdmin):
 
     # Saving: details here, access and is_active through the services ----------
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except AccountChangeRefused as refused:  # the transaction was rolled back
-            self.message_user(request, refused.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     def save_model(self, request, obj, form, change):
         if not change:
             # A new account is active from the start; recorded as created.
@@ -184,7 +171,7 @@ class UserAdmin(DjangoUserAdmin):
                 user_set_active(user=obj, is_active=data["is_active"], acting_user=request.user)
         except ValidationError as error:
             stored = User.objects.get(pk=obj.pk)  # the form's new name is not saved
-            raise AccountChangeRefused(
+            raise ChangeRefused(
                 format_html_join(
                     " ",
                     "{}",
@@ -269,11 +256,7 @@ class UserAdmin(DjangoUserAdmin):
             return DELETE_REFUSED.format(name=user.full_name)
         refusal = deactivation_refusal(user=user, acting_user=request.user)
         if refusal is not None:
-            return (
-                refusal.messages[0]
-                .replace("deactivate", "delete")
-                .replace("deactivated", "deleted")
-            )
+            return DELETION_ERRORS[refusal.code].format(name=user.full_name)
         return None
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -312,7 +295,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(RefusalShownAdmin, DjangoGroupAdmin):
     """Permissions and deletions through group_permissions_update and
     group_delete: refused when members who own records would lose the
     permission to own them, and written in every member's history."""
@@ -338,13 +321,6 @@ class GroupAdmin(DjangoGroupAdmin):
 
         return GroupForm
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except AccountChangeRefused as refused:  # the transaction was rolled back
-            self.message_user(request, refused.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     def save_related(self, request, form, formsets, change):
         if not change:  # a new group has no members yet: nobody's access changes
             super().save_related(request, form, formsets, change)
@@ -356,7 +332,7 @@ class GroupAdmin(DjangoGroupAdmin):
                 acting_user=request.user,
             )
         except ValidationError as error:
-            raise AccountChangeRefused(" ".join(error.messages)) from error
+            raise ChangeRefused(" ".join(error.messages)) from error
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 

@@ -35,6 +35,11 @@ DEACTIVATION_ERRORS = {
         "{name} still owns clients, matters or cases. Transfer them to another user first."
     ),
 }
+# Deleting a user ends the account like a deactivation, under the same rules.
+DELETION_ERRORS = {
+    "deactivate_self": "You cannot delete your own account.",
+    "last_superuser": "{name} is the last active superuser and cannot be deleted.",
+}
 ACCESS_ERRORS = {
     "owner_permission_removed": (
         "{name} still owns clients, matters or cases, so they must stay allowed to own them "
