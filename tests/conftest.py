@@ -2,14 +2,11 @@
 permission look-ups and a snapshot of everything a request may change."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import connection
 
-from clients.record_types import RECORD_MODELS, RECORD_TYPES
 from tests.factories import UserFactory
-from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users import groups
-from users.models import User
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,42 +75,3 @@ def signed_in(client):
 def admin_http(signed_in, administrator):
     """The test client signed in as an administrator."""
     return signed_in(administrator)
-
-
-# --- Permissions --------------------------------------------------------------
-
-
-def permission(codename: str, app_label: str = "clients") -> Permission:
-    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-
-def record_permission(model, action: str) -> Permission:
-    """The `action` ("view", "change", ...) permission on a record model."""
-    meta = model._meta
-    return permission(f"{action}_{meta.model_name}", app_label=meta.app_label)
-
-
-# --- Snapshot -----------------------------------------------------------------
-
-USER_SHARE_MODELS = tuple(record_type.user_share_model for record_type in RECORD_TYPES)
-ALL_SHARE_MODELS = USER_SHARE_MODELS + tuple(
-    record_type.group_share_model for record_type in RECORD_TYPES
-)
-
-
-def snapshot() -> dict:
-    """Everything a transfer or a refused request may change, in comparable form:
-    owners, shares, receipts and who is active."""
-    state: dict = {}
-    for model in RECORD_MODELS:
-        state[model.__name__] = sorted(model.objects.values_list("pk", "owner_id", "updated_at"))
-    for model in ALL_SHARE_MODELS:
-        holder = "user_id" if "user" in {f.name for f in model._meta.fields} else "group_id"
-        state[model.__name__] = sorted(
-            model.objects.values_list("pk", "content_object_id", holder, "permission_id")
-        )
-    state["transfers"] = list(Transfer.objects.order_by("pk").values())
-    state["recipients"] = list(TransferRecipient.objects.order_by("pk").values())
-    state["records"] = list(TransferredRecord.objects.order_by("pk").values())
-    state["users"] = sorted(User.objects.values_list("pk", "is_active"))
-    return state

@@ -30,8 +30,8 @@ from clients import services as clients_services
 from clients.models import Case, Client, Deadline, Matter
 from integrations.scim import services as scim_services
 from integrations.tokens.services import api_token_create
-from tests.conftest import permission
 from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory, UserFactory
+from tests.helpers import permission
 from transfers.engine import services as transfers_services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord

@@ -5,8 +5,8 @@ import pytest
 from clients.access import records_for_user, user_can_access_record
 from clients.models import Case, Client, Deadline, Matter
 from clients.record_types import RECORD_MODELS, SHARE_MODELS
-from tests.conftest import record_permission
 from tests.factories import CaseFactory, DeadlineFactory, UserFactory
+from tests.helpers import record_permission
 from users import groups
 
 pytestmark = pytest.mark.django_db

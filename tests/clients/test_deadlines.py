@@ -22,7 +22,6 @@ from clients.services import (
     record_owner_change,
     record_update,
 )
-from tests.conftest import record_permission
 from tests.factories import (
     CaseFactory,
     ClientFactory,
@@ -31,6 +30,7 @@ from tests.factories import (
     OwnerFactory,
     UserFactory,
 )
+from tests.helpers import record_permission
 from transfers.models import Transfer, TransferredRecord
 
 pytestmark = pytest.mark.django_db

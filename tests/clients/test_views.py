@@ -19,7 +19,6 @@ from clients.models import (
 )
 from clients.views import RecordGridView
 from tests.clients.conftest import row_numbers
-from tests.conftest import permission, record_permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -30,6 +29,7 @@ from tests.factories import (
     OwnerFactory,
     UserFactory,
 )
+from tests.helpers import permission, record_permission
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from users import groups
 

@@ -19,7 +19,6 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
-from tests.conftest import USER_SHARE_MODELS, permission
 from tests.factories import (
     CaseFactory,
     CaseShareFactory,
@@ -29,6 +28,7 @@ from tests.factories import (
     MatterShareFactory,
     OwnerFactory,
 )
+from tests.helpers import USER_SHARE_MODELS, permission
 from transfers.engine import faults
 from users.models import User
 

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from clients.models import Case, Client, Matter
-from tests.conftest import snapshot
 from tests.factories import OwnerFactory
+from tests.helpers import snapshot
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clients.models import Case, Client, Matter
-from tests.conftest import snapshot
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from tests.helpers import snapshot
 from transfers.engine.distribution import (
     ClientLoad,
     DistributionMode,

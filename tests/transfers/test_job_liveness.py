@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background import reaper, state, submit
 from transfers.background.routers import PROGRESS_DATABASE

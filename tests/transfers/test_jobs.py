@@ -20,8 +20,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
-from tests.conftest import snapshot
-from tests.helpers import counts_of
+from tests.helpers import counts_of, snapshot
 from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers.background import submit, worker

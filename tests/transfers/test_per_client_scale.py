@@ -11,9 +11,8 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 
 from clients.models import Case, Client, Matter
-from tests.conftest import permission, snapshot
 from tests.factories import CaseFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.helpers import counts_of
+from tests.helpers import counts_of, permission, snapshot
 from transfers.models import Transfer
 from transfers.web.fields import user_reference
 from transfers.web.forms import PER_CLIENT_MAX_CLIENTS, PER_CLIENT_MAX_FIELDS

@@ -20,7 +20,7 @@ from clients.models import (
     Matter,
     MatterUserObjectPermission,
 )
-from tests.conftest import permission
+from tests.helpers import permission
 from transfers.engine.holdings import linked_client_ids
 from transfers.engine.services import (
     records_transfer_all,

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
-from tests.conftest import snapshot
 from tests.factories import ClientFactory
+from tests.helpers import snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background.routers import PROGRESS_DATABASE
 from transfers.models import Transfer, TransferJob

@@ -16,9 +16,8 @@ from clients.models import (
     MatterUserObjectPermission,
 )
 from clients.record_types import RECORD_TYPES
-from tests.conftest import snapshot
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
-from tests.helpers import counts_of
+from tests.helpers import counts_of, snapshot
 from tests.transfers.engine_support import at_step, owned_by, owners, user_shares
 from transfers.engine.holdings import linked_client_ids, user_holdings
 from transfers.engine.services import (

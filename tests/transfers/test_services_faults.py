@@ -5,7 +5,7 @@ from unittest import mock
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.helpers import snapshot
 from tests.transfers.engine_support import at_step
 from transfers.engine.services import (
     records_transfer_all,

@@ -221,7 +221,7 @@ def test_the_actions_menu_greys_out_transfers_for_a_user_who_owns_nothing(admin_
 
 
 def test_saving_the_untouched_form_links_to_the_first_row_and_marks_none(admin_http, leaver_firm):
-    from tests.conftest import snapshot
+    from tests.helpers import snapshot
 
     url = reverse("transfers:transfer_per_client", args=[leaver_firm.leaver.pk])
     page = admin_http.get(url)

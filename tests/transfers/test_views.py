@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from clients.demo import bulk_users_ensure
 from clients.models import Case, Client, Matter
-from tests.conftest import permission, snapshot
 from tests.factories import ClientFactory, ClientShareFactory, OwnerFactory, UserFactory
+from tests.helpers import permission, snapshot
 from transfers.models import Transfer, TransferredRecord
 from transfers.web.fields import user_reference
 from users import groups
