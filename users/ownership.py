@@ -2,7 +2,7 @@
 
 The users app does not know them: the app that defines them registers them
 when it is ready (ClientsConfig.ready: clients, matters and cases), each under
-the name of its count in a user's workload ("client_count")."""
+the name of its count in a user's workload (RecordType.count_field)."""
 
 from collections.abc import Mapping
 
@@ -12,7 +12,7 @@ _owned_models: dict[str, type[Model]] = {}
 
 
 def owned_models_register(models: Mapping[str, type[Model]]) -> None:
-    """Add owned models, keyed by the name of their count: {"client_count": Client}."""
+    """Add owned models, keyed by the name of their count (RecordType.count_field)."""
     _owned_models.update(models)
 
 

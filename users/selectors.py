@@ -79,7 +79,8 @@ def _owned_count(model, owner_ref="pk"):
 
 def with_workload(users: QuerySet[User]) -> QuerySet[User]:
     """Annotate how many records of each owned model (users.ownership) each
-    user owns: client_count, matter_count and case_count, counted in the database."""
+    user owns, as `<type>_count` for each registered type, counted in the database
+    (clients.record_types.RecordCounts.annotated reads them)."""
     return users.annotate(**{count: _owned_count(model) for count, model in owned_models().items()})
 
 

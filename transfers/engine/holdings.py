@@ -32,7 +32,7 @@ def user_holdings(*, user: User | int) -> RecordCounts:
 
 def held_under_client(record_type) -> str:
     """The annotation linked_clients gives a client: how many records of
-    `record_type` the user holds under it ("held_case_count")."""
+    `record_type` the user holds under it ("held_" and its count field)."""
     return f"held_{record_type.count_field}"
 
 
