@@ -24,10 +24,10 @@ from tests.factories import ClientFactory
 from tests.helpers import snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background.routers import PROGRESS_DATABASE
+from transfers.background.state import users_with_scheduled_transfer
 from transfers.models import Transfer, TransferJob
 from users.models import AccountEvent, User
 from users.services import user_set_active
-from users.transfer_schedule import users_with_scheduled_transfer
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
 
