@@ -51,6 +51,9 @@ class RecordType:
     # The record's number ("C-00042"), shown beside its label on receipts; None
     # for a type without one (a deadline is named by its title and due date).
     number_field: str | None = "number"
+    # Whether a count of none is still worth saying ("0 cases"); a type that not
+    # every book has (deadlines) is named only when there are some.
+    counted_when_none: bool = True
     # What a grid row shows besides the record, and what its page adds.
     row_related: tuple[str, ...] = ("owner",)
     page_related: tuple[str, ...] = ()
@@ -162,6 +165,7 @@ record_type_register(
         url_name="clients:deadline_detail",
         list_url_name="clients:deadline_list",
         number_field=None,
+        counted_when_none=False,
         row_related=("owner", "client", "matter", "case"),
         page_related=("matter", "case"),
     )
@@ -244,8 +248,13 @@ class RecordCounts(Mapping[str, int]):
 
     def phrases(self, *, zeros: bool = True, shares: bool = True) -> list[str]:
         """["2 clients", "1 matter", "0 cases", "1 share"]: every record type (or
-        only those counted, without `zeros`), then the shares when there are any."""
-        parts = [t.counted(count) for t, count in self.by_type() if zeros or count]
+        only those counted, without `zeros`; a type not counted_when_none only
+        when counted), then the shares when there are any."""
+        parts = [
+            t.counted(count)
+            for t, count in self.by_type()
+            if count or (zeros and t.counted_when_none)
+        ]
         if shares and self.shares:
             parts.append(f"{self.shares} share{'' if self.shares == 1 else 's'}")
         return parts

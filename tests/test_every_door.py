@@ -778,6 +778,7 @@ SERVICE_DOORS = {
     "transfers.engine.services.records_transfer_distributed": "receipt; deactivation recorded",
     "transfers.engine.services.transfer_revert": "receipt; reactivation recorded",
     "integrations.scim.services.scim_user_create": "through user_create; recorded",
+    "integrations.scim.services.scim_group_members_set": "user_access_update per member; recorded",
     "integrations.scim.services.scim_user_update": "details, then deprovision or restore",
     "integrations.scim.services.scim_user_return": "user_access_update, then scim_user_update",
     "integrations.scim.services.scim_user_deprovision": "suspends an owner, else user_set_active",

@@ -57,7 +57,7 @@ def test_transfer_all_moves_memos_and_their_shares_and_counts_them(administrator
 
     receipt = admin_http.get(result.transfer.get_absolute_url()).content.decode()
     assert ">Memos</th>" in receipt
-    assert f'href="/memos/?owner={new.pk}"' in receipt
+    assert f'href="/memos/?transfer={result.transfer.pk}&amp;to={new.pk}"' in receipt
     assert "1 memo" in receipt
 
     lines = b"".join(admin_http.get(f"{result.transfer.get_absolute_url()}records.csv")).decode()

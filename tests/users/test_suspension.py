@@ -145,9 +145,16 @@ def test_an_identity_provider_token_is_recorded_by_name(leaver):
         assert (event.kind, event.actor, event.actor_name) == (kind, None, token)
 
 
-def test_actor_name_is_ignored_when_a_user_acts(administrator, leaver):
-    user_sign_in_suspend(user=leaver, acting_user=administrator, actor_name="API token “Okta”")
-    assert AccountEvent.objects.get(user=leaver).actor_name == "Olivia Grant"
+def test_an_api_token_acting_for_its_creator_is_named_with_the_creator_behind_it(
+    administrator, leaver
+):
+    """A token acts for the administrator who created it: the event keeps them as
+    the actor and names the token as it was written."""
+    user_sign_in_suspend(
+        user=leaver, acting_user=administrator, actor_name="API token “Okta” (Olivia Grant)"
+    )
+    event = AccountEvent.objects.get(user=leaver)
+    assert (event.actor, event.actor_name) == (administrator, "API token “Okta” (Olivia Grant)")
 
 
 # --- what a suspension does ------------------------------------------------------------

@@ -125,7 +125,11 @@ class TerminalProgress(ProgressHook):
 
     def changed(self) -> None:
         elapsed = time.monotonic() - self.started_at
-        moved = [f"{count:,} {t.plural}" for t, count in self.counts.by_type()]
+        moved = [
+            f"{count:,} {t.plural}"
+            for t, count in self.counts.by_type()
+            if count or t.counted_when_none
+        ]
         line = (
             f"{PHASE_LABELS.get(self.phase, self.phase)}: {', '.join(moved)}, "
             f"{self.counts.shares:,} shares ({elapsed:.1f} s)"

@@ -112,7 +112,9 @@ class TransferPlan:
             deactivated_from_user=self.deactivate_old_user,
             request_key=self.request_key or None,
         )
-        by_user = self.clients_by_new_user() or {self.new_user_id: None}
+        by_user = self.clients_by_new_user()
+        if by_user is None:  # Transfer All: everything to the one new user
+            by_user = {self.new_user_id: None}
         recipients = []
         for user_id, client_ids in by_user.items():
             new = users[user_id]

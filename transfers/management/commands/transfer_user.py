@@ -310,5 +310,9 @@ class Command(BaseCommand):
 def _counts(row) -> str:
     """ "3 clients, 2 matters, 1 cases, 0 shares": every count, as the command always wrote it."""
     counts = row.record_counts
-    moved = [f"{count} {record_type.plural}" for record_type, count in counts.by_type()]
+    moved = [
+        f"{count} {record_type.plural}"
+        for record_type, count in counts.by_type()
+        if count or record_type.counted_when_none
+    ]
     return ", ".join([*moved, f"{counts.shares} shares"])
