@@ -54,7 +54,9 @@ def test_a_queued_save_shows_its_progress_and_lands_on_the_receipt(
 
     transfer = Transfer.objects.get(request_key=job.request_key)
     expect(page).to_have_url(re.compile(rf"/transfers/{transfer.pk}/$"))
-    expect(page.get_by_text("Transferred 2 clients, 4 matters and 8 cases")).to_be_visible()
+    expect(
+        page.get_by_text("Transferred 2 clients, 4 matters, 8 cases and 0 deadlines")
+    ).to_be_visible()
     check_page(page)
     assert Case.objects.filter(owner=heir).count() == 8
 

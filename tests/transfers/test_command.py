@@ -36,7 +36,7 @@ def test_transfer_all(mixed_firm, administrator):
     output = run("old.owner", "--to", "new.owner", "--by", administrator.username, "--deactivate")
     transfer = Transfer.objects.get()
     assert f"Transfer #{transfer.pk}" in output
-    assert "to Nora New (new.owner): 1 clients, 2 matters, 3 cases, 3 shares" in output
+    assert "to Nora New (new.owner): 1 clients, 2 matters, 3 cases, 0 deadlines, 3 shares" in output
     assert f"Receipt: transfer #{transfer.pk}" in output
     assert "old.owner was deactivated." in output
     mixed_firm.old.refresh_from_db()
@@ -49,7 +49,7 @@ def test_dry_run_prints_what_would_move_and_changes_nothing(mixed_firm, administ
     output = run("old.owner", "--to", "new.owner", "--by", administrator.username, "--dry-run")
     assert snapshot() == before
     assert output.startswith("Dry run: nothing was changed.")
-    assert "to Nora New (new.owner): 1 clients, 2 matters, 3 cases, 3 shares" in output
+    assert "to Nora New (new.owner): 1 clients, 2 matters, 3 cases, 0 deadlines, 3 shares" in output
     assert "Receipt" not in output
 
     plan = write_plan(
@@ -58,9 +58,12 @@ def test_dry_run_prints_what_would_move_and_changes_nothing(mixed_firm, administ
     )
     output = run("old.owner", "--plan", plan, "--by", administrator.username, "--dry-run")
     assert snapshot() == before
-    assert "to Nora New (new.owner): 1 clients, 1 matters, 2 cases, 1 shares" in output
+    assert "to Nora New (new.owner): 1 clients, 1 matters, 2 cases, 0 deadlines, 1 shares" in output
     assert f"    clients: {mixed_firm.own_client.number}" in output
-    assert "to Otto Other (other.owner): 0 clients, 1 matters, 1 cases, 1 shares" in output
+    assert (
+        "to Otto Other (other.owner): 0 clients, 1 matters, 1 cases, 0 deadlines, 1 shares"
+        in output
+    )
 
 
 def test_plan_with_header(mixed_firm, administrator, tmp_path):

@@ -117,7 +117,7 @@ def test_save_above_the_threshold_queues_and_the_worker_lands_it_on_the_receipt(
     done = admin_http.get(job.get_absolute_url(), follow=True)
     assert done.redirect_chain == [(transfer.get_absolute_url(), 302)]
     assert (
-        "Transferred 2 clients, 3 matters, 3 cases and 1 share from Sam Leaver"
+        "Transferred 2 clients, 3 matters, 3 cases, 0 deadlines and 1 share from Sam Leaver"
         in done.content.decode()
     )
 
@@ -371,7 +371,7 @@ def test_transfer_user_shows_phases_on_a_terminal_and_stays_quiet_otherwise(
     shown = stderr.getvalue()
     for label in ("Moving clients", "Moving matters", "Moving cases", "Moving shares"):
         assert label in shown
-    assert "Writing the receipt: 2 clients, 3 matters, 3 cases, 1 shares" in shown
+    assert "Writing the receipt: 2 clients, 3 matters, 3 cases, 0 deadlines, 1 shares" in shown
     quiet = io.StringIO()
     call_command("transfer_user", *args, stdout=io.StringIO(), stderr=quiet)
     assert quiet.getvalue() == ""
@@ -581,8 +581,14 @@ def test_a_revert_reports_its_phases_and_counts_and_validate_only_moves_nothing(
     revert = services.transfer_revert(
         acting_user=administrator, transfer=transfer, progress=hook
     ).transfer
-    assert hook.seen == ["clients", "matters", "cases", "shares", "receipt"]
-    assert hook.counts.to_json() == {"client": 2, "matter": 3, "case": 3, "shares": 1}
+    assert hook.seen == ["clients", "matters", "cases", "deadlines", "shares", "receipt"]
+    assert hook.counts.to_json() == {
+        "client": 2,
+        "matter": 3,
+        "case": 3,
+        "deadline": 0,
+        "shares": 1,
+    }
     assert revert.record_counts.shares == 1
     with pytest.raises(TransferRefused) as refused:
         services.transfer_revert(acting_user=administrator, transfer=transfer, validate_only=True)

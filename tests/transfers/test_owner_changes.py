@@ -147,4 +147,10 @@ def test_owner_changes_logged_by_the_admin_before_receipts_are_read_back(
     )
     assert event.is_owner_change
     receipt = Transfer.objects.get(mode=Transfer.Mode.OWNER_CHANGE)
-    assert receipt.record_counts.to_json() == {"client": 0, "matter": 0, "case": 1, "shares": 0}
+    assert receipt.record_counts.to_json() == {
+        "client": 0,
+        "matter": 0,
+        "case": 1,
+        "deadline": 0,
+        "shares": 0,
+    }

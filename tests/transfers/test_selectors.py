@@ -23,14 +23,14 @@ RT = TransferredRecord.RecordType
 def test_user_holdings_in_one_query(mixed_firm, django_assert_num_queries):
     with django_assert_num_queries(1):
         holdings = user_holdings(user=mixed_firm.old)
-    assert holdings.to_json() == {"client": 1, "matter": 2, "case": 3, "shares": 3}
+    assert holdings.to_json() == {"client": 1, "matter": 2, "case": 3, "deadline": 0, "shares": 3}
     assert holdings.records == 6
     assert holdings.total == 9
     assert user_holdings(user=OwnerFactory()).total == 0
 
 
 def held(client: int, matters: int, cases: int) -> dict:
-    return {"client": client, "matter": matters, "case": cases, "shares": 0}
+    return {"client": client, "matter": matters, "case": cases, "deadline": 0, "shares": 0}
 
 
 def test_linked_clients_in_one_query_with_what_the_user_holds(

@@ -137,13 +137,13 @@ def test_every_step_is_reached_in_order(mixed_firm, administrator):
         transfer = transfer_all(mixed_firm, administrator)
     assert reached == {
         "locked": 1,
-        "audit_owned": 3,
-        "move_owned": 3,
-        "move_shares": 3,
+        "audit_owned": 4,  # clients, matters, cases, deadlines
+        "move_owned": 4,
+        "move_shares": 4,
         "deactivate": 1,
     }
     assert steps == [{"user_ids": sorted([mixed_firm.old.pk, mixed_firm.new.pk])}]
     with at_step("reactivate", note) as reached:
         transfer_revert(acting_user=administrator, transfer=transfer)
-    assert reached == {"locked": 1, "reactivate": 1, "revert_owned": 3, "revert_shares": 3}
+    assert reached == {"locked": 1, "reactivate": 1, "revert_owned": 4, "revert_shares": 4}
     assert steps[-1] == {"user_id": mixed_firm.old.pk}

@@ -96,8 +96,8 @@ def test_transfer_all_moves_everything_and_lands_on_the_receipt(admin_http, leav
     transfer = Transfer.objects.get()
     assert response.redirect_chain == [(transfer.get_absolute_url(), 302)]
     assert messages_of(response) == [
-        "Transferred 2 clients, 3 matters, 3 cases and 1 share from Sam Leaver to "
-        "Dana Reyes (2 clients, 3 matters and 3 cases)."
+        "Transferred 2 clients, 3 matters, 3 cases, 0 deadlines and 1 share from Sam Leaver "
+        "to Dana Reyes (2 clients, 3 matters, 3 cases and 0 deadlines)."
     ]
     assert not Client.objects.filter(owner=leaver_firm.leaver).exists()
     assert not Matter.objects.filter(owner=leaver_firm.leaver).exists()
@@ -262,9 +262,9 @@ def test_per_client_transfer_splits_the_clients(admin_http, leaver_firm):
     assert transfer.mode == Transfer.Mode.PER_CLIENT
     assert response.redirect_chain == [(transfer.get_absolute_url(), 302)]
     assert messages_of(response) == [
-        "Transferred 2 clients, 3 matters, 3 cases and 1 share from Sam Leaver to "
-        "Dana Reyes (1 client, 2 matters and 3 cases) and "
-        "Marcus Hale (1 client, 1 matter and 0 cases). Sam Leaver was deactivated."
+        "Transferred 2 clients, 3 matters, 3 cases, 0 deadlines and 1 share from Sam Leaver "
+        "to Dana Reyes (1 client, 2 matters, 3 cases and 0 deadlines) and "
+        "Marcus Hale (1 client, 1 matter, 0 cases and 0 deadlines). Sam Leaver was deactivated."
     ]
     assert Client.objects.get(pk=leaver_firm.acme.pk).owner == leaver_firm.dana
     assert Client.objects.get(pk=leaver_firm.bolt.pk).owner == leaver_firm.marcus
