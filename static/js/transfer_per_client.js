@@ -23,10 +23,32 @@
       };
     });
     var datalist = document.getElementById(entries[0].input.getAttribute("list"));
+    /* Each user of the list by what an administrator may type: the entry itself
+       ("Dana Reyes (dana.reyes)"), the full name or the username, whatever the
+       case. Anything else (an e-mail address) is left to the server. */
     var known = {};
+    var named = {};
+    function normalise(text) {
+      return text.replace(/\s+/g, " ").trim().toLowerCase();
+    }
+    function addName(text, value) {
+      var key = normalise(text);
+      named[key] = named[key] || [];
+      if (named[key].indexOf(value) === -1) {
+        named[key].push(value);
+      }
+    }
     Array.prototype.forEach.call(datalist.options, function (option) {
       known[option.value] = true;
+      var parts = option.value.match(/^(.*) \(([^()\s]+)\)$/);
+      if (parts) {
+        addName(parts[1], option.value);
+        addName(parts[2], option.value);
+      }
     });
+    function usersNamed(text) {
+      return known[text] ? [text] : named[normalise(text)] || [];
+    }
     var assignStatus = form.querySelector("[data-assign-status]");
     var filterStatus = form.querySelector("[data-filter-status]");
     var filterInput = form.querySelector("input[data-row-filter]");
@@ -85,14 +107,25 @@
     /* "Assign to every client" and "Assign to selected clients". */
     form.querySelectorAll("button[data-assign]").forEach(function (button) {
       button.addEventListener("click", function (event) {
-        event.preventDefault();
         var source = form.querySelector(button.dataset.assign === "all" ? "#id_assign_all_to" : "#id_assign_selected_to");
         var value = source.value.trim();
-        if (!known[value]) {
-          say(value ? "Choose a user from the list." : "Choose a user first.");
+        var found = usersNamed(value);
+        if (value && !found.length) {
+          return; // not a name or username of the list: the form goes to the server, which says
+        }
+        event.preventDefault();
+        if (!value) {
+          say("Choose a user first.");
           source.focus();
           return;
         }
+        if (found.length > 1) {
+          say("“" + value + "” names several users: " + found.join(", ") + ". Choose one from the list.");
+          source.focus();
+          return;
+        }
+        value = found[0];
+        source.value = value;
         var targets = entries.filter(function (entry) {
           return button.dataset.assign === "all" || entry.checkbox.checked;
         });

@@ -112,3 +112,42 @@ def test_distribute_only_among_eligible_users():
     (error,) = form.non_field_errors().as_data()
     assert error.code == "distribute_to_invalid"
     assert "Helen Ward may not" in error.message
+
+
+@pytest.mark.django_db
+def test_a_typed_name_username_or_email_naming_one_eligible_user_is_understood():
+    marcus = OwnerFactory(
+        username="marcus.hale", first_name="Marcus", last_name="Hale", email="MHale@firm.example"
+    )
+    other = OwnerFactory(username="tara.lin", first_name="Tara", last_name="Lin")
+    form = TransferPerClientForm(
+        posted(
+            client_ids="1,2,3",
+            action="assign_all",
+            assign_all_to="  marcus   HALE ",
+            **{"client-1": "Marcus Hale", "client-2": "mhale@firm.example", "client-3": "tara.lin"},
+        ),
+        old_user=OLD,
+        listed_clients=rows(1, 2, 3),
+        eligible_users=lambda: [marcus, other],
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["assignments"] == {1: marcus.pk, 2: marcus.pk, 3: other.pk}
+    assert form.cleaned_data["assign_all_user"] == marcus.pk
+
+
+@pytest.mark.django_db
+def test_a_typed_name_naming_several_users_is_refused_with_the_matches_listed():
+    first = OwnerFactory(username="marcus.hale", first_name="Marcus", last_name="Hale")
+    second = OwnerFactory(username="marcus.hale2", first_name="Marcus", last_name="Hale")
+    form = TransferPerClientForm(
+        posted(client_ids="1", **{"client-1": "Marcus Hale"}),
+        old_user=OLD,
+        listed_clients=rows(1),
+        eligible_users=lambda: [first, second],
+    )
+    assert not form.is_valid()
+    assert form.row_errors[1] == (
+        "“Marcus Hale” names several users: Marcus Hale (marcus.hale), "
+        "Marcus Hale (marcus.hale2). Choose one from the list."
+    )

@@ -91,6 +91,24 @@ def parse_user_reference(text: str) -> int | str:
     return match.group(1) if match else text
 
 
+def users_named(text: str, users: list[User]) -> list[User]:
+    """The users among `users` whom `text` names: by username, e-mail or full
+    name, whatever the case ("Marcus Hale", "marcus.hale", "MHale@firm.example")."""
+    wanted = " ".join(text.split()).casefold()
+    if not wanted:
+        return []
+    return [
+        user
+        for user in users
+        if wanted
+        in {
+            user.username.casefold(),
+            user.email.casefold(),
+            " ".join(user.full_name.split()).casefold(),
+        }
+    ]
+
+
 class UserReferenceField(forms.CharField):
     """A text input offering the eligible users (one shared <datalist>)."""
 

@@ -20,6 +20,8 @@ from transfers.web.fields import (
     UserIdField,
     UserReferenceField,
     parse_user_reference,
+    user_reference,
+    users_named,
 )
 from users.models import User
 
@@ -160,6 +162,7 @@ class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
     error_messages = {
         "invalid_client_ids": "The form was damaged. Open User Transfer again.",
         "invalid_assignment": "Choose a user from the list.",
+        "ambiguous_user": "“{text}” names several users: {names}. Choose one from the list.",
         "assign_all_required": "Choose the user to assign every client to.",
         "assign_selected_required": "Choose the user to assign the selected clients to.",
         "nothing_selected": "Select the clients to assign first.",
@@ -295,6 +298,20 @@ class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
         resolved: dict = {}
         for key, reference in references.items():
             user_id = reference if isinstance(reference, int) else self.usernames.get(reference)
+            if user_id is None and isinstance(reference, str):
+                matches = users_named(reference, self.eligible_users())
+                if len(matches) == 1:
+                    user_id = matches[0].pk
+                elif matches:
+                    message = self.error_messages["ambiguous_user"].format(
+                        text=reference,
+                        names=", ".join(user_reference(user) for user in matches),
+                    )
+                    if isinstance(key, int):
+                        self.row_errors[key] = message
+                    else:
+                        self.add_error(key, forms.ValidationError(message, code="ambiguous_user"))
+                    continue
             if user_id is None:
                 if isinstance(key, int):
                     self.row_errors[key] = self.error_messages["invalid_assignment"]
