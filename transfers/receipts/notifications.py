@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 
 from clients.record_types import RecordType
 from transfers.models import Transfer, TransferRecipient
+from transfers.receipts.due_soon import DUE_SOON_DAYS, deadlines_due_soon
 from users.models import ACCESS_SETTINGS_PERMISSION
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def transfer_notify_recipients(transfer_id: int) -> int:
     if transfer is None:
         return 0
     receipt_url = _receipt_url(transfer)
+    due_soon = deadlines_due_soon(transfer=transfer)
     messages = []
     for recipient in transfer.recipients.select_related("to_user"):
         user = recipient.to_user
@@ -69,6 +71,11 @@ def transfer_notify_recipients(transfer_id: int) -> int:
             if all(user.has_perm(permission) for permission in RECEIPT_PERMISSIONS)
             else "",
             "received_links": received_records_links(transfer, recipient),
+            "due_soon": [
+                (item, absolute_url(item.deadline.get_absolute_url()))
+                for item in due_soon.get(user.pk, [])
+            ],
+            "due_soon_days": DUE_SOON_DAYS,
         }
         subject = " ".join(render_to_string("transfers/email_subject.txt", context).split())
         body = render_to_string("transfers/email_body.txt", context)

@@ -15,6 +15,7 @@ from transfers.background import submit as job_submit
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 from transfers.receipts import selectors
+from transfers.receipts.due_soon import DUE_SOON_DAYS, deadlines_due_soon
 from transfers.receipts.receipt_csv import receipt_csv_lines
 from transfers.web.fields import new_request_key
 from transfers.web.presenters import words
@@ -85,6 +86,8 @@ class TransferDetailView(SettingsPermissionMixin, View):
                     and transfer.reverted_transfer.record_counts.shares > 0
                 ),
                 "moved_text": words.moved_text(transfer.record_counts),
+                "due_soon": due_soon_sections(transfer),
+                "due_soon_days": DUE_SOON_DAYS,
             },
         )
 
@@ -95,6 +98,17 @@ class TransferDetailView(SettingsPermissionMixin, View):
             url_name = RECORD_URL_NAMES[row.record_type]
             row.url = reverse(url_name, args=[row.record_id]) if row.record_label else ""
         return page
+
+
+def due_soon_sections(transfer: Transfer) -> list[tuple[TransferRecipient, list]]:
+    """Per new user of a transfer (a revert gives back, it hands nothing over):
+    what they must do in the next two weeks, in the receipt's order."""
+    if transfer.mode == Transfer.Mode.REVERT or not transfer.record_counts["deadline"]:
+        return []
+    due = deadlines_due_soon(transfer=transfer)
+    return [
+        (recipient, due.get(recipient.to_user_id, [])) for recipient in transfer.recipients.all()
+    ]
 
 
 class TransferCsvView(SettingsPermissionMixin, View):

@@ -1,0 +1,90 @@
+"""What is due, shown to whoever takes it over: the receipt and each new
+owner's e-mail list the open deadlines of the transfer due in the next 14
+days, overdue first and marked."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from clients.models import Deadline
+from tests.factories import ClientFactory, DeadlineFactory, MatterFactory, OwnerFactory
+from transfers.engine.services import records_transfer_per_client
+from transfers.receipts.due_soon import deadlines_due_soon
+
+pytestmark = pytest.mark.django_db
+
+
+def day(offset: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=offset)
+
+
+@pytest.fixture
+def book():
+    leaver = OwnerFactory(username="sam.leaver", first_name="Sam", last_name="Leaver")
+    grace = OwnerFactory(username="grace.kim", first_name="Grace", last_name="Kim", email="g@x.io")
+    lena = OwnerFactory(username="lena.ortiz", first_name="Lena", last_name="Ortiz")
+    acme, bolt = (ClientFactory(owner=leaver, name=name) for name in ("Acme", "Bolt"))
+    acme_matter = MatterFactory(client=acme, owner=leaver, title="Acme lease")
+    bolt_matter = MatterFactory(client=bolt, owner=leaver, title="Bolt appeal")
+
+    def due(matter, title, offset, **fields):
+        return DeadlineFactory(
+            case=None, matter=matter, owner=leaver, title=title, due_date=day(offset), **fields
+        )
+
+    deadlines = {
+        "later": due(acme_matter, "File the reply", 9),
+        "overdue": due(acme_matter, "Serve the defence", -2),
+        "soon": due(acme_matter, "Hearing", 1),
+        "far": due(acme_matter, "Limitation date", 40),
+        "done": due(
+            acme_matter,
+            "Old filing",
+            -5,
+            status=Deadline.Status.DONE,
+            completed_at=timezone.now(),
+            completed_by_name="Sam Leaver",
+        ),
+        "bolt": due(bolt_matter, "Appeal brief", 3),
+    }
+    return leaver, grace, lena, acme, bolt, deadlines
+
+
+def test_each_new_owner_gets_what_is_due_overdue_first(
+    administrator, book, admin_http, django_capture_on_commit_callbacks
+):
+    leaver, grace, lena, acme, bolt, d = book
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = records_transfer_per_client(
+            acting_user=administrator,
+            old_user=leaver,
+            assignments={acme.pk: grace, bolt.pk: lena},
+        ).transfer
+    assert not Deadline.objects.filter(owner=leaver).exists()  # done ones move too
+
+    due = deadlines_due_soon(transfer=transfer)
+    assert [(i.deadline.title, i.overdue) for i in due[grace.pk]] == [
+        ("Serve the defence", True),
+        ("Hearing", False),
+        ("File the reply", False),
+    ]
+    assert [i.deadline.title for i in due[lena.pk]] == ["Appeal brief"]
+
+    html = admin_http.get(reverse("transfers:transfer_detail", args=[transfer.pk])).content
+    html = html.decode()
+    assert "Due in the next 14 days" in html
+    grace_section = html[html.index(">Grace Kim</h3>") : html.index(">Lena Ortiz</h3>")]
+    assert grace_section.index("Serve the defence") < grace_section.index("Hearing")
+    assert grace_section.count('class="badge badge-overdue">Overdue') == 1
+    assert f'href="{d["overdue"].get_absolute_url()}"' in grace_section
+    due_section = html[html.index('id="due-soon-heading"') : html.index('id="records"')]
+    assert "Limitation date" not in due_section and "Old filing" not in due_section
+
+    [message] = [m for m in mail.outbox if m.to == ["g@x.io"]]
+    body = message.body
+    assert "Due in the next 14 days, overdue first:" in body
+    assert body.index("OVERDUE") < body.index("Serve the defence") < body.index("Hearing")
+    assert "Appeal brief" not in body
