@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Trigram indexes for the grids' search (clients migration 0007): OpClass in an index.
+    "django.contrib.postgres",
     "csp",
     "axes",
     "guardian",

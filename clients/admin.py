@@ -22,11 +22,12 @@ from django.utils.functional import cached_property
 from guardian.admin import GuardedModelAdmin
 
 from clients.access import permission_name
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from clients.record_types import RECORD_TYPES, record_type_of
 from clients.services import (
     case_create,
     client_create,
+    deadline_create,
     matter_create,
     record_owner_change,
     record_update,
@@ -188,7 +189,12 @@ class OwnedRecordAdmin(GuardedModelAdmin):
                 if name not in ("owner_seen", "owner")
             }
             try:
-                create = {Client: client_create, Matter: matter_create, Case: case_create}
+                create = {
+                    Client: client_create,
+                    Matter: matter_create,
+                    Case: case_create,
+                    Deadline: deadline_create,
+                }
                 created = create[self.model](
                     acting_user=request.user, owner=form.cleaned_data["owner"], **fields
                 )
@@ -271,6 +277,31 @@ class CaseAdmin(OwnedRecordAdmin):
     autocomplete_fields = ["owner", "matter"]
     list_select_related = ["owner", "matter"]
     exclude = ["client"]
+
+
+class DeadlineAdminForm(OwnedRecordAdminForm):
+    """The deadline's client follows its matter (the form has no client field), as a case's does."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        matter = cleaned_data.get("matter")
+        if matter is not None:
+            self.instance.client_id = matter.client_id
+        return cleaned_data
+
+
+@admin.register(Deadline)
+class DeadlineAdmin(OwnedRecordAdmin):
+    """Marking a deadline done here snapshots who and when (clients.services.record_update)."""
+
+    form = DeadlineAdminForm
+    list_display = ["title", "due_date", "due_time", "kind", "status", "matter", "owner"]
+    list_filter = ["status", "kind", ("owner", OwnerListFilter)]
+    search_fields = ["title", "matter__number", "case__number", "client__name"]
+    autocomplete_fields = ["owner", "matter", "case"]
+    list_select_related = ["owner", "matter"]
+    exclude = ["client", "completed_by"]
+    readonly_fields = ["completed_by_name", "completed_at", "created_at", "updated_at"]
 
 
 class ShareAdmin(admin.ModelAdmin):

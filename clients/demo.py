@@ -1,6 +1,7 @@
-"""The demo firm: deterministic users, clients, matters, cases and shares,
-and bulk generation of large volumes for benchmarks."""
+"""The demo firm: deterministic users, clients, matters, cases, deadlines and
+shares, and bulk generation of large volumes for benchmarks."""
 
+import datetime
 import random
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from clients.models import (
     Case,
     CaseUserObjectPermission,
     Client,
+    Deadline,
     Matter,
     MatterUserObjectPermission,
 )
@@ -114,6 +116,17 @@ MATTER_TOPICS = [
     "Planning permission",
 ]
 
+DEADLINE_TITLES = {
+    Deadline.Kind.COURT_DEADLINE: "Serve the defence",
+    Deadline.Kind.LIMITATION_DATE: "Limitation date for the claim",
+    Deadline.Kind.HEARING: "Case management hearing",
+    Deadline.Kind.FILING: "File the witness statements",
+    Deadline.Kind.TASK: "Send the client the draft",
+}
+# The demo firm's deadlines, by days from today: a few overdue, a few this week, the rest
+# spread over the next three months (and some done in the past).
+DEMO_DUE_OFFSETS = (-9, -4, -1, 0, 1, 2, 3, 5, 6, 9, 13, 16, 21, 27, 34, 45, 58, 72, 88)
+
 
 @dataclass
 class SeedSummary:
@@ -121,6 +134,7 @@ class SeedSummary:
     clients: int
     matters: int
     cases: int
+    deadlines: int = 0
 
 
 def demo_users_ensure() -> dict[str, User]:
@@ -219,12 +233,51 @@ def demo_firm_seed(*, clients: int = 60) -> SeedSummary:
     Case.objects.bulk_create(case_rows, ignore_conflicts=True)
 
     _demo_shares_ensure(rng, managers_and_paralegals)
+    _demo_deadlines_ensure(rng, users["helen.ward"])
     return SeedSummary(
         users=User.objects.count(),
         clients=Client.objects.count(),
         matters=Matter.objects.count(),
         cases=Case.objects.count(),
+        deadlines=Deadline.objects.count(),
     )
+
+
+def _demo_deadlines_ensure(rng: random.Random, completer: User) -> None:
+    """One deadline on every second open case of the demo firm and one on every fifth
+    open matter, each owned by its case's (or matter's) owner, due a few days ago to three
+    months ahead; one in six due in the past is done, completed by `completer`. Made once:
+    the dates count from the day the firm was seeded."""
+    if Deadline.objects.exists():
+        return
+    today, now = timezone.localdate(), timezone.now()
+    kinds = list(Deadline.Kind)
+    cases = Case.objects.filter(status=Case.Status.OPEN, number__startswith="K-")
+    matters = Matter.objects.filter(status=Matter.Status.OPEN, number__startswith="M-")
+    under = [(case.matter_id, case.client_id, case.pk, case.owner_id) for case in cases[::2]]
+    under += [(m.pk, m.client_id, None, m.owner_id) for m in matters.order_by("number")[::5]]
+    rows = []
+    for index, (matter_id, client_id, case_id, owner_id) in enumerate(under):
+        kind = kinds[index % len(kinds)]
+        due = today + datetime.timedelta(days=DEMO_DUE_OFFSETS[index % len(DEMO_DUE_OFFSETS)])
+        done = due < today and index % 6 == 0
+        rows.append(
+            Deadline(
+                matter_id=matter_id,
+                client_id=client_id,
+                case_id=case_id,
+                title=DEADLINE_TITLES[kind],
+                due_date=due,
+                due_time=datetime.time(9, 30) if kind == Deadline.Kind.HEARING else None,
+                kind=kind,
+                status=Deadline.Status.DONE if done else Deadline.Status.OPEN,
+                owner_id=owner_id,
+                completed_by=completer if done else None,
+                completed_by_name=completer.full_name if done else "",
+                completed_at=now if done else None,
+            )
+        )
+    Deadline.objects.bulk_create(rows)
 
 
 def _demo_shares_ensure(rng: random.Random, sharers: list[User]) -> None:
@@ -292,7 +345,8 @@ def bulk_records_generate(
     areas and statuses: one INSERT ... SELECT per table, so millions of rows take seconds.
     The owners take one block of clients each, in order, with everything under them;
     `dealt`: the clients are dealt to them in turn, and 3 matters or cases in 10 go to
-    another owner. Numbers continue after the highest id."""
+    another owner. Numbers continue after the highest id. Each new case gets a deadline
+    (bulk_deadlines_generate)."""
     if clients <= 0:
         return 0, 0, 0
     ids = [owner.pk for owner in owners]
@@ -353,4 +407,34 @@ def bulk_records_generate(
             )
             cursor.execute(f"SELECT max(id) - {count} FROM {table}")
             first[model._meta.model_name] = cursor.fetchone()[0]
+        bulk_deadlines_generate(after_case_id=first["case"])
     return clients, clients * matters_per_client, clients * per_client
+
+
+def bulk_deadlines_generate(*, after_case_id: int = 0) -> int:
+    """Add one deadline to each case whose id is above `after_case_id`, owned by the
+    case's owner, due from 30 days ago to 120 days ahead, of every kind; one in ten due
+    in the past is done. One INSERT ... SELECT, on either database. Returns how many."""
+    today = timezone.localdate()
+    if connection.vendor == "postgresql":
+        due = "CAST(%s AS date) + CAST(id %% 151 - 30 AS integer)"
+    else:
+        due = "date(%s, (id %% 151 - 30) || ' days')"
+    kinds = list(Deadline.Kind)
+    title = f"{_cycled([DEADLINE_TITLES[kind] for kind in kinds], 'id')} || ' ' || id"
+    done = "id %% 151 < 30 AND id %% 10 = 0"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Deadline._meta.db_table} (matter_id, client_id, case_id, title, "
+            "due_date, due_time, kind, status, owner_id, completed_by_id, completed_by_name, "
+            "completed_at, created_at, updated_at) "
+            f"SELECT matter_id, client_id, id, {title}, {due}, NULL, "
+            f"{_cycled([kind.value for kind in kinds], 'id')}, "
+            f"CASE WHEN {done} THEN 'done' ELSE 'open' END, owner_id, NULL, "
+            f"CASE WHEN {done} THEN 'A former colleague' ELSE '' END, "
+            f"CASE WHEN {done} THEN %s END, %s, %s "
+            f"FROM {Case._meta.db_table} WHERE id > %s ORDER BY id",
+            [today.isoformat(), now, now, now, after_case_id],
+        )
+        return cursor.rowcount

@@ -1,17 +1,23 @@
-"""The grids' filters, read from the URL (q, owner, status, client).
+"""The grids' filters, read from the URL (q, owner, status, client, matter; on
+deadlines also case, kind and due).
 
 A value that does not validate (an unknown owner, a status that does not
 exist, text where an id belongs) is dropped by django-filter and the grid
 shows everything else, with the field's error next to it: a normal page."""
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from users.models import User
 
 SEARCH_MAX_LENGTH = 100
+# A search term matching up to this many clients' names is inlined as their ids.
+CLIENT_ID_LIMIT = 1000
 BIGINT_MAX = 2**63 - 1
 
 
@@ -79,13 +85,26 @@ class RecordFilterSet(django_filters.FilterSet):
             for field in self.search_fields:
                 condition |= Q(**{f"{field}__icontains": term})
             if self.search_client_name:
-                # A subquery, not a join: PostgreSQL hashes the few matching client
-                # ids once instead of joining every case row to its client.
-                condition |= Q(
-                    client_id__in=Client.objects.filter(name__icontains=term).values("pk")
-                )
+                condition |= self.client_name_condition(term)
             queryset = queryset.filter(condition)
         return queryset
+
+    @staticmethod
+    def client_name_condition(term: str) -> Q:
+        """Rows whose client's name contains `term`.
+
+        Up to CLIENT_ID_LIMIT matching clients are read first (one query, through
+        the clients' trigram index on PostgreSQL) and inlined as ids, so that each
+        branch of the search's OR is an index scan: a rare term then reads a few
+        rows, where a subquery in the OR made PostgreSQL read every row of the
+        table. More clients than that (a common name) stay a subquery, which
+        PostgreSQL hashes once; so many rows match then that the scan soon has
+        its page."""
+        clients = Client.objects.filter(name__icontains=term).order_by().values("pk")
+        client_ids = [row["pk"] for row in clients[: CLIENT_ID_LIMIT + 1]]
+        if len(client_ids) > CLIENT_ID_LIMIT:
+            return Q(client_id__in=clients)
+        return Q(client_id__in=client_ids)
 
     def valid_value(self, name: str):
         """The value of filter `name` if the URL gave a valid one, else None."""
@@ -140,3 +159,48 @@ class CaseFilterSet(RecordFilterSet):
     class Meta:
         model = Case
         fields = ["q", "owner", "status", "client", "matter"]
+
+
+class DueWindow:
+    """The due windows of the Deadlines grid (?due=overdue, 7, 14 or 30), by the
+    firm's calendar: "next 7 days" is today and the 7 days after it; overdue is
+    an open deadline due before today."""
+
+    OVERDUE = "overdue"
+    CHOICES = (
+        (OVERDUE, "Overdue"),
+        ("7", "Next 7 days"),
+        ("14", "Next 14 days"),
+        ("30", "Next 30 days"),
+    )
+
+    @classmethod
+    def condition(cls, value: str, today: datetime.date | None = None) -> Q:
+        today = today or timezone.localdate()
+        if value == cls.OVERDUE:
+            return Q(status=Deadline.Status.OPEN, due_date__lt=today)
+        return Q(due_date__gte=today, due_date__lte=today + datetime.timedelta(days=int(value)))
+
+
+class DeadlineFilterSet(RecordFilterSet):
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=Deadline.Kind.choices, empty_label="Any kind"
+    )
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=Deadline.Status.choices, empty_label="Any status"
+    )
+    due = django_filters.ChoiceFilter(
+        label="Due", choices=DueWindow.CHOICES, empty_label="Any time", method="filter_due"
+    )
+    client = RecordIdFilter(field_name="client_id", widget=forms.HiddenInput)
+    matter = RecordIdFilter(field_name="matter_id", widget=forms.HiddenInput)
+    case = RecordIdFilter(field_name="case_id", widget=forms.HiddenInput)
+    search_fields = ("title",)
+    search_client_name = True
+
+    class Meta:
+        model = Deadline
+        fields = ["q", "owner", "kind", "status", "due", "client", "matter", "case"]
+
+    def filter_due(self, queryset, name, value):
+        return queryset.filter(DueWindow.condition(value))

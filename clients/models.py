@@ -1,3 +1,5 @@
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -211,6 +213,113 @@ class Case(OwnedRecord):
             )
 
 
+class Deadline(OwnedRecord):
+    """A date that must not be missed, under a matter and optionally one of its cases.
+
+    `client` repeats the matter's client, as a case's does, so that per-client
+    work (access, transfers) needs no join through matters. A done deadline
+    keeps who completed it and when, the name as a snapshot that outlives the
+    user."""
+
+    class Kind(models.TextChoices):
+        COURT_DEADLINE = "court_deadline", "Court deadline"
+        LIMITATION_DATE = "limitation_date", "Limitation date"
+        HEARING = "hearing", "Hearing"
+        FILING = "filing", "Filing"
+        TASK = "task", "Task"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="deadlines")
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, related_name="deadlines", null=True, blank=True
+    )
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="deadlines")
+    title = models.CharField(max_length=200)
+    due_date = models.DateField()
+    due_time = models.TimeField(null=True, blank=True, help_text="Leave empty for the whole day.")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TASK)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_deadlines",
+        db_index=False,  # deadline_owner_client serves every lookup by owner
+    )
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        # Read only through a deadline; its index would be paid by every transfer.
+        db_index=False,
+    )
+    completed_by_name = models.CharField(max_length=300, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["owner", "client"], name="deadline_owner_client"),
+            # The grid's order, and its due windows (a range of due dates).
+            models.Index(fields=["due_date", "id"], name="deadline_due_date_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="open", completed_at__isnull=True)
+                    | models.Q(status="done", completed_at__isnull=False)
+                ),
+                name="deadline_completed_when_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (due {self.due_date:%Y-%m-%d})"
+
+    def save(self, *args, **kwargs):
+        if self.matter_id is not None:
+            self.client_id = self.matter.client_id
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("clients:deadline_detail", kwargs={"pk": self.pk})
+
+    def clean(self):
+        super().clean()
+        if self.matter_id is None:
+            return
+        if self.case_id is not None and self.case.matter_id != self.matter_id:
+            raise ValidationError(
+                {
+                    "case": ValidationError(
+                        "The case must be one of the deadline's matter's cases.",
+                        code="case_not_under_matter",
+                    )
+                }
+            )
+        if self.client_id is not None and self.matter.client_id != self.client_id:
+            raise ValidationError(
+                {
+                    "client": ValidationError(
+                        "The deadline's client must be its matter's client.",
+                        code="client_mismatch",
+                    )
+                }
+            )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    def is_overdue(self, today: datetime.date) -> bool:
+        """Open and due before `today` (the firm's date)."""
+        return self.status == self.Status.OPEN and self.due_date < today
+
+
 # Explicit shares, one table per record type (guardian's direct foreign keys).
 
 
@@ -236,3 +345,11 @@ class CaseUserObjectPermission(UserObjectPermissionBase):
 
 class CaseGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Case, on_delete=models.CASCADE)
+
+
+class DeadlineUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Deadline, on_delete=models.CASCADE)
+
+
+class DeadlineGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Deadline, on_delete=models.CASCADE)

@@ -1,5 +1,5 @@
-"""The registry of owned record types (clients, matters, cases and any other
-registered with record_type_register), each described once.
+"""The registry of owned record types (clients, matters, cases, deadlines and
+any other registered with record_type_register), each described once.
 
 Everything that goes over the kinds of owned records reads it: the access
 rule, the grids, the admin, the transfer engine, its receipts and counts, the
@@ -20,6 +20,9 @@ from clients.models import (
     Client,
     ClientGroupObjectPermission,
     ClientUserObjectPermission,
+    Deadline,
+    DeadlineGroupObjectPermission,
+    DeadlineUserObjectPermission,
     Matter,
     MatterGroupObjectPermission,
     MatterUserObjectPermission,
@@ -141,6 +144,22 @@ record_type_register(
         list_url_name="clients:case_list",
         row_related=("owner", "client"),
         page_related=("matter",),
+    )
+)
+record_type_register(
+    RecordType(
+        name="deadline",
+        label="Deadline",
+        plural="deadlines",
+        model=Deadline,
+        user_share_model=DeadlineUserObjectPermission,
+        group_share_model=DeadlineGroupObjectPermission,
+        client_field="client",
+        label_field="title",
+        url_name="clients:deadline_detail",
+        list_url_name="clients:deadline_list",
+        row_related=("owner", "client", "matter", "case"),
+        page_related=("matter", "case"),
     )
 )
 

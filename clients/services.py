@@ -1,4 +1,4 @@
-"""Writes of clients, matters and cases that give a record an owner.
+"""Writes of clients, matters, cases and deadlines that give a record an owner.
 
 Each one locks the owner's user row and validates the owner under that lock,
 so a record can never be created for, or moved to, a user whom a concurrent
@@ -8,12 +8,14 @@ wait for it, then see the owner inactive and refuse (code owner_inactive).
 If the creation goes first, the transfer waits for it and moves the record.
 """
 
+import datetime
+
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from clients.models import Case, Client, Matter, validate_owner
+from clients.models import Case, Client, Deadline, Matter, validate_owner
 from clients.record_types import RECORD_MODELS
 from clients.signals import owner_changed
 from users.models import User
@@ -116,31 +118,91 @@ def case_create(
     )
 
 
+def _completion(status: str, acting_user: User | None, now: datetime.datetime) -> dict:
+    """The completion fields of a deadline given `status`: who and when for a
+    done one (the name as a snapshot), nothing for an open one."""
+    if status == Deadline.Status.DONE:
+        return {
+            "completed_by": acting_user,
+            "completed_by_name": acting_user.full_name if acting_user is not None else "",
+            "completed_at": now,
+        }
+    return {"completed_by": None, "completed_by_name": "", "completed_at": None}
+
+
+def deadline_create(
+    *,
+    acting_user: User | None,
+    owner: User | int,
+    matter: Matter,
+    title: str,
+    due_date: datetime.date,
+    due_time: datetime.time | None = None,
+    kind: str = Deadline.Kind.TASK,
+    case: Case | None = None,
+    status: str = Deadline.Status.OPEN,
+) -> Deadline:
+    """Create a deadline under `matter` (and optionally one of its cases), owned
+    by `owner`. One created done records `acting_user` as who completed it."""
+    return _create(
+        Deadline,
+        owner=owner,
+        matter=matter,
+        case=case,
+        client_id=matter.client_id,
+        title=title,
+        due_date=due_date,
+        due_time=due_time,
+        kind=kind,
+        status=status,
+        **_completion(status, acting_user, timezone.now()),
+    )
+
+
+def deadline_status_set(*, acting_user: User | None, deadline: Deadline, status: str) -> Deadline:
+    """Mark a deadline done (recording who and when) or open again (clearing them).
+
+    Marking done a deadline that is already done changes nothing: the first
+    completion is the one kept."""
+    return record_update(acting_user=acting_user, record=deadline, status=status)
+
+
 def record_update(*, acting_user: User | None, record: Model, **changes) -> Model:
-    """Change fields of one client, matter or case other than its owner (that
-    is record_owner_change's), validated like the model, with the record's row
-    locked. Only the changed fields (and updated_at) are written, so an owner
-    given by a transfer meanwhile is kept. A case moved to another matter
-    follows that matter's client; a matter moved to another client takes its
-    cases along."""
+    """Change fields of one client, matter, case or deadline other than its
+    owner (that is record_owner_change's), validated like the model, with the
+    record's row locked. Only the changed fields (and updated_at) are written,
+    so an owner given by a transfer meanwhile is kept. A case or deadline moved
+    to another matter follows that matter's client; a matter moved to another
+    client takes its cases and deadlines along. A deadline whose status changes
+    records who completed it and when (done) or forgets it (open again)."""
     model = type(record)
     if model not in RECORD_MODELS:
-        raise TypeError(f"{model.__name__} is not a client, matter or case")
+        raise TypeError(f"{model.__name__} is not a client, matter, case or deadline")
     if "owner" in changes or "owner_id" in changes:
         raise ValueError("Change an owner with record_owner_change.")
+    completion_fields = {"completed_by", "completed_by_name", "completed_at"}
+    if model is Deadline and completion_fields & set(changes):
+        raise ValueError("A deadline's completion follows its status: change the status.")
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=record.pk)
+        if model is Deadline and changes.get("status", locked.status) == locked.status:
+            changes.pop("status", None)  # already so: the first completion is kept
+            if not changes:
+                return record
+        elif model is Deadline:
+            changes |= _completion(changes["status"], acting_user, timezone.now())
         for name, value in changes.items():
             setattr(locked, name, value)
         fields = list(changes)
-        if model is Case and "matter" in changes:
+        if model in (Case, Deadline) and "matter" in changes:
             locked.client_id = locked.matter.client_id
             fields.append("client")
         locked.full_clean()
         locked.save(update_fields=[*fields, "updated_at"])
         if model is Matter and "client" in changes:
-            # A case's client repeats its matter's: the matter's cases follow it.
-            Case.objects.filter(matter=locked).update(client_id=locked.client_id)
+            # Cases and deadlines repeat their matter's client: they follow it.
+            for under_matter in (Case, Deadline):
+                under_matter.objects.filter(matter=locked).update(client_id=locked.client_id)
     for name in [*fields, "updated_at"]:
         field = model._meta.get_field(name)
         setattr(record, field.attname, getattr(locked, field.attname))
@@ -148,7 +210,7 @@ def record_update(*, acting_user: User | None, record: Model, **changes) -> Mode
 
 
 def record_owner_change(*, acting_user: User | None, record: Model, new_owner: User | int) -> Model:
-    """Give one client, matter or case to `new_owner` (active and eligible),
+    """Give one client, matter, case or deadline to `new_owner` (active and eligible),
     and record the change (who, when, from whom, to whom) in the same
     transaction through the `owner_changed` signal.
 

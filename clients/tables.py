@@ -1,4 +1,4 @@
-"""Grid columns, sort orders and pagination for clients, matters and cases.
+"""Grid columns, sort orders and pagination for clients, matters, cases and deadlines.
 
 Every sort order ends with the record number, so pages are stable. A sort
 with an index (clients/models.py; docs/indexes.md says which and why) reads
@@ -8,10 +8,11 @@ one page with ORDER BY ... LIMIT instead of sorting the table; the others
 import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 
 PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 25
@@ -138,6 +139,62 @@ class CaseTable(RecordTable):
         model = Case
         fields = ("number", "caption", "client", "court", "status", "owner")
         empty_text = "No cases match."
+
+    def render_client(self, value):
+        return value.name
+
+
+class DeadlineTable(RecordTable):
+    """Deadlines by due date, the soonest first; an open one past its date is marked overdue."""
+
+    number = None  # deadlines have no number: the id breaks ties
+    due_date = tables.Column(verbose_name="Due", order_by=("due_date", "id"))
+    title = tables.Column(verbose_name="Title", linkify=True, order_by=("title", "id"))
+    kind = tables.Column(verbose_name="Kind", order_by=("kind", "due_date", "id"))
+    status = tables.Column(verbose_name="Status", order_by=("status", "due_date", "id"))
+    matter = tables.Column(
+        verbose_name="Matter",
+        linkify=lambda record: record.matter.get_absolute_url(),
+        order_by=("matter__number", "due_date", "id"),
+    )
+    case = tables.Column(
+        verbose_name="Case",
+        linkify=lambda record: record.case.get_absolute_url() if record.case_id else None,
+        order_by=("case__number", "due_date", "id"),
+        default="—",
+    )
+    client = client_column()
+    owner = tables.Column(
+        verbose_name="Owner",
+        order_by=("owner__first_name", "owner__last_name", "owner_id", "due_date", "id"),
+    )
+
+    unindexed_sorts = frozenset({"owner", "client", "title", "kind", "status", "matter", "case"})
+
+    class Meta(RecordTable.Meta):
+        model = Deadline
+        fields = ("due_date", "title", "kind", "status", "matter", "case", "client", "owner")
+        sequence = fields
+        order_by = ("due_date",)
+        empty_text = "No deadlines match."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = timezone.localdate()
+
+    def render_due_date(self, record):
+        due = record.due_date.strftime("%-d %b %Y")
+        if record.due_time is not None:
+            due += record.due_time.strftime(", %H:%M")
+        if record.is_overdue(self.today):
+            return format_html('{} <span class="badge badge-overdue">Overdue</span>', due)
+        return due
+
+    def render_matter(self, value):
+        return value.number
+
+    def render_case(self, value):
+        return value.number
 
     def render_client(self, value):
         return value.name

@@ -11,4 +11,6 @@ urlpatterns = [
     path("matters/<int:pk>/", views.MatterDetailView.as_view(), name="matter_detail"),
     path("cases/", views.CaseListView.as_view(), name="case_list"),
     path("cases/<int:pk>/", views.CaseDetailView.as_view(), name="case_detail"),
+    path("deadlines/", views.DeadlineListView.as_view(), name="deadline_list"),
+    path("deadlines/<int:pk>/", views.DeadlineDetailView.as_view(), name="deadline_detail"),
 ]

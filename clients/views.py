@@ -1,4 +1,4 @@
-"""Clients, Matters and Cases grids and record pages.
+"""Clients, Matters, Cases and Deadlines grids and record pages.
 
 Everything here reads; nothing writes. A grid shows only the records the
 signed-in user may see (clients.access), filtered and sorted from the URL so
@@ -10,12 +10,20 @@ from django.db.models import Model
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.timezone import localdate as today
 from django.views import View
 
 from clients.access import records_for_user
-from clients.filters import CaseFilterSet, ClientFilterSet, MatterFilterSet, owner_options
+from clients.filters import (
+    CaseFilterSet,
+    ClientFilterSet,
+    DeadlineFilterSet,
+    DueWindow,
+    MatterFilterSet,
+    owner_options,
+)
 from clients.forms import GridOptionsForm, page_number
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from clients.selectors import (
     record_ownership_history,
     record_shares,
@@ -28,6 +36,7 @@ from clients.tables import (
     CappedPaginator,
     CaseTable,
     ClientTable,
+    DeadlineTable,
     MatterTable,
 )
 from users.models import ACCESS_SETTINGS_PERMISSION
@@ -98,9 +107,7 @@ class RecordGridView(View):
                 table.page.number, on_each_side=2, on_ends=1
             ),
             "sort": requested_sort if sort_is_valid else "",
-            "is_filtered": any(
-                request.GET.get(name) for name in ("q", "owner", "status", "client", "matter")
-            ),
+            "is_filtered": any(request.GET.get(name) for name in filterset.filters),
             "list_url": request.path,
         }
         return render(request, self.template_name, context)
@@ -127,7 +134,7 @@ class RecordGridView(View):
     def scope_text(self, filterset) -> str:
         """The grid's caption: "Cases owned by Dana Reyes", "Matters of Hoffmann Foods"."""
         parts = [self.title]
-        for model, name in ((Client, "client"), (Matter, "matter")):
+        for model, name in ((Client, "client"), (Matter, "matter"), (Case, "case")):
             record_id = filterset.id_value(name)
             if record_id is None:
                 continue
@@ -138,7 +145,10 @@ class RecordGridView(View):
         owner = filterset.owner_value
         if owner is not None:
             parts.append(f"owned by {owner.full_name}")
-        return " ".join(parts)
+        return " ".join(parts) + self.scope_suffix(filterset)
+
+    def scope_suffix(self, filterset) -> str:
+        return ""
 
 
 class ClientListView(RecordGridView):
@@ -162,6 +172,22 @@ class CaseListView(RecordGridView):
     title = "Cases"
 
 
+class DeadlineListView(RecordGridView):
+    model = Deadline
+    filterset_class = DeadlineFilterSet
+    table_class = DeadlineTable
+    title = "Deadlines"
+
+    def scope_suffix(self, filterset) -> str:
+        """ "Deadlines owned by Dana Reyes, overdue", "..., due in the next 7 days"."""
+        due = filterset.valid_value("due")
+        if not due:
+            return ""
+        if due == DueWindow.OVERDUE:
+            return ", overdue"
+        return f", due in the {dict(DueWindow.CHOICES)[due].lower()}"
+
+
 class RecordDetailView(View):
     model: type[Model]
     template_name = ""
@@ -176,6 +202,7 @@ class RecordDetailView(View):
             "history": record_ownership_history(record=record),
             # The receipts live in the settings area; others see the number only.
             "can_open_receipts": all(request.user.has_perm(perm) for perm in RECEIPT_PERMISSIONS),
+            "today": today(),  # deadlines before it and still open are overdue
         }
         context.update(self.extra_context(record))
         return render(request, self.template_name, context)
@@ -209,9 +236,23 @@ class MatterDetailView(RecordDetailView):
     template_name = "clients/matter_detail.html"
 
     def extra_context(self, record):
-        return {"cases": self.related(Case, "case_list", matter_id=record.pk)}
+        return {
+            "cases": self.related(Case, "case_list", matter_id=record.pk),
+            "deadlines": self.related(Deadline, "deadline_list", matter_id=record.pk),
+        }
 
 
 class CaseDetailView(RecordDetailView):
     model = Case
     template_name = "clients/case_detail.html"
+
+    def extra_context(self, record):
+        return {"deadlines": self.related(Deadline, "deadline_list", case_id=record.pk)}
+
+
+class DeadlineDetailView(RecordDetailView):
+    model = Deadline
+    template_name = "clients/deadline_detail.html"
+
+    def extra_context(self, record):
+        return {"is_overdue": record.is_overdue(today())}

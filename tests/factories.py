@@ -1,3 +1,5 @@
+import datetime
+
 import factory
 from django.contrib.auth.models import Group, Permission
 
@@ -6,6 +8,7 @@ from clients.models import (
     CaseUserObjectPermission,
     Client,
     ClientUserObjectPermission,
+    Deadline,
     Matter,
     MatterUserObjectPermission,
 )
@@ -78,6 +81,21 @@ class CaseFactory(factory.django.DjangoModelFactory):
     caption = factory.Faker("sentence", nb_words=5)
     court = "High Court"
     owner = factory.LazyAttribute(lambda c: c.matter.owner)
+
+
+class DeadlineFactory(factory.django.DjangoModelFactory):
+    """An open deadline under a matter (and, unless case=None, one of its cases)."""
+
+    class Meta:
+        model = Deadline
+
+    case = factory.SubFactory(CaseFactory)
+    matter = factory.LazyAttribute(lambda d: d.case.matter)
+    client = factory.LazyAttribute(lambda d: d.matter.client)
+    title = factory.Faker("sentence", nb_words=4)
+    due_date = factory.LazyFunction(lambda: datetime.date.today() + datetime.timedelta(days=10))
+    kind = Deadline.Kind.COURT_DEADLINE
+    owner = factory.LazyAttribute(lambda d: d.matter.owner)
 
 
 class ClientShareFactory(factory.django.DjangoModelFactory):

@@ -27,9 +27,9 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clients import services as clients_services
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from tests.conftest import permission
-from tests.factories import CaseFactory, OwnerFactory, UserFactory
+from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory, UserFactory
 from transfers.engine import services as transfers_services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferredRecord
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.django_db
 
 BASE_DIR = Path(settings.BASE_DIR)
 PROJECT_APPS = ("users", "clients", "transfers", "casengine")
-OWNED_MODELS = (Client, Matter, Case)
+OWNED_MODELS = (Client, Matter, Case, Deadline)
 # Fields through which a form changes who owns what or who may do what.
 DOOR_FIELDS = {
     "owner",
@@ -61,7 +61,7 @@ DOOR_FIELDS_OF_GROUPS = {"permissions"}
 
 @pytest.fixture
 def doors(administrator):
-    """Dana owns a client, a matter and a case; Nina may own records and owns
+    """Dana owns a client, a matter, a case and a deadline; Nina may own records and owns
     nothing; Frank is inactive; Lena is a paralegal who owns nothing."""
 
     class Doors:
@@ -74,6 +74,7 @@ def doors(administrator):
         matter__client__owner=firm.dana, matter__owner=firm.dana, owner=firm.dana
     )
     firm.matter, firm.client = firm.case.matter, firm.case.client
+    firm.deadline = DeadlineFactory(case=firm.case, owner=firm.dana)
     firm.nina = OwnerFactory(username="nina.new", first_name="Nina", last_name="New")
     firm.frank = OwnerFactory(
         username="frank.former", first_name="Frank", last_name="Former", is_active=False
@@ -82,7 +83,12 @@ def doors(administrator):
     firm.helen = UserFactory(username="helen.ward", groups=[groups.MANAGERS])  # may not own
     firm.managers = Group.objects.get(name=groups.MANAGERS)
     firm.attorneys = Group.objects.get(name=groups.ATTORNEYS)
-    firm.record = {Client: firm.client, Matter: firm.matter, Case: firm.case}
+    firm.record = {
+        Client: firm.client,
+        Matter: firm.matter,
+        Case: firm.case,
+        Deadline: firm.deadline,
+    }
     return firm
 
 
@@ -148,6 +154,8 @@ EXPECTED_ADMIN_FORM_DOORS = {
     (Matter, "change"): {"owner"},
     (Case, "add"): {"owner"},
     (Case, "change"): {"owner"},
+    (Deadline, "add"): {"owner"},
+    (Deadline, "change"): {"owner"},
     (User, "change"): {"is_active", "groups", "user_permissions", "is_staff", "is_superuser"},
     (Group, "add"): {"permissions"},
     (Group, "change"): {"permissions"},
@@ -242,15 +250,24 @@ def test_admin_record_add_form_creates_through_the_service_and_refuses_inactive(
             "status": "open",
         },
         Case: {"matter": doors.matter.pk, "number": "K-NEW", "caption": "A v. B", "status": "open"},
+        Deadline: {
+            "matter": doors.matter.pk,
+            "case": doors.case.pk,
+            "title": "File the defence",
+            "due_date": "2027-01-15",
+            "kind": "filing",
+            "status": "open",
+        },
     }[model]
+    identity = "title" if model is Deadline else "number"
     add_url = reverse(f"admin:clients_{model._meta.model_name}_add")
     response = client.post(add_url, {**data, "owner": doors.frank.pk})
     assert response.status_code == 200
     assert "Frank Former is inactive and cannot be given records." in response.content.decode()
-    assert not model.objects.filter(number=data["number"]).exists()
+    assert not model.objects.filter(**{identity: data[identity]}).exists()
 
     assert client.post(add_url, {**data, "owner": doors.nina.pk}).status_code == 302
-    assert model.objects.get(number=data["number"]).owner == doors.nina
+    assert model.objects.get(**{identity: data[identity]}).owner == doors.nina
     assert calls == [doors.admin]
 
 
@@ -688,6 +705,7 @@ SERVICE_DOORS = {
     "clients.services.client_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.matter_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.case_create": "refuses owner_inactive / owner_ineligible",
+    "clients.services.deadline_create": "refuses owner_inactive / owner_ineligible",
     "clients.services.record_owner_change": "refuses; records an owner-change receipt",
     "clients.services.record_update": "refuses an owner (record_owner_change's)",
     "transfers.engine.services.records_transfer_all": "receipt; deactivation recorded",
@@ -823,6 +841,15 @@ def test_services_refuse_with_their_codes_and_change_nothing(doors):
         == "owner_permission_removed"
     )
     assert Group.objects.filter(pk=doors.attorneys.pk).exists()
+    assert code_of(
+        lambda: clients_services.deadline_create(
+            acting_user=admin_user,
+            owner=doors.helen,
+            matter=doors.matter,
+            title="X",
+            due_date=doors.deadline.due_date,
+        )
+    ) == {"owner": ["owner_ineligible"]}
     for model in OWNED_MODELS:
         for field in ("owner", "owner_id"):
             with pytest.raises(ValueError, match="record_owner_change"):
@@ -849,7 +876,7 @@ def test_services_record_what_they_change(doors):
     clients_services.record_owner_change(
         acting_user=admin_user, record=doors.client, new_owner=doors.nina
     )
-    assert Transfer.objects.count() == 3
+    assert Transfer.objects.count() == len(OWNED_MODELS)
     users_services.user_set_active(user=doors.dana, is_active=False, acting_user=admin_user)
     users_services.user_set_active(user=doors.dana, is_active=True, acting_user=None)
     kinds = list(

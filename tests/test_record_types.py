@@ -20,7 +20,7 @@ from clients.record_types import (
     RecordCounts,
     record_type_of,
 )
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, DeadlineFactory
 from transfers.engine import progress
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.receipts import record_history
@@ -49,7 +49,8 @@ def _share_models_of(model, base):
 
 def test_every_model_owned_by_a_user_is_registered_once():
     assert set(_models_owned_by_users()) == set(RECORD_MODELS)
-    assert len(RECORD_MODELS) == len(set(RECORD_MODELS)) == 3
+    assert len(RECORD_MODELS) == len(set(RECORD_MODELS)) == 4
+    assert [t.name for t in RECORD_TYPES] == ["client", "matter", "case", "deadline"]
 
 
 @pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.name)
@@ -86,8 +87,9 @@ def test_lookups_by_model_and_record():
 
 @pytest.mark.django_db
 def test_a_records_type_and_url_name_lead_to_its_page():
-    case = CaseFactory()
-    for record in (case.client, case.matter, case):
+    deadline = DeadlineFactory()
+    case = deadline.case
+    for record in (case.client, case.matter, case, deadline):
         record_type = record_type_of(record)
         assert record_type.model is type(record)
         assert reverse(record_type.url_name, args=[record.pk]) == record.get_absolute_url()

@@ -3,18 +3,19 @@
 import pytest
 
 from clients.access import records_for_user, user_can_access_record
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from clients.record_types import RECORD_MODELS, SHARE_MODELS
 from tests.conftest import record_permission
-from tests.factories import CaseFactory, UserFactory
+from tests.factories import CaseFactory, DeadlineFactory, UserFactory
 from users import groups
 
 pytestmark = pytest.mark.django_db
 
 
 def _record(model):
-    case = CaseFactory()
-    return {Client: case.client, Matter: case.matter, Case: case}[model]
+    deadline = DeadlineFactory()
+    case = deadline.case
+    return {Client: case.client, Matter: case.matter, Case: case, Deadline: deadline}[model]
 
 
 def _user_for(relation, model, record, shared_action):

@@ -3,12 +3,14 @@ tests with many users: the same SQL on PostgreSQL and SQLite."""
 
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.utils import timezone
 
-from clients.demo import bulk_records_generate, bulk_users_ensure
-from clients.models import Case, Client, Matter
+from clients.demo import bulk_records_generate, bulk_users_ensure, demo_firm_seed
+from clients.models import Case, Client, Deadline, Matter
 from tests.factories import OwnerFactory
 from users import groups
 from users.models import User
@@ -90,3 +92,53 @@ def test_bulk_users_are_made_once_in_their_groups_in_turn():
     assert not any(user.has_usable_password() for user in made)
     assert bulk_users_ensure(names, [groups.ATTORNEYS]) == users
     assert User.objects.filter(username__in=names).count() == 6
+
+
+def test_each_generated_case_gets_a_valid_deadline_of_its_owner():
+    owners = [OwnerFactory() for _ in range(2)]
+    bulk_records_generate(
+        owners=owners, clients=6, matters_per_client=2, cases_per_matter=3, dealt=True
+    )
+
+    deadlines = Deadline.objects.select_related("case")
+    assert deadlines.count() == Case.objects.count() == 36
+    assert Counter(deadlines.values_list("case_id", flat=True)) == {
+        pk: 1 for pk in Case.objects.values_list("pk", flat=True)
+    }
+    for deadline in deadlines:
+        deadline.full_clean()
+        case = deadline.case
+        assert (deadline.owner_id, deadline.matter_id, deadline.client_id) == (
+            case.owner_id,
+            case.matter_id,
+            case.client_id,
+        )
+    assert {deadline.kind for deadline in deadlines} == set(Deadline.Kind.values)
+    assert deadlines.filter(status="open").count() >= 0.9 * 36
+
+
+def test_deadlines_of_a_second_batch_go_to_its_cases_only():
+    owner = OwnerFactory()
+    bulk_records_generate(owners=[owner], clients=1, matters_per_client=1, cases_per_matter=2)
+    bulk_records_generate(owners=[owner], clients=1, matters_per_client=1, cases_per_matter=2)
+    assert Deadline.objects.count() == 4
+    assert Deadline.objects.values("case_id").distinct().count() == 4
+
+
+def test_the_demo_firm_has_deadlines_overdue_this_week_and_done():
+    summary = demo_firm_seed()
+    today = timezone.localdate()
+    deadlines = Deadline.objects.all()
+    assert summary.deadlines == deadlines.count() > 100
+    overdue = deadlines.filter(status="open", due_date__lt=today).count()
+    this_week = deadlines.filter(due_date__gte=today, due_date__lte=today + timedelta(days=7))
+    assert 5 <= overdue < deadlines.count() / 4
+    assert this_week.count() >= 5
+    done = deadlines.filter(status="done")
+    assert done.exists() and not done.filter(completed_at=None).exists()
+    assert set(done.values_list("completed_by_name", flat=True)) == {"Helen Ward"}
+    for deadline in deadlines:
+        deadline.full_clean()
+        assert deadline.owner.is_active
+    demo_firm_seed()  # again: nothing added
+    assert Deadline.objects.count() == summary.deadlines

@@ -9,7 +9,8 @@ from users.models import User
 class Command(BaseCommand):
     help = (
         "Create the demo firm (idempotent and deterministic). With --scale N, also add N "
-        "clients with 5 matters each and 5 cases per matter, for benchmarks."
+        "clients with 5 matters each and 5 cases per matter (a deadline on each case), for "
+        "benchmarks."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         summary = demo_firm_seed()
         self.stdout.write(
             f"Demo firm: {summary.users} users, {summary.clients} clients, "
-            f"{summary.matters} matters, {summary.cases} cases. "
+            f"{summary.matters} matters, {summary.cases} cases, {summary.deadlines} deadlines. "
             f"Demo users sign in with the password {DEMO_PASSWORD!r}."
         )
         if scale < 0:
