@@ -76,7 +76,7 @@ def running(administrator, leaver_firm, *, worker: str, claimed_ago: float, beat
         TransferProgress.objects.using(PROGRESS_DATABASE).create(
             job_id=job.pk,
             phase="cases",
-            case_count=2,
+            counts={"case": 2},
             updated_at=timezone.now() - timedelta(seconds=beat_ago),
         )
     job.refresh_from_db()
