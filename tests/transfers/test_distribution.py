@@ -216,6 +216,7 @@ def test_users_named_by_id_are_distributed_to_as_users_are(book):
     by_id = client_distribution(old_user=leaver.pk, to_users=[ana.pk, bo.pk, ana.pk])
     assert by_id.assignments == by_user.assignments
     assert [load.user_id for load in by_id.loads] == [ana.pk, bo.pk]
+    assert by_id.users == {ana.pk: ana, bo.pk: bo}  # whom the proposal names
 
 
 def test_no_user_to_distribute_to_proposes_nothing(book):
