@@ -138,9 +138,9 @@ def test_a_book_without_cases_is_split_evenly_by_matters():
 
 
 def test_no_users_or_an_unknown_mode_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Distribute needs at least one user\.$"):
         distribute_clients([], [], DistributionMode.WORKLOAD)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Unknown distribution mode 'alphabetical'\.$"):
         distribute_clients([], team([(0, 0, 0)]), "alphabetical")
 
 
