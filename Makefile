@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format bench load clean scim-check
+.PHONY: run test lint format bench load mutate clean scim-check
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("CaseEngine needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-mutate: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[mutate]'
+	touch $(VENV)/.installed $(VENV)/.installed-test $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -66,5 +70,18 @@ load: $(VENV)/.installed-bench
 	$(BIN)/locust -f benchmarks/locustfile.py --headless --only-summary --stop-timeout 60 \
 		--loglevel WARNING --json-file bench-results/load-locust $(LOAD_ARGS)
 
+# Mutation testing (not part of `make test` or CI): mutmut plants one small bug at a time in
+# the modules that carry the rules ([tool.mutmut] in pyproject.toml) and runs the tests that
+# call the changed function; then mutation/score.py prints killed / mutants per module.
+# On SQLite, whatever DATABASE_URL says. One module: make mutate MUTANTS='users.services.*'
+# MUTATE_CHILDREN mutants run side by side, each on its own test database (mutation/plugin.py).
+MUTANTS ?=
+MUTATE_CHILDREN ?= 2
+mutate: $(VENV)/.installed-mutate
+	rm -f mutants/test-mutate*
+	env -u DATABASE_URL MUTATE_CHILDREN=$(MUTATE_CHILDREN) \
+		$(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(MUTANTS)
+	$(BIN)/python mutation/score.py
+
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache
+	rm -rf $(VENV) mutants db.sqlite3 db.sqlite3-* db-progress.sqlite3* staticfiles .pytest_cache

@@ -138,9 +138,9 @@ def test_a_book_without_cases_is_split_evenly_by_matters():
 
 
 def test_no_users_or_an_unknown_mode_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Distribute needs at least one user\.$"):
         distribute_clients([], [], DistributionMode.WORKLOAD)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^Unknown distribution mode 'alphabetical'\.$"):
         distribute_clients([], team([(0, 0, 0)]), "alphabetical")
 
 
@@ -191,6 +191,41 @@ def test_selector_reads_only(book):
     before = snapshot()
     client_distribution(old_user=leaver, to_users=[ana, bo], mode=DistributionMode.ROUND_ROBIN)
     assert snapshot() == before
+
+
+def test_round_robin_deals_the_clients_in_name_order(book):
+    """Round robin follows the clients as the screen lists them (by name), not the order
+    they were created in."""
+    leaver, ana, bo, big, mid, other = book
+    aardvark = ClientFactory(name="Aardvark", number="C-4", owner=leaver)
+    distribution = client_distribution(
+        old_user=leaver, to_users=[ana, bo], mode=DistributionMode.ROUND_ROBIN
+    )
+    assert distribution.assignments == {
+        aardvark.pk: ana.pk,
+        big.pk: bo.pk,
+        mid.pk: ana.pk,
+        other.pk: bo.pk,
+    }
+
+
+def test_users_named_by_id_are_distributed_to_as_users_are(book):
+    """The command line names users by id; a user named twice counts once."""
+    leaver, ana, bo, *_ = book
+    by_user = client_distribution(old_user=leaver, to_users=[ana, bo])
+    by_id = client_distribution(old_user=leaver.pk, to_users=[ana.pk, bo.pk, ana.pk])
+    assert by_id.assignments == by_user.assignments
+    assert [load.user_id for load in by_id.loads] == [ana.pk, bo.pk]
+    assert by_id.users == {ana.pk: ana, bo.pk: bo}  # whom the proposal names
+
+
+def test_no_user_to_distribute_to_proposes_nothing(book):
+    """Distribute before choosing a user, or with a user deleted since: an empty
+    proposal, not an error."""
+    leaver, *_ = book
+    for to_users in ([], [999_999]):
+        distribution = client_distribution(old_user=leaver, to_users=to_users)
+        assert (distribution.assignments, distribution.loads) == ({}, [])
 
 
 # --- transfer_user --distribute ----------------------------------------------------

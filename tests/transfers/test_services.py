@@ -447,6 +447,9 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
         assignments={**both, mixed_firm.unlinked_client.pk: mixed_firm.new},
     )
     assert (error.field, error.client_ids) == ("assignments", [mixed_firm.unlinked_client.pk])
+    assert error.message == (
+        f"1 of the chosen clients are not linked to {mixed_firm.old.full_name}."
+    )
     error = refused(
         "client_unassigned", call, **base, assignments={mixed_firm.own_client.pk: mixed_firm.new}
     )
@@ -494,13 +497,16 @@ def test_per_client_deactivating_ones_own_account_is_refused(administrator):
 def test_stale_form_when_a_client_was_linked_meanwhile(mixed_firm, administrator):
     shown = linked_client_ids(user=mixed_firm.old)
     MatterFactory(client=mixed_firm.unlinked_client, owner=mixed_firm.old)
-    refused(
+    error = refused(
         "stale_form",
         records_transfer_per_client,
         acting_user=administrator,
         old_user=mixed_firm.old,
         assignments={pk: mixed_firm.new for pk in shown},
         expected_client_ids=shown,
+    )
+    assert error.message.startswith(
+        f"The clients linked to {mixed_firm.old.full_name} changed since this form was opened"
     )
 
 
