@@ -197,6 +197,25 @@ class DueWindow:
         return Q(due_date__gte=today, due_date__lte=today + datetime.timedelta(days=int(value)))
 
 
+# Deadlines whose owner can no longer act on them: suspended or inactive.
+OWNERS_AWAY = "away"
+OWNER_AWAY = Q(owner__is_active=False) | Q(owner__sign_in_suspended_at__isnull=False)
+
+
+def stranded_deadlines_query() -> dict[str, str]:
+    """The Deadlines grid's filters for the open deadlines of the next 30 days
+    owned by users who are suspended or inactive: what nobody will attend to."""
+    return {"owners": OWNERS_AWAY, "status": Deadline.Status.OPEN, "due": "30"}
+
+
+def stranded_deadlines_count() -> int:
+    return (
+        Deadline.objects.filter(OWNER_AWAY, status=Deadline.Status.OPEN)
+        .filter(DueWindow.condition("30"))
+        .count()
+    )
+
+
 class DeadlineFilterSet(RecordFilterSet):
     kind = django_filters.ChoiceFilter(
         label="Kind", choices=Deadline.Kind.choices, empty_label="Any kind"
@@ -207,6 +226,12 @@ class DeadlineFilterSet(RecordFilterSet):
     due = django_filters.ChoiceFilter(
         label="Due", choices=DueWindow.CHOICES, empty_label="Any time", method="filter_due"
     )
+    owners = django_filters.ChoiceFilter(
+        label="Owners",
+        choices=((OWNERS_AWAY, "Suspended or inactive"),),
+        empty_label="Anyone",
+        method="filter_owners",
+    )
     client = RecordIdFilter(field_name="client_id", widget=forms.HiddenInput)
     matter = RecordIdFilter(field_name="matter_id", widget=forms.HiddenInput)
     case = RecordIdFilter(field_name="case_id", widget=forms.HiddenInput)
@@ -215,7 +240,10 @@ class DeadlineFilterSet(RecordFilterSet):
 
     class Meta:
         model = Deadline
-        fields = ["q", "owner", "kind", "status", "due", "client", "matter", "case"]
+        fields = ["q", "owner", "owners", "kind", "status", "due", "client", "matter", "case"]
 
     def filter_due(self, queryset, name, value):
         return queryset.filter(DueWindow.condition(value))
+
+    def filter_owners(self, queryset, name, value):
+        return queryset.filter(OWNER_AWAY)

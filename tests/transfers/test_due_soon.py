@@ -88,3 +88,31 @@ def test_each_new_owner_gets_what_is_due_overdue_first(
     assert "Due in the next 14 days, overdue first:" in body
     assert body.index("OVERDUE") < body.index("Serve the defence") < body.index("Hearing")
     assert "Appeal brief" not in body
+
+
+def test_settings_counts_the_deadlines_nobody_will_attend_to(administrator, book, admin_http):
+    """Open deadlines of the next 30 days owned by a suspended or inactive user,
+    linked to the Deadlines grid showing exactly them; none once transferred."""
+    from users.services import user_sign_in_suspend
+
+    leaver, grace, lena, acme, bolt, d = book
+    user_sign_in_suspend(user=leaver, acting_user=administrator)
+    html = admin_http.get(reverse("users:settings")).content.decode()
+    # later, soon and bolt: open and due in the next 30 days (not overdue, far or done).
+    assert "3 open deadlines in the next 30 days belong to suspended or inactive users" in html
+    url = reverse("clients:deadline_list") + "?owners=away&amp;status=open&amp;due=30"
+    assert f'href="{url}"' in html
+    grid = admin_http.get(url.replace("&amp;", "&")).content.decode()
+    for key in ("later", "soon", "bolt"):
+        assert f'href="{d[key].get_absolute_url()}"' in grid
+    for key in ("overdue", "far", "done"):
+        assert f'href="{d[key].get_absolute_url()}"' not in grid
+
+    records_transfer_per_client(
+        acting_user=administrator,
+        old_user=leaver,
+        assignments={acme.pk: grace, bolt.pk: lena},
+        deactivate_old_user=True,
+    )
+    html = admin_http.get(reverse("users:settings")).content.decode()
+    assert "none in the next 30 days" in html
