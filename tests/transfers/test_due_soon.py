@@ -116,3 +116,12 @@ def test_settings_counts_the_deadlines_nobody_will_attend_to(administrator, book
     )
     html = admin_http.get(reverse("users:settings")).content.decode()
     assert "none in the next 30 days" in html
+
+
+def test_each_row_of_user_transfer_says_when_its_next_deadline_is_due(book, admin_http):
+    leaver, grace, lena, acme, bolt, d = book
+    html = admin_http.get(
+        reverse("transfers:transfer_per_client", args=[leaver.pk])
+    ).content.decode()
+    assert f"next due {d['overdue'].due_date:%a %-d %b %Y}" in html  # Acme's earliest open one
+    assert f"next due {d['bolt'].due_date:%a %-d %b %Y}" in html

@@ -6,13 +6,14 @@ transaction per Save, now or in the background), every refusal it raises
 changed, and the presenters put the results into words and rows."""
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from clients.models import Client
+from clients.models import Client, Deadline
 from transfers.background import submit as job_submit
 from transfers.engine.distribution import client_distribution
 from transfers.engine.holdings import linked_clients, user_holdings
@@ -142,7 +143,13 @@ class TransferPerClientView(OldUserMixin, View):
         """The rows: every linked client, or none when there are more than
         User Transfer handles (too_many)."""
         if not hasattr(self, "_listed_clients"):
-            linked = linked_clients(user=self.old_user)
+            # Each row says when the old user's next open deadline under it is due.
+            next_due = Deadline.objects.filter(
+                client_id=OuterRef("pk"), owner_id=self.old_user.pk, status=Deadline.Status.OPEN
+            ).order_by("due_date", "due_time")
+            linked = linked_clients(user=self.old_user).annotate(
+                next_due=Subquery(next_due.values("due_date")[:1])
+            )
             clients = list(linked[: PER_CLIENT_MAX_CLIENTS + 1])
             self.too_many = len(clients) > PER_CLIENT_MAX_CLIENTS
             self._listed_clients = [] if self.too_many else clients

@@ -35,7 +35,11 @@ def client_holdings_text(client: Client) -> str:
     held = held_counts(client)
     parts = ["The client"] if held["client"] else []
     parts += [t.counted(count) for t, count in held.by_type() if t.under_client and count]
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    next_due = getattr(client, "next_due", None)
+    if next_due is not None:
+        text += f" · next due {next_due:%a %-d %b %Y}"
+    return text
 
 
 def row_matches(client: Client, query: str) -> bool:
