@@ -18,9 +18,9 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from clients.filters import CaseFilterSet, ClientFilterSet, MatterFilterSet
+from clients.filters import CaseFilterSet, ClientFilterSet, DeadlineFilterSet, MatterFilterSet
 from clients.forms import GridOptionsForm
-from tests.factories import CaseFactory, OwnerFactory
+from tests.factories import CaseFactory, DeadlineFactory, OwnerFactory
 from transfers.engine.services import records_transfer_all
 from transfers.models import Transfer
 from users.forms import UserSearchForm
@@ -59,7 +59,7 @@ def names_read_from_get() -> set[str]:
 
 def page_parameters() -> set[str]:
     names = names_read_from_get() | {"sort", "page"}
-    for filterset in (ClientFilterSet, MatterFilterSet, CaseFilterSet):
+    for filterset in (ClientFilterSet, MatterFilterSet, CaseFilterSet, DeadlineFilterSet):
         names |= set(filterset.base_filters)
     for form in (GridOptionsForm, UserSearchForm):
         names |= set(form.base_fields)
@@ -99,17 +99,27 @@ def admin_change_lists(superuser) -> list[tuple[str, set[str]]]:
 def firm(administrator):
     old, new = OwnerFactory(username="old.owner"), OwnerFactory(username="new.owner")
     case = CaseFactory(owner=old, matter__owner=old, matter__client__owner=old)
+    deadline = DeadlineFactory(case=case, owner=old)
     transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new)
-    return {"case": case, "old": old, "transfer": Transfer.objects.get(pk=transfer.transfer.pk)}
+    return {
+        "case": case,
+        "deadline": deadline,
+        "old": old,
+        "transfer": Transfer.objects.get(pk=transfer.transfer.pk),
+    }
 
 
 def page_url(name: str, arguments: int, firm) -> str:
     if not arguments:
         return reverse(name)
+    if arguments == 2:  # a password reset link: any uid and token (refused, never a 500)
+        return reverse(name, args=["MQ", "set-password"])
     if name.startswith("clients:"):
-        record = {"client": firm["case"].client, "matter": firm["case"].matter}.get(
-            name.split(":")[1].split("_")[0], firm["case"]
-        )
+        record = {
+            "client": firm["case"].client,
+            "matter": firm["case"].matter,
+            "deadline": firm["deadline"],
+        }.get(name.split(":")[1].split("_")[0], firm["case"])
         return reverse(name, args=[record.pk])
     if "user" in name:
         return reverse(name, args=[firm["old"].pk])
