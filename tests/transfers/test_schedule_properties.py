@@ -1,7 +1,8 @@
-"""For any order of schedule, cancel, transfer now, a scheduled transfer's run,
-revert and deactivation, checked with Hypothesis: each user has at most one
-scheduled, queued or running transfer, no inactive user ever owns a record,
-and a refused step changes nothing.
+"""For any order of suspend, restore, schedule, cancel, transfer now, a
+scheduled transfer's run, revert and deactivation, checked with Hypothesis:
+no record is ever given to a suspended or inactive user, no inactive user ever
+owns a record, each user has at most one scheduled, queued or running
+transfer, and a refused step changes nothing.
 
 Each example runs in its own transaction (hypothesis.extra.django.TestCase),
 rolled back afterwards; a scheduled transfer is run by the worker's own task
@@ -22,10 +23,10 @@ from tests.factories import CaseFactory, ClientFactory, MatterFactory, UserFacto
 from transfers.background import submit, worker
 from transfers.engine import services
 from transfers.engine.progress import ProgressHook
-from transfers.models import Transfer, TransferJob
+from transfers.models import Transfer, TransferJob, TransferRecipient
 from users import groups
 from users.models import User
-from users.services import user_set_active
+from users.services import user_set_active, user_sign_in_restore, user_sign_in_suspend
 
 USERS = 4
 user = st.integers(min_value=0, max_value=USERS - 1)
@@ -36,6 +37,8 @@ step = st.one_of(
     st.tuples(st.just("run"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("revert"), st.integers(min_value=0, max_value=5)),
     st.tuples(st.just("deactivate"), user),
+    st.tuples(st.just("suspend"), user),
+    st.tuples(st.just("restore"), user),
 )
 
 
@@ -113,6 +116,23 @@ class ScheduleProperties(TestCase):
                 submit.revert_submit(acting_user=self.admin, transfer=chosen, request_key=None)
         elif kind == "deactivate":
             user_set_active(user=self.users[args[0]], is_active=False, acting_user=self.admin)
+        elif kind == "suspend":
+            target = User.objects.get(pk=self.users[args[0]].pk)
+            user_sign_in_suspend(user=target, acting_user=self.admin)
+        elif kind == "restore":
+            target = User.objects.get(pk=self.users[args[0]].pk)
+            user_sign_in_restore(user=target, acting_user=self.admin)
+
+    def check_receivers(self, since: int) -> None:
+        """Whoever a step gave records to could receive them: active, not suspended."""
+        given = TransferRecipient.objects.filter(transfer_id__gt=since).exclude(
+            transfer__mode=Transfer.Mode.REVERT
+        )
+        for recipient in given.select_related("to_user"):
+            user = recipient.to_user
+            assert user.is_active and user.sign_in_suspended_at is None, (
+                f"records given to {user.username}, who may not receive them"
+            )
 
     @settings(
         max_examples=20,
@@ -123,8 +143,10 @@ class ScheduleProperties(TestCase):
     def test_one_active_transfer_per_user_and_no_record_with_an_inactive_owner(self, steps):
         for operation in steps:
             before = self.owners()
+            last_transfer = Transfer.objects.order_by("-pk").values_list("pk", flat=True).first()
             try:
                 self.apply(operation)
             except ValidationError:  # refused (TransferRefused is one): nothing changed
                 assert self.owners() == before, f"{operation} was refused but changed owners"
             self.check_invariants()
+            self.check_receivers(last_transfer or 0)
