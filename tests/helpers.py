@@ -50,3 +50,15 @@ def snapshot() -> dict:
     state["records"] = list(TransferredRecord.objects.order_by("pk").values())
     state["users"] = sorted(User.objects.values_list("pk", "is_active"))
     return state
+
+
+def default_groups_restore() -> None:
+    """Put back the groups and the permissions the data migrations give them
+    (users 0002, and the deadlines' in clients 0007): a transactional test
+    flushes them with everything else."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    importlib.import_module("clients.migrations.0007_deadlines").groups_permit(apps, None)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import default_groups_restore
+
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -103,12 +105,7 @@ def sign_in(live_server, page):
 @pytest.fixture(autouse=True)
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("users.migrations.0002_default_groups")
-    migration.create_groups(apps, None)
+    default_groups_restore()
 
 
 # --- Fast sign-in, accessibility and layout helpers -------------------------------

@@ -6,7 +6,6 @@ refuse every one of them, or, for TRUNCATE ... CASCADE, leave no record
 without its owner. PostgreSQL only: SQLite has no roles, temporary tables of
 this kind, REPEATABLE READ or TRUNCATE, and kept its foreign keys throughout."""
 
-import importlib
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from clients.models import Case, Client, Matter
 from tests.factories import CaseFactory, ClientShareFactory, MatterFactory, OwnerFactory
+from tests.helpers import default_groups_restore
 from users.models import User
 
 pytestmark = pytest.mark.postgres_only
@@ -55,9 +55,8 @@ def settled() -> None:
 @pytest.fixture
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    from django.apps import apps
 
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    default_groups_restore()
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 import pytest
 
 from integrations.tokens.services import api_token_create
+from tests.helpers import default_groups_restore as firm_groups_restore
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def default_groups_restore():
 
     from django.apps import apps
 
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    firm_groups_restore()
     importlib.import_module("integrations.migrations.0002_administrators_manage_api_tokens").grant(
         apps, None
     )

@@ -19,6 +19,7 @@ import users.services
 from clients.models import Case, Client
 from clients.services import client_create
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory, UserFactory
+from tests.helpers import default_groups_restore
 from tests.transfers.engine_support import at_step, owned_by
 from transfers.engine.services import records_transfer_all
 from transfers.errors import TransferRefused
@@ -34,12 +35,7 @@ WAIT = 10  # seconds; generous, only reached when something is wrong
 @pytest.fixture(autouse=True)
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("users.migrations.0002_default_groups")
-    migration.create_groups(apps, None)
+    default_groups_restore()
 
 
 class Worker(threading.Thread):

@@ -5,7 +5,6 @@ be cancelled, and the engine itself allows one active transfer per old user.
 
 Transactional: the worker commits, as it does in production."""
 
-import importlib
 import os
 import signal
 import socket
@@ -24,7 +23,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case
-from tests.helpers import snapshot
+from tests.helpers import default_groups_restore, snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background import reaper, state, submit
 from transfers.background.routers import PROGRESS_DATABASE
@@ -41,9 +40,8 @@ TIMEOUT = 60
 @pytest.fixture(autouse=True)
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    from django.apps import apps
 
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    default_groups_restore()
 
 
 @pytest.fixture(autouse=True)

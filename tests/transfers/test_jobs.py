@@ -6,7 +6,6 @@ refusal, or its failure, with nothing changed).
 Transactional: the worker commits, as it does in production, and the
 progress alias is a connection of its own."""
 
-import importlib
 import io
 import threading
 import time
@@ -21,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
 from clients.record_types import RECORD_TYPES
-from tests.helpers import counts_of, snapshot
+from tests.helpers import counts_of, default_groups_restore, snapshot
 from tests.transfers.engine_support import at_step
 from tests.transfers.job_support import run_worker
 from transfers.background import submit, worker
@@ -43,9 +42,8 @@ class Boom(Exception):
 @pytest.fixture(autouse=True)
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    from django.apps import apps
 
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    default_groups_restore()
 
 
 @pytest.fixture(autouse=True)

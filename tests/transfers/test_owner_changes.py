@@ -7,6 +7,7 @@ from django.urls import reverse
 from clients.selectors import record_ownership_history
 from clients.services import record_owner_change
 from tests.factories import CaseFactory, OwnerFactory
+from tests.helpers import default_groups_restore
 from transfers.engine.services import transfer_revert
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 
@@ -85,11 +86,7 @@ def test_receipt_page_history_and_revert(client, administrator, changed):
 @pytest.fixture
 def default_groups(transactional_db):
     """A transactional test before this one flushed the groups: put them back."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    default_groups_restore()
 
 
 @pytest.mark.django_db(transaction=True)

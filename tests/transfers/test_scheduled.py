@@ -7,7 +7,6 @@ the administrator who scheduled it.
 
 Transactional: the worker commits, as it does in production."""
 
-import importlib
 import uuid
 from datetime import timedelta
 from html import unescape
@@ -21,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
 from tests.factories import ClientFactory
-from tests.helpers import snapshot
+from tests.helpers import default_groups_restore, snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background.routers import PROGRESS_DATABASE
 from transfers.background.state import users_with_scheduled_transfer
@@ -37,9 +36,8 @@ Status = TransferJob.Status
 @pytest.fixture(autouse=True)
 def default_groups(transactional_db):
     """Transactional tests flush the database, groups included; put them back."""
-    from django.apps import apps
 
-    importlib.import_module("users.migrations.0002_default_groups").create_groups(apps, None)
+    default_groups_restore()
 
 
 def all_url(user):
