@@ -61,11 +61,12 @@ def service_provider_config(request):
     return scim_response(payload)
 
 
-def _listed(items: list[dict]) -> dict:
+def _listed(items: list[dict], *, start: int = 1, total: int | None = None) -> dict:
+    """A ListResponse of `items`, page `start` of `total` results (all of them by default)."""
     return {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": len(items),
-        "startIndex": 1,
+        "totalResults": len(items) if total is None else total,
+        "startIndex": start,
         "itemsPerPage": len(items),
         "Resources": items,
     }
@@ -112,25 +113,30 @@ def resource_types(request, type_id=None):
 # --- users ----------------------------------------------------------------------
 
 
-def _user_payload(request, account, parameters=None, context=Context.RESOURCE_QUERY_RESPONSE):
-    resource = resources.user_resource(
+def _user_resource(request, account) -> User:
+    return resources.user_resource(
         account,
         base_url=base_url(request),
         active=services.user_is_signed_in_capable(account),
         external_id=selectors.external_id(account),
     )
-    return resources.dumped(resource, context=context, parameters=parameters)
 
 
-def _parameters(model, attributes: str | None, excluded: str | None):
-    values = {}
-    if attributes:
-        values["attributes"] = attributes
-    if excluded:
-        values["excludedAttributes"] = excluded
-    if not values:
-        return None
-    return ResponseParameters[model].model_validate(values)
+def _user_payload(request, account, parameters=None, context=Context.RESOURCE_QUERY_RESPONSE):
+    return resources.dumped(
+        _user_resource(request, account), context=context, parameters=parameters
+    )
+
+
+def _parameters(model, query: dict):
+    """The attributes and excludedAttributes a GET asks for, or None for all of them."""
+    values = {key: query[key] for key in ("attributes", "excludedAttributes") if query.get(key)}
+    return ResponseParameters[model].model_validate(values) if values else None
+
+
+def _validated(model, data: dict, context: Context):
+    with resources.POLICY:
+        return model.model_validate(data, scim_ctx=context)
 
 
 def _page(request_params: dict) -> tuple[int, int]:
@@ -146,26 +152,15 @@ def _user_list(request, params: dict, parameters):
     users = selectors.scim_users(params.get("filter"))
     start, count = _page(params)
     total = users.count()
-    page = list(users.prefetch_related("groups")[start - 1 : start - 1 + count])
-    return scim_response(
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": len(page),
-            "Resources": [
-                _user_payload(request, account, parameters, Context.SEARCH_RESPONSE)
-                for account in page
-            ],
-        }
-    )
+    page = users.prefetch_related("groups")[start - 1 : start - 1 + count]
+    payloads = [
+        _user_payload(request, account, parameters, Context.SEARCH_RESPONSE) for account in page
+    ]
+    return scim_response(_listed(payloads, start=start, total=total))
 
 
 def _read_user(body: dict, context: Context) -> User:
-    with resources.POLICY:
-        return User.model_validate(
-            {key: value for key, value in body.items() if key != "groups"}, scim_ctx=context
-        )
+    return _validated(User, {key: value for key, value in body.items() if key != "groups"}, context)
 
 
 def _groups_named(body: dict) -> list[AuthGroup]:
@@ -208,9 +203,7 @@ def _user_name_free(username: str, exclude_pk=None) -> None:
 @scim_view
 def users(request):
     if request.method == "GET":
-        parameters = _parameters(
-            User, request.GET.get("attributes"), request.GET.get("excludedAttributes")
-        )
+        parameters = _parameters(User, request.GET)
         return _user_list(request, request.GET, parameters)
     if request.method != "POST":
         return _method_not_allowed(request, ["GET", "POST"])
@@ -240,8 +233,7 @@ def users(request):
 def users_search(request):
     if request.method != "POST":
         return _method_not_allowed(request, ["POST"])
-    with resources.POLICY:
-        search = SearchRequest[User].model_validate(_body(request), scim_ctx=Context.SEARCH_REQUEST)
+    search = _validated(SearchRequest[User], _body(request), Context.SEARCH_REQUEST)
     params = {
         "filter": str(search.filter) if search.filter else None,
         "startIndex": search.start_index,
@@ -255,6 +247,25 @@ def users_search(request):
     return _user_list(request, params, parameters)
 
 
+def _user_update(request, account, resource: User, *, active: bool | None) -> None:
+    """Write `resource` (a PUT's body, or the user as a PATCH left it) to `account`;
+    `active` None leaves suspension and deprovisioning alone."""
+    details = _details(resource, account.email)
+    _user_name_free(details["username"], exclude_pk=account.pk)
+    services.scim_user_update(
+        token=request.api_token,
+        user=account,
+        password=resource.password,
+        external_id=resource.external_id or "",
+        active=active,
+        **details,
+    )
+
+
+def _user_updated_response(request, pk, context: Context):
+    return scim_response(_user_payload(request, selectors.scim_user(pk), context=context))
+
+
 @scim_view
 def user_detail(request, pk):
     account = selectors.scim_user(pk)
@@ -262,71 +273,41 @@ def user_detail(request, pk):
         raise NotFoundException(detail=f"No user {pk}.")
     token = request.api_token
     if request.method == "GET":
-        parameters = _parameters(
-            User, request.GET.get("attributes"), request.GET.get("excludedAttributes")
-        )
+        parameters = _parameters(User, request.GET)
         return scim_response(_user_payload(request, account, parameters))
     if request.method == "DELETE":
         services.scim_user_deprovision(token=token, user=account, delete=True)
         return scim_response(None, status=204)
     if request.method == "PUT":
         resource = _read_user(_body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
-        details = _details(resource, account.email)
-        _user_name_free(details["username"], exclude_pk=account.pk)
-        services.scim_user_update(
-            token=token,
-            user=account,
-            password=resource.password,
-            external_id=resource.external_id or "",
-            active=resource.active,
-            **details,
-        )
-        account = selectors.scim_user(pk)
-        return scim_response(
-            _user_payload(request, account, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
-        )
+        _user_update(request, account, resource, active=resource.active)
+        return _user_updated_response(request, pk, Context.RESOURCE_REPLACEMENT_RESPONSE)
     if request.method == "PATCH":
-        with resources.POLICY:
-            patch = PatchOp[User].model_validate(
-                _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-            )
-        current = resources.user_resource(
-            account,
-            base_url=base_url(request),
-            active=services.user_is_signed_in_capable(account),
-            external_id=selectors.external_id(account),
-        )
+        patch = _validated(PatchOp[User], _body(request), Context.RESOURCE_PATCH_REQUEST)
+        current = _user_resource(request, account)
         was_active = current.active
         patch.patch(current, scim_policy=resources.POLICY)
         if current.active is None:
             raise InvalidValueException(
                 detail="active cannot be removed: send active=false to deprovision the user."
             )
-        details = _details(current, account.email)
-        _user_name_free(details["username"], exclude_pk=account.pk)
-        services.scim_user_update(
-            token=token,
-            user=account,
-            password=current.password,
-            external_id=current.external_id or "",
-            active=None if current.active == was_active else current.active,
-            **details,
-        )
-        account = selectors.scim_user(pk)
-        return scim_response(
-            _user_payload(request, account, context=Context.RESOURCE_PATCH_RESPONSE)
-        )
+        active = None if current.active == was_active else current.active
+        _user_update(request, account, current, active=active)
+        return _user_updated_response(request, pk, Context.RESOURCE_PATCH_RESPONSE)
     return _method_not_allowed(request, ["GET", "PUT", "PATCH", "DELETE"])
 
 
 # --- groups -----------------------------------------------------------------------
 
 
-def _group_payload(request, group, parameters=None, context=Context.RESOURCE_QUERY_RESPONSE):
-    resource = resources.group_resource(
+def _group_resource(request, group) -> Group:
+    return resources.group_resource(
         group, base_url=base_url(request), members=selectors.group_members(group)
     )
-    return resources.dumped(resource, context=context, parameters=parameters)
+
+
+def _group_payload(request, group, parameters=None, context=Context.RESOURCE_QUERY_RESPONSE):
+    return resources.dumped(_group_resource(request, group), context=context, parameters=parameters)
 
 
 @scim_view
@@ -338,24 +319,14 @@ def groups(request):
         )
     if request.method != "GET":
         return _method_not_allowed(request, ["GET"])
-    parameters = _parameters(
-        Group, request.GET.get("attributes"), request.GET.get("excludedAttributes")
-    )
+    parameters = _parameters(Group, request.GET)
     found = selectors.firm_groups(request.GET.get("filter"))
     start, count = _page(request.GET)
     page = found[start - 1 : start - 1 + count]
-    return scim_response(
-        {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-            "totalResults": len(found),
-            "startIndex": start,
-            "itemsPerPage": len(page),
-            "Resources": [
-                _group_payload(request, group, parameters, Context.SEARCH_RESPONSE)
-                for group in page
-            ],
-        }
-    )
+    payloads = [
+        _group_payload(request, group, parameters, Context.SEARCH_RESPONSE) for group in page
+    ]
+    return scim_response(_listed(payloads, start=start, total=len(found)))
 
 
 def _member_ids(resource: Group) -> set[int]:
@@ -378,17 +349,12 @@ def group_detail(request, pk):
         raise NotFoundException(detail=f"No group {pk}.")
     token = request.api_token
     if request.method == "GET":
-        parameters = _parameters(
-            Group, request.GET.get("attributes"), request.GET.get("excludedAttributes")
-        )
+        parameters = _parameters(Group, request.GET)
         return scim_response(_group_payload(request, group, parameters))
     if request.method == "DELETE":
         raise NotImplementedException(detail="The firm's groups are fixed and cannot be deleted.")
     if request.method == "PUT":
-        with resources.POLICY:
-            resource = Group.model_validate(
-                _body(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
-            )
+        resource = _validated(Group, _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
         if resource.display_name and resource.display_name != group.name:
             raise InvalidValueException(detail="A firm group's name cannot be changed.")
         services.scim_group_members_set(token=token, group=group, member_ids=_member_ids(resource))
@@ -396,13 +362,8 @@ def group_detail(request, pk):
             _group_payload(request, group, context=Context.RESOURCE_REPLACEMENT_RESPONSE)
         )
     if request.method == "PATCH":
-        with resources.POLICY:
-            patch = PatchOp[Group].model_validate(
-                _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-            )
-        current = resources.group_resource(
-            group, base_url=base_url(request), members=selectors.group_members(group)
-        )
+        patch = _validated(PatchOp[Group], _body(request), Context.RESOURCE_PATCH_REQUEST)
+        current = _group_resource(request, group)
         patch.patch(current, scim_policy=resources.POLICY)
         if current.display_name != group.name:
             raise InvalidValueException(detail="A firm group's name cannot be changed.")
