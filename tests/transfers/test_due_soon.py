@@ -125,3 +125,52 @@ def test_each_row_of_user_transfer_says_when_its_next_deadline_is_due(book, admi
     ).content.decode()
     assert f"next due {d['overdue'].due_date:%a %-d %b %Y}" in html  # Acme's earliest open one
     assert f"next due {d['bolt'].due_date:%a %-d %b %Y}" in html
+
+
+def test_a_long_list_is_cut_per_owner_says_how_many_more_and_links_to_them_all(
+    administrator,
+    book,
+    admin_http,
+    monkeypatch,
+    django_assert_num_queries,
+    django_capture_on_commit_callbacks,
+):
+    """One new owner with many deadlines due soon neither crowds out another's
+    nor hides the rest: each list stops at its limit, says how many more, and
+    links to the grid with all of them."""
+    from transfers.receipts import due_soon as due_soon_module
+    from transfers.receipts.notifications import absolute_url
+
+    monkeypatch.setattr(due_soon_module, "DUE_SOON_LISTED", 1)
+    leaver, grace, lena, acme, bolt, d = book
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = records_transfer_per_client(
+            acting_user=administrator,
+            old_user=leaver,
+            assignments={acme.pk: grace, bolt.pk: lena},
+        ).transfer
+    with django_assert_num_queries(1):
+        due = deadlines_due_soon(transfer=transfer)
+    # Grace's three are all due before Lena's one: a shared limit would list only Grace's.
+    assert [i.deadline.title for i in due[grace.pk]] == ["Serve the defence"]
+    assert due[grace.pk].more == 2
+    assert [i.deadline.title for i in due[lena.pk]] == ["Appeal brief"]
+    assert due[lena.pk].more == 0
+
+    html = admin_http.get(reverse("transfers:transfer_detail", args=[transfer.pk])).content
+    html = html.decode()
+    grace_section = html[html.index(">Grace Kim</h3>") : html.index(">Lena Ortiz</h3>")]
+    assert "2 more due in the next 14 days" in grace_section
+    link = grace_section.split("more due in the next")[0].rsplit('href="', 1)[1].split('"')[0]
+    grid = admin_http.get(link.replace("&amp;", "&")).content.decode()
+    # Every open deadline Grace received, the far one included; not the done one, not Lena's.
+    for key in ("overdue", "soon", "later", "far"):
+        assert f'href="{d[key].get_absolute_url()}"' in grid
+    for key in ("done", "bolt"):
+        assert f'href="{d[key].get_absolute_url()}"' not in grid
+    lena_section = html[html.index(">Lena Ortiz</h3>") : html.index('id="records"')]
+    assert "more due" not in lena_section
+
+    [message] = [m for m in mail.outbox if m.to == ["g@x.io"]]
+    assert "Serve the defence" in message.body and "Hearing" not in message.body
+    assert f"  and 2 more: {absolute_url(link.replace('&amp;', '&'))}\n" in message.body

@@ -10,7 +10,12 @@ from django.urls import NoReverseMatch, reverse
 
 from clients.record_types import RecordType
 from transfers.models import Transfer, TransferRecipient
-from transfers.receipts.due_soon import DUE_SOON_DAYS, deadlines_due_soon
+from transfers.receipts.due_soon import (
+    DUE_SOON_DAYS,
+    DueSoonList,
+    all_open_received_url,
+    deadlines_due_soon,
+)
 from users.models import ACCESS_SETTINGS_PERMISSION
 
 logger = logging.getLogger(__name__)
@@ -73,8 +78,10 @@ def transfer_notify_recipients(transfer_id: int) -> int:
             "received_links": received_records_links(transfer, recipient),
             "due_soon": [
                 (item, absolute_url(item.deadline.get_absolute_url()))
-                for item in due_soon.get(user.pk, [])
+                for item in due_soon.get(user.pk, DueSoonList())
             ],
+            "due_soon_more": due_soon.get(user.pk, DueSoonList()).more,
+            "all_open_url": absolute_url(all_open_received_url(transfer, user.pk)),
             "due_soon_days": DUE_SOON_DAYS,
         }
         subject = " ".join(render_to_string("transfers/email_subject.txt", context).split())

@@ -15,7 +15,12 @@ from transfers.background import submit as job_submit
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferRecipient, TransferredRecord
 from transfers.receipts import selectors
-from transfers.receipts.due_soon import DUE_SOON_DAYS, deadlines_due_soon
+from transfers.receipts.due_soon import (
+    DUE_SOON_DAYS,
+    DueSoonList,
+    all_open_received_url,
+    deadlines_due_soon,
+)
 from transfers.receipts.receipt_csv import receipt_csv_lines
 from transfers.web.fields import new_request_key
 from transfers.web.presenters import words
@@ -100,14 +105,20 @@ class TransferDetailView(SettingsPermissionMixin, View):
         return page
 
 
-def due_soon_sections(transfer: Transfer) -> list[tuple[TransferRecipient, list]]:
+def due_soon_sections(transfer: Transfer) -> list[tuple[TransferRecipient, DueSoonList, str]]:
     """Per new user of a transfer (a revert gives back, it hands nothing over):
-    what they must do in the next two weeks, in the receipt's order."""
+    what they must do in the next two weeks, in the receipt's order, and the
+    grid with all their open ones for a list cut short."""
     if transfer.mode == Transfer.Mode.REVERT or not transfer.record_counts["deadline"]:
         return []
     due = deadlines_due_soon(transfer=transfer)
     return [
-        (recipient, due.get(recipient.to_user_id, [])) for recipient in transfer.recipients.all()
+        (
+            recipient,
+            due.get(recipient.to_user_id, DueSoonList()),
+            all_open_received_url(transfer, recipient.to_user_id),
+        )
+        for recipient in transfer.recipients.all()
     ]
 
 
