@@ -1004,3 +1004,29 @@ def test_the_preview_says_what_deactivation_would_revoke(admin_http, leaver_firm
     html = admin_http.post(per_client_url(leaver_firm.leaver), data).content.decode()
     assert "Sam Leaver would be deactivated, and 2 shares on other clients revoked." in html
     assert Transfer.objects.count() == 0
+
+
+def test_a_revoked_share_whose_record_went_is_left_alone_by_the_revert_and_says_so(
+    admin_http, administrator, leaver_firm
+):
+    from transfers.engine.services import records_transfer_per_client, transfer_revert
+
+    dune = shares_on_other_clients(leaver_firm)
+    transfer = records_transfer_per_client(
+        acting_user=administrator,
+        old_user=leaver_firm.leaver,
+        assignments={
+            leaver_firm.acme.pk: leaver_firm.dana,
+            leaver_firm.bolt.pk: leaver_firm.dana,
+            leaver_firm.crane.pk: leaver_firm.marcus,
+        },
+        deactivate_old_user=True,
+    ).transfer
+    Client.objects.filter(pk=dune.pk).delete()
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    assert revert.revoked_share_count == 0 and revert.skipped_count == 2
+    html = admin_http.get(revert.get_absolute_url()).content.decode()
+    left_alone = html[html.index('<h2 id="left-alone">') :]
+    assert left_alone.count('<span class="muted">Nobody: revoked</span>') == 2
+    assert '<th scope="col">Permission</th>' in left_alone
+    assert 'id="revoked-shares"' not in html

@@ -95,10 +95,12 @@ class TransferDetailView(SettingsPermissionMixin, View):
                 "skipped_page": skipped_page,
                 # Only shares have a permission: no column that is empty on every row.
                 "with_permission": transfer.record_counts.shares > 0
-                or transfer.revoked_share_count > 0
                 or (
                     transfer.reverted_transfer is not None
-                    and transfer.reverted_transfer.record_counts.shares > 0
+                    and (
+                        transfer.reverted_transfer.record_counts.shares > 0
+                        or transfer.reverted_transfer.revoked_share_count > 0
+                    )
                 ),
                 "moved_text": words.moved_text(transfer.record_counts),
                 "due_soon": due_soon_sections(transfer),
