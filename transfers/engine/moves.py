@@ -151,8 +151,9 @@ def _revoked_delete(*, transfer_id: int, old_id: int) -> None:
         share_model = record_type.user_share_model
         shares = table(share_model)
         user = column(share_model, "user")
-        # Only the shares the receipt names: one granted meanwhile by another
-        # transaction stays (and shows on the user's page) rather than vanish unrecorded.
+        # Exactly the shares the receipt names, whatever another transaction did
+        # between the two statements. (A share granted meanwhile waits anyway: its
+        # foreign key check needs the user row this transfer holds locked.)
         execute(
             f"DELETE FROM {shares} WHERE {shares}.{user} = %s AND EXISTS (SELECT 1 "
             f"FROM {rows} r WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
