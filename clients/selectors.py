@@ -74,6 +74,9 @@ class OwnershipEvent:
     is_revert: bool
     receipt_url: str | None
     is_owner_change: bool = False  # one record given to another owner outside a transfer
+    # A share of from_name's revoked by a deactivating transfer, or given back to
+    # to_name by its revert.
+    share_revoked: bool = False
 
 
 HistoryReader = Callable[..., list[OwnershipEvent]]

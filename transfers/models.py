@@ -53,6 +53,16 @@ class Transfer(models.Model):
     skipped_count = models.PositiveIntegerField(
         default=0, help_text="A revert: records changed since the transfer and left alone."
     )
+    # A database default too: hand-written SQL (benchmarks/bench.py) that names
+    # the receipt's columns keeps working without it.
+    revoked_share_count = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text=(
+            "A deactivating transfer: the old user's shares it did not move, revoked "
+            "(a revert: those it gave back)."
+        ),
+    )
     request_key = models.CharField(
         max_length=64,
         unique=True,
@@ -155,6 +165,19 @@ class TransferredRecord(models.Model):
             "For a share: the receiving user already held the same share, so the giving "
             "user's copy was removed instead of moved (a revert gives it back and leaves "
             "the receiving user's own share alone)."
+        ),
+    )
+    # A receipt row whose `to_user` is NULL otherwise means its new user was
+    # deleted since: a revoked share, which went to nobody, says so here. A
+    # database default, so that SQL naming the other columns (benchmarks/bench.py,
+    # the engine's moves) leaves it false.
+    share_revoked = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text=(
+            "For a share: a deactivating transfer revoked it, since it did not move it "
+            "(to_user is empty); on a revert, the revoked share given back to to_user "
+            "(from_user is empty)."
         ),
     )
     from_user = models.ForeignKey(

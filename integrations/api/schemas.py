@@ -59,6 +59,12 @@ class ReceiptOut(Schema):
     counts: dict[str, int] = Field(
         description='Per owned record type ("client", "matter", "case", "deadline") and "shares".'
     )
+    revoked_share_count: int = Field(
+        description=(
+            "The old user's shares a deactivating transfer did not move and revoked "
+            "(a revert: those it gave back); rows of the CSV with share_revoked."
+        )
+    )
     dry_run: bool
     replayed: bool
     recipients: list[RecipientOut]

@@ -146,6 +146,7 @@ def _receipt(request, transfer, *, dry_run=False, replayed=False, recipients=Non
         "from_user_name": transfer.from_user_name,
         "deactivated_from_user": transfer.deactivated_from_user,
         "counts": transfer.record_counts.to_json(),
+        "revoked_share_count": transfer.revoked_share_count,
         "dry_run": dry_run,
         "replayed": replayed,
         "recipients": [

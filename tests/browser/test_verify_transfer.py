@@ -1,6 +1,7 @@
 """The traps of issue 26 in Chromium: Distribute keeps what was assigned by
 hand, every count on a receipt lands on a grid showing that count, the new
-owner's e-mail link, and a revert in its own words."""
+owner's e-mail link, a revert in its own words, and no shares left behind by a
+deactivating transfer."""
 
 import re
 
@@ -196,4 +197,76 @@ def test_a_revert_reads_in_its_own_words(
     expect(row.locator('td[data-label="From"]')).to_have_text("Grace Kim, Lena Ortiz")
     expect(row.locator('td[data-label="To"]')).to_have_text("Sam Okafor")
     expect(row).to_contain_text(f"Revert of #{transfer.pk}: back to Sam Okafor")
+    check_page(page)
+
+
+def test_shares_left_outside_are_revoked_and_listed_then_given_back_by_revert(
+    live_server, signed_in_page, check_page, administrator, sams_book
+):
+    """No shares left behind: Sam holds shares on a colleague's clients, outside
+    his book. Deactivating him revokes them, the receipt lists each, and Revert
+    gives them back exactly."""
+    from django.urls import reverse
+
+    from clients.models import ClientUserObjectPermission, MatterUserObjectPermission
+    from tests.factories import ClientShareFactory, MatterShareFactory
+    from tests.transfers.engine_support import user_shares
+
+    sam, people, jansen, others = sams_book
+    colleague = OwnerFactory(first_name="Ada", last_name="Colleague")
+    outside = [ClientFactory(owner=colleague, name=f"Harbour {n}") for n in range(2)]
+    for client in outside:
+        ClientShareFactory(content_object=client, user=sam)
+    MatterShareFactory(content_object=MatterFactory(client=outside[0], owner=colleague), user=sam)
+    ClientShareFactory(content_object=jansen[0], user=people["grace.kim"])  # not Sam's
+    before = user_shares(sam)
+    assert len(before) == 3
+
+    page = signed_in_page(administrator, per_client_path(sam))
+    deactivate = page.get_by_label("Deactivate the old user")
+    expect(deactivate).to_have_accessible_description(
+        re.compile("3 shares on other clients will be revoked")
+    )
+    check_page(page)
+    page.get_by_label("Assign all to").fill("Tom Becker (tom.becker)")
+    page.get_by_role("button", name="Assign to every client").click()
+    deactivate.check()
+    page.get_by_role("button", name="Save").click()
+
+    transfer = Transfer.objects.get()
+    expect(page).to_have_url(re.compile(f"{transfer.get_absolute_url()}$"))
+    expect(page.get_by_text("3 shares on other clients were revoked.")).to_be_visible()
+    expect(page.locator("dl.facts")).to_contain_text("Sam Okafor was deactivated")
+    revoked = page.get_by_role("table", name="Shares revoked")
+    expect(revoked.locator("tbody tr")).to_have_count(3)
+    for client in outside:
+        link = revoked.get_by_role("link", name=client.name)
+        expect(link.first).to_have_attribute("href", f"/clients/{client.pk}/")
+    expect(revoked.get_by_role("cell", name="Can view client")).to_have_count(2)
+    expect(revoked.get_by_role("cell", name="Can view matter")).to_have_count(1)
+    check_page(page)
+    assert user_shares(sam) == set()
+    assert ClientUserObjectPermission.objects.filter(user=people["grace.kim"]).count() == 1
+
+    page.goto(f"{live_server.url}{reverse('transfers:user_page', args=[sam.pk])}")
+    expect(page.get_by_text("0 explicit shares")).to_be_visible()
+
+    page.goto(f"{live_server.url}{transfer.get_absolute_url()}")
+    page.get_by_role("link", name="Revert").click()
+    expect(
+        page.get_by_text("The 3 shares on other clients it revoked are given back.")
+    ).to_be_visible()
+    check_page(page)
+    page.get_by_role("button", name="Revert").click()
+
+    expect(page.get_by_text("3 shares on other clients were given back.")).to_be_visible()
+    given_back = page.get_by_role("table", name="Shares given back")
+    expect(given_back.locator("tbody tr")).to_have_count(3)
+    expect(given_back.get_by_role("cell", name="Sam Okafor")).to_have_count(3)
+    check_page(page)
+    assert user_shares(sam) == before
+    assert MatterUserObjectPermission.objects.filter(user=sam).count() == 1
+
+    page.goto(f"{live_server.url}{reverse('transfers:user_page', args=[sam.pk])}")
+    expect(page.get_by_text("3 explicit shares")).to_be_visible()
     check_page(page)

@@ -206,3 +206,34 @@ def test_a_retry_with_the_same_request_key_returns_the_first_outcome(api, firm):
     second = api("POST", "transfers/all", body).json()
     assert second["id"] == first["id"] and second["replayed"] is True
     assert Transfer.objects.count() == 1 and not TransferJob.objects.exists()
+
+
+def test_a_deactivating_per_client_transfer_says_how_many_shares_it_revoked(api, firm):
+    from clients.models import ClientUserObjectPermission
+    from tests.factories import ClientShareFactory
+
+    sam, _a1, _b2 = firm
+    elsewhere = ClientFactory(number="E-5", name="Elm", owner=User.objects.get(username="nina.new"))
+    ClientShareFactory(content_object=elsewhere, user=sam)
+    response = api(
+        "POST",
+        "transfers/per-client",
+        {
+            "from_user": "sam.leaver",
+            "plan": {"A-1": "nina.new", "B-2": "marcus.hale"},
+            "deactivate_old_user": True,
+        },
+    )
+    assert response.status_code == 201, response.content
+    receipt = response.json()
+    assert receipt["revoked_share_count"] == 1 and receipt["counts"]["shares"] == 0
+    assert not ClientUserObjectPermission.objects.filter(user=sam).exists()
+    csv = api("GET", receipt["csv_url"].split("/api/v1/")[1])
+    header, *rows = b"".join(csv.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert header.endswith(",share_revoked")
+    assert [row for row in rows if row.endswith(",yes")] == [
+        f"{receipt['id']},client_share,{elsewhere.pk},E-5,Elm,view_client,Sam Leaver,,,yes"
+    ]
+    reverted = api("POST", f"transfers/{receipt['id']}/revert", {}).json()
+    assert reverted["revoked_share_count"] == 1
+    assert ClientUserObjectPermission.objects.filter(user=sam, content_object=elsewhere).exists()

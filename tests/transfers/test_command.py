@@ -63,6 +63,21 @@ def test_dry_run_prints_what_would_move_and_changes_nothing(mixed_firm, administ
     assert "to Otto Other (other.owner): 0 clients, 1 matters, 1 cases, 1 shares" in output
 
 
+def test_a_deactivating_plan_says_which_shares_it_revokes(mixed_firm, administrator, tmp_path):
+    plan = write_plan(
+        tmp_path,
+        f"{mixed_firm.own_client.number},new.owner\n{mixed_firm.others_client.number},other.owner\n",
+    )
+    args = ("old.owner", "--plan", plan, "--by", administrator.username, "--deactivate")
+    before = snapshot()
+    output = run(*args, "--dry-run")
+    assert snapshot() == before
+    assert "old.owner would be deactivated.\n1 share on other clients would be revoked." in output
+    output = run(*args)
+    assert "old.owner was deactivated.\n1 share on other clients was revoked." in output
+    assert Transfer.objects.get().revoked_share_count == 1
+
+
 def test_plan_with_header(mixed_firm, administrator, tmp_path):
     plan = write_plan(
         tmp_path,

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from clients.models import Case, Client, Matter
-from tests.factories import ClientFactory
+from clients.models import Case, Client, ClientUserObjectPermission, Matter
+from tests.factories import ClientFactory, ClientShareFactory
 from tests.helpers import default_groups_restore, snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background.routers import PROGRESS_DATABASE
@@ -347,3 +347,39 @@ def test_transfer_user_distribute_at_stores_the_plan_client_by_client(administra
     job.refresh_from_db()
     assert job.status == Status.DONE
     assert not Case.objects.filter(owner=leaver_firm.leaver).exists()
+
+
+def test_a_scheduled_deactivating_per_client_transfer_revokes_the_shares_left_when_it_runs(
+    admin_http, leaver_firm
+):
+    """The worker runs the same engine: what is left outside the clients is
+    revoked at the time it runs, a share granted meanwhile included."""
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    data = {
+        "client_ids": page.context["shown_client_ids"],
+        "request_key": page.context["request_key"],
+        "action": "save",
+        "when": "at",
+        "run_at": form_time(in_two_days()),
+        "deactivate_old_user": "on",
+        **{f"client-{c.pk}": leaver_firm.dana.pk for c in (leaver_firm.acme, leaver_firm.bolt)},
+        f"client-{leaver_firm.crane.pk}": leaver_firm.marcus.pk,
+    }
+    admin_http.post(per_client_url(leaver_firm.leaver), data)
+    job = TransferJob.objects.get()
+    elsewhere = ClientFactory(name="Elm Estates", number="C-00010", owner=leaver_firm.marcus)
+    ClientShareFactory(content_object=elsewhere, user=leaver_firm.leaver)
+
+    its_time_has_come(job)
+    run_worker()
+
+    job.refresh_from_db()
+    assert job.status == Status.DONE
+    assert job.transfer.revoked_share_count == 1
+    revoked = job.transfer.records.get(share_revoked=True)
+    assert (revoked.record_id, revoked.from_user_id, revoked.to_user_id) == (
+        elsewhere.pk,
+        leaver_firm.leaver.pk,
+        None,
+    )
+    assert not ClientUserObjectPermission.objects.filter(user=leaver_firm.leaver).exists()

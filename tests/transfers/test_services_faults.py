@@ -41,6 +41,7 @@ STEPS = [
     ("move_owned", 3),  # after all owner updates
     ("move_shares", 2),  # in the middle of the share moves
     ("move_shares", 3),
+    ("revoke_shares", 1),  # after the shares not moved were revoked (per client: one)
     ("deactivate", 1),  # at deactivation, after it ran
 ]
 
@@ -142,6 +143,7 @@ def test_every_step_is_reached_in_order(mixed_firm, administrator):
         "audit_owned": types,
         "move_owned": types,
         "move_shares": types,
+        "revoke_shares": 1,
         "deactivate": 1,
     }
     assert steps == [{"user_ids": sorted([mixed_firm.old.pk, mixed_firm.new.pk])}]
@@ -154,3 +156,15 @@ def test_every_step_is_reached_in_order(mixed_firm, administrator):
         "revert_shares": types,
     }
     assert steps[-1] == {"user_id": mixed_firm.old.pk}
+
+
+@pytest.mark.parametrize("step", ["revert_shares", "restore_shares"])
+def test_a_fault_while_giving_revoked_shares_back_changes_nothing(mixed_firm, administrator, step):
+    transfer = transfer_per_client(mixed_firm, administrator)
+    assert transfer.revoked_share_count == 1
+    before = snapshot()
+    with fail_at(step, len(RECORD_TYPES)), pytest.raises(Boom):
+        transfer_revert(acting_user=administrator, transfer=transfer)
+    assert snapshot() == before
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    assert revert.revoked_share_count == 1

@@ -577,6 +577,7 @@ def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):
         "from_user",
         "to_user",
         "share_merged",
+        "share_revoked",
     ]
     body = rows[1:]
     assert len(body) == 9
@@ -589,6 +590,7 @@ def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):
         "",
         "Sam Leaver",
         "Dana Reyes",
+        "",
         "",
     ] in body
     share = next(row for row in body if row[1] == "client_share")
@@ -607,8 +609,9 @@ def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, leav
     content = b"".join(
         admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk])).streaming_content
     ).decode()
-    share = next(row for row in csv.reader(io.StringIO(content)) if row[1] == "client_share")
-    assert share[-1] == "yes"
+    header, *rows = csv.reader(io.StringIO(content))
+    share = dict(zip(header, next(row for row in rows if row[1] == "client_share"), strict=True))
+    assert (share["share_merged"], share["share_revoked"]) == ("yes", "")
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
@@ -890,3 +893,140 @@ def test_transfer_all_page_query_budget_with_many_eligible_users(
     with django_assert_max_num_queries(9):
         response = admin_http.get(all_url(leaver_firm.leaver))
     assert len(response.context["form"].fields["new_user"].choices) == len(users) + 3
+
+
+# --- shares revoked by a deactivating transfer --------------------------------
+
+
+def shares_on_other_clients(leaver_firm):
+    """Two shares of Sam's on Dune, a client of Marcus's Sam holds nothing under."""
+    dune = ClientFactory(name="Dune Partners", number="C-00009", owner=leaver_firm.marcus)
+    ClientShareFactory(content_object=dune, user=leaver_firm.leaver)
+    ClientShareFactory(
+        content_object=dune, user=leaver_firm.leaver, permission=permission("change_client")
+    )
+    return dune
+
+
+def test_the_forms_say_beforehand_what_deactivation_revokes(admin_http, leaver_firm):
+    shares_on_other_clients(leaver_firm)
+    page = admin_http.get(per_client_url(leaver_firm.leaver)).content.decode()
+    assert "<dd>3 explicit shares</dd>" in page
+    # The sentence describes the checkbox it concerns.
+    assert 'aria-describedby="id_deactivate_old_user_helptext"' in page
+    helptext = re.search(r'id="id_deactivate_old_user_helptext">([^<]*)<', page).group(1)
+    assert helptext == (
+        "The account is deactivated in the same step, once it owns nothing. "
+        "2 shares on other clients will be revoked: only the shares within the clients above move."
+    )
+    # User Transfer All moves every share: none is revoked.
+    page = admin_http.get(all_url(leaver_firm.leaver)).content.decode()
+    assert "The 3 shares go to the new user: none is revoked." in page
+    assert "will be revoked" not in page
+
+
+def test_a_user_with_no_share_elsewhere_is_told_nothing_about_revoking(admin_http, leaver_firm):
+    page = admin_http.get(per_client_url(leaver_firm.leaver)).content.decode()
+    assert "<dd>1 explicit share</dd>" in page
+    assert "revoked" not in page
+
+
+def test_a_deactivating_save_lists_the_revoked_shares_and_revert_gives_them_back(
+    admin_http, leaver_firm, django_assert_max_num_queries
+):
+    dune = shares_on_other_clients(leaver_firm)
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    assignments = {c: leaver_firm.dana for c in (leaver_firm.acme, leaver_firm.bolt)}
+    data = per_client_data(
+        page, {**assignments, leaver_firm.crane: leaver_firm.marcus}, deactivate_old_user="on"
+    )
+    response = admin_http.post(per_client_url(leaver_firm.leaver), data, follow=True)
+    transfer = Transfer.objects.get()
+    assert messages_of(response)[0].endswith(
+        "Sam Leaver was deactivated. 2 shares on other clients were revoked."
+    )
+    html = response.content.decode()
+    assert '<dt>Shares revoked</dt><dd><a href="#revoked-shares">' in html
+    section = html[html.index('<h2 id="revoked-shares">') :]
+    section = section[: section.index("</section>")]
+    dune_link = f'<a href="{reverse("clients:client_detail", args=[dune.pk])}">Dune Partners</a>'
+    assert section.count(dune_link) == 2
+    assert "Can view client" in section and "Can change client" in section
+    assert section.count('<td data-label="Revoked from">Sam Leaver</td>') == 2
+    # The list of revoked shares costs its count and its page, whatever its length.
+    with django_assert_max_num_queries(RECEIPT_BUDGET + 2):
+        admin_http.get(transfer.get_absolute_url())
+    # What moved is counted and listed as before: the revoked shares apart.
+    assert response.context["page_obj"].paginator.count == 9
+    assert transfer.record_counts.shares == 1
+    # The CSV has them, marked revoked, with nobody receiving them.
+    content = b"".join(
+        admin_http.get(reverse("transfers:transfer_csv", args=[transfer.pk])).streaming_content
+    ).decode("utf-8-sig")
+    header, *rows = csv.reader(io.StringIO(content))
+    revoked = [dict(zip(header, row, strict=True)) for row in rows if row[-1] == "yes"]
+    assert {(r["record_name"], r["permission"], r["from_user"], r["to_user"]) for r in revoked} == {
+        ("Dune Partners", "view_client", "Sam Leaver", ""),
+        ("Dune Partners", "change_client", "Sam Leaver", ""),
+    }
+    user_page = reverse("transfers:user_page", args=[leaver_firm.leaver.pk])
+    assert "<li>0 explicit shares</li>" in admin_http.get(user_page).content.decode()
+    history = admin_http.get(reverse("clients:client_detail", args=[dune.pk])).content.decode()
+    assert "Share (Can view client) of Sam Leaver revoked by Olivia Grant" in history
+
+    confirm = admin_http.get(reverse("transfers:transfer_revert_confirm", args=[transfer.pk]))
+    assert "The 2 shares on other clients it revoked are given back." in confirm.content.decode()
+    assert confirm.context["changed_count"] == 0
+    response = admin_http.post(
+        reverse("transfers:transfer_revert", args=[transfer.pk]),
+        {"request_key": confirm.context["request_key"]},
+        follow=True,
+    )
+    assert "2 shares on other clients were given back." in messages_of(response)[0]
+    html = response.content.decode()
+    assert '<h2 id="revoked-shares">Shares given back</h2>' in html
+    assert html.count('<td data-label="Given back to">Sam Leaver</td>') == 2
+    assert "<li>3 explicit shares</li>" in admin_http.get(user_page).content.decode()
+    history = admin_http.get(reverse("clients:client_detail", args=[dune.pk])).content.decode()
+    assert "Share (Can view client) given back to Sam Leaver by Olivia Grant" in history
+
+
+def test_the_preview_says_what_deactivation_would_revoke(admin_http, leaver_firm):
+    shares_on_other_clients(leaver_firm)
+    page = admin_http.get(per_client_url(leaver_firm.leaver))
+    assignments = {c: leaver_firm.dana for c in (leaver_firm.acme, leaver_firm.bolt)}
+    data = per_client_data(
+        page,
+        {**assignments, leaver_firm.crane: leaver_firm.marcus},
+        deactivate_old_user="on",
+        action="preview",
+    )
+    html = admin_http.post(per_client_url(leaver_firm.leaver), data).content.decode()
+    assert "Sam Leaver would be deactivated, and 2 shares on other clients revoked." in html
+    assert Transfer.objects.count() == 0
+
+
+def test_a_revoked_share_whose_record_went_is_left_alone_by_the_revert_and_says_so(
+    admin_http, administrator, leaver_firm
+):
+    from transfers.engine.services import records_transfer_per_client, transfer_revert
+
+    dune = shares_on_other_clients(leaver_firm)
+    transfer = records_transfer_per_client(
+        acting_user=administrator,
+        old_user=leaver_firm.leaver,
+        assignments={
+            leaver_firm.acme.pk: leaver_firm.dana,
+            leaver_firm.bolt.pk: leaver_firm.dana,
+            leaver_firm.crane.pk: leaver_firm.marcus,
+        },
+        deactivate_old_user=True,
+    ).transfer
+    Client.objects.filter(pk=dune.pk).delete()
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    assert revert.revoked_share_count == 0 and revert.skipped_count == 2
+    html = admin_http.get(revert.get_absolute_url()).content.decode()
+    left_alone = html[html.index('<h2 id="left-alone">') :]
+    assert left_alone.count('<span class="muted">Nobody: revoked</span>') == 2
+    assert '<th scope="col">Permission</th>' in left_alone
+    assert 'id="revoked-shares"' not in html

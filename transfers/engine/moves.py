@@ -8,9 +8,15 @@ and the receipt row is marked `share_merged`; a revert gives the share back
 to the old user and leaves the new user's own one alone. A share on a record
 the new user now owns is kept: it is harmless (ownership already grants
 access) and keeping it makes a revert exact.
+
+Revoked shares. A transfer that deactivates the old user leaves them no share
+either: those it did not move (outside the clients it moved) are deleted, each
+with a receipt row marked `share_revoked` (and no new user), so the receipt
+lists them and a revert gives them back.
 """
 
 from collections.abc import Collection
+from functools import partial
 
 from django.db.models import Model
 
@@ -19,6 +25,7 @@ from transfers.engine import faults
 from transfers.engine.progress import ProgressHook
 from transfers.engine.result import TransferIntegrityError
 from transfers.engine.sql import column, execute, in_ids, receipt_insert, table
+from transfers.models import TransferredRecord
 
 
 def _owned_receipt_rows(
@@ -112,6 +119,49 @@ def _shares_move(
         [new_id, old_id, *scope_params],
     )
     return audited
+
+
+def shares_revoke(*, transfer_id: int, old_id: int) -> int:
+    """Revoke every explicit share `old_id` still holds, writing the receipt rows
+    of `transfer_id`: one statement for the receipt rows of every type, then,
+    when there are any, one per type for the shares, whatever their number."""
+    selects, params = [], []
+    for record_type in RECORD_TYPES:
+        share_model: type[Model] = record_type.user_share_model
+        shares = table(share_model)
+        # A typed NULL: in a UNION, PostgreSQL would read a bare one as text.
+        selects.append(
+            f"SELECT %s, %s, {shares}.{column(share_model, 'content_object')}, "
+            f"{shares}.{column(share_model, 'permission')}, %s, %s, CAST(NULL AS BIGINT), %s "
+            f"FROM {shares} WHERE {shares}.{column(share_model, 'user')} = %s"
+        )
+        params += [transfer_id, record_type.share_name, False, old_id, True, old_id]
+    revoked = execute(receipt_insert("share_revoked") + " UNION ALL ".join(selects), params)
+    if revoked:
+        _revoked_delete(transfer_id=transfer_id, old_id=old_id)
+    faults.fault_point("revoke_shares", rows=revoked)
+    return revoked
+
+
+def _revoked_delete(*, transfer_id: int, old_id: int) -> None:
+    """Delete the shares of `old_id` that transfer `transfer_id`'s receipt marks revoked."""
+    rows = table(TransferredRecord)
+    col = partial(column, TransferredRecord)
+    for record_type in RECORD_TYPES:
+        share_model = record_type.user_share_model
+        shares = table(share_model)
+        user = column(share_model, "user")
+        # Exactly the shares the receipt names, whatever another transaction did
+        # between the two statements. (A share granted meanwhile waits anyway: its
+        # foreign key check needs the user row this transfer holds locked.)
+        execute(
+            f"DELETE FROM {shares} WHERE {shares}.{user} = %s AND EXISTS (SELECT 1 "
+            f"FROM {rows} r WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
+            f"AND r.{col('record_id')} = {shares}.{column(share_model, 'content_object')} "
+            f"AND r.{col('permission')} = {shares}.{column(share_model, 'permission')} "
+            f"AND r.{col('share_revoked')} = %s)",
+            [old_id, transfer_id, record_type.share_name, True],
+        )
 
 
 def records_move(

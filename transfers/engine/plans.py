@@ -14,7 +14,7 @@ from django.utils import timezone
 from clients.record_types import RECORD_TYPES, SHARES, RecordCounts
 from transfers.engine import checks, faults
 from transfers.engine.holdings import linked_client_ids, user_holdings
-from transfers.engine.moves import records_move
+from transfers.engine.moves import records_move, shares_revoke
 from transfers.engine.progress import RECEIPT, ProgressHook
 from transfers.engine.receipts import (
     new_owners_notify_after_commit,
@@ -23,7 +23,7 @@ from transfers.engine.receipts import (
     receipt_totals_save,
 )
 from transfers.engine.result import TransferResult
-from transfers.engine.revert import owned_revert, shares_revert
+from transfers.engine.revert import owned_revert, shares_restore, shares_revert
 from transfers.errors import FIELD_ASSIGNMENTS, FIELD_NEW_USER, TransferRefused
 from transfers.models import Transfer, TransferRecipient, TransferredRecord
 from transfers.receipts.selectors import transfer_revert_refusal
@@ -134,8 +134,12 @@ class TransferPlan:
                     counts=counts.to_json(),
                 )
             )
+        if self.deactivate_old_user:
+            # An inactive user keeps no share: those not moved above (outside the
+            # clients moved; none after Transfer All, which moves them all) are revoked.
+            transfer.revoked_share_count = shares_revoke(transfer_id=transfer.pk, old_id=old.pk)
         progress.started(RECEIPT)
-        receipt_totals_save(transfer, recipients)
+        receipt_totals_save(transfer, recipients, "revoked_share_count")
         if self.deactivate_old_user:
             old_user_deactivate(user=old, acting_user=self.acting_user, transfer_id=transfer.pk)
             faults.fault_point("deactivate", user_id=old.pk)
@@ -152,7 +156,8 @@ class TransferPlan:
 @dataclasses.dataclass(frozen=True)
 class RevertPlan:
     """Move back what transfer `transfer_id` moved and is still with the user it
-    went to; reactivate the old user if that transfer deactivated them."""
+    went to, give back the shares it revoked; reactivate the old user if that
+    transfer deactivated them."""
 
     acting_user: User
     transfer_id: int
@@ -210,6 +215,14 @@ class RevertPlan:
             faults.fault_point("revert_shares", record_type=record_type.share_name, rows=rows)
             progress.moved(SHARES, rows)
             moved += rows
+        # The shares the transfer revoked (it deactivated the old user) are given back.
+        for record_type in RECORD_TYPES if original.revoked_share_count else ():
+            rows = shares_restore(
+                revert_id=revert.pk, original_id=original.pk, record_type=record_type
+            )
+            faults.fault_point("restore_shares", record_type=record_type.share_name, rows=rows)
+            revert.revoked_share_count += rows
+            moved += rows
         if not moved and not revert.reactivated_user:
             raise TransferRefused(
                 "nothing_to_transfer",
@@ -218,17 +231,20 @@ class RevertPlan:
         progress.started(RECEIPT)
         recipients = _revert_recipients(revert, users)
         revert.skipped_count = original.records.count() - moved
-        receipt_totals_save(revert, recipients, "reactivated_user", "skipped_count")
+        receipt_totals_save(
+            revert, recipients, "reactivated_user", "skipped_count", "revoked_share_count"
+        )
         new_owners_notify_after_commit(revert.pk)
         return TransferResult(revert, recipients=tuple(recipients))
 
 
 def _revert_recipients(revert: Transfer, users: dict[int, User]) -> list[TransferRecipient]:
-    """A revert's rows per user the records went back to, counted from its receipt rows."""
+    """A revert's rows per user the records went back to, counted from its receipt
+    rows (the revoked shares it gave back are counted apart: revoked_share_count)."""
     share_types = {record_type.share_name for record_type in RECORD_TYPES}
     counts: dict[int, RecordCounts] = {}
     totals = (
-        TransferredRecord.objects.filter(transfer=revert)
+        TransferredRecord.objects.filter(transfer=revert, share_revoked=False)
         .order_by()
         .values_list("to_user_id", "record_type")
         .annotate(total=Count("pk"))

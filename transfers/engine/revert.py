@@ -1,5 +1,6 @@
 """The set-based moves of a revert: every record (and share) of a transfer
-still with the user it went to goes back, the rest is left alone."""
+still with the user it went to goes back, the rest is left alone; the shares
+it revoked are given back."""
 
 from functools import partial
 
@@ -76,8 +77,9 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
         + f"SELECT %s, r.{col('record_type')}, r.{col('record_id')}, r.{col('permission')}, "
         + f"{holds('a', 'from_user')}, r.{col('to_user')}, r.{col('from_user')} FROM {rows} r "
         + f"WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
+        + f"AND r.{col('share_revoked')} = %s "
         + f"AND r.{col('from_user')} IS NOT NULL AND {holds('b', 'to_user')}",
-        [revert_id, original_id, record_type.share_name],
+        [revert_id, original_id, record_type.share_name, False],
     )
     if not audited:
         return 0
@@ -85,8 +87,8 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
         f"INSERT INTO {shares} ({shared}, {permission}, {user}) "
         f"SELECT r.{col('record_id')}, r.{col('permission')}, r.{col('to_user')} FROM {rows} r "
         f"WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
-        f"AND r.{col('share_merged')} = %s",
-        [revert_id, record_type.share_name, False],
+        f"AND r.{col('share_merged')} = %s AND r.{col('share_revoked')} = %s",
+        [revert_id, record_type.share_name, False, False],
     )
     execute(
         f"DELETE FROM {shares} WHERE EXISTS (SELECT 1 FROM {rows} r "
@@ -99,5 +101,47 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
         f"AND n.{col('record_id')} = {shares}.{shared} "
         f"AND n.{col('permission')} = {shares}.{permission})",
         [original_id, record_type.share_name, False, revert_id, record_type.share_name],
+    )
+    return audited
+
+
+def shares_restore(*, revert_id: int, original_id: int, record_type: RecordType) -> int:
+    """Give back the shares of one type that transfer `original_id` revoked
+    (`share_revoked`), on records that still exist: two statements whatever their number.
+
+    The revert's row is marked `share_revoked` too (given back: from nobody to
+    the old user), and `share_merged` when the old user holds the share again
+    already; that share is left as it is, so nothing is granted twice.
+    """
+    share_model = record_type.user_share_model
+    model = record_type.model
+    rows = table(TransferredRecord)
+    shares = table(share_model)
+    user = column(share_model, "user")
+    shared = column(share_model, "content_object")
+    permission = column(share_model, "permission")
+    col = partial(column, TransferredRecord)
+    held_again = (
+        f"EXISTS (SELECT 1 FROM {shares} a WHERE a.{user} = r.{col('from_user')} "
+        f"AND a.{shared} = r.{col('record_id')} AND a.{permission} = r.{col('permission')})"
+    )
+    audited = execute(
+        receipt_insert("share_revoked")
+        + f"SELECT %s, r.{col('record_type')}, r.{col('record_id')}, r.{col('permission')}, "
+        + f"{held_again}, NULL, r.{col('from_user')}, %s FROM {rows} r "
+        + f"WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
+        + f"AND r.{col('share_revoked')} = %s AND r.{col('from_user')} IS NOT NULL "
+        + f"AND EXISTS (SELECT 1 FROM {table(model)} m "
+        + f"WHERE m.{column(model, 'id')} = r.{col('record_id')})",
+        [revert_id, True, original_id, record_type.share_name, True],
+    )
+    if not audited:
+        return 0
+    execute(
+        f"INSERT INTO {shares} ({shared}, {permission}, {user}) "
+        f"SELECT r.{col('record_id')}, r.{col('permission')}, r.{col('to_user')} FROM {rows} r "
+        f"WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
+        f"AND r.{col('share_revoked')} = %s AND r.{col('share_merged')} = %s",
+        [revert_id, record_type.share_name, True, False],
     )
     return audited

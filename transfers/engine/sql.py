@@ -46,7 +46,8 @@ def execute(sql: str, params: list) -> int:
         return cursor.rowcount
 
 
-def receipt_insert() -> str:
-    """The start of an INSERT of receipt rows, to be followed by a SELECT of RECEIPT_COLUMNS."""
-    columns = ", ".join(column(TransferredRecord, field) for field in RECEIPT_COLUMNS)
+def receipt_insert(*more: str) -> str:
+    """The start of an INSERT of receipt rows, to be followed by a SELECT of
+    RECEIPT_COLUMNS and then of `more` columns (the others take their defaults)."""
+    columns = ", ".join(column(TransferredRecord, field) for field in (*RECEIPT_COLUMNS, *more))
     return f"INSERT INTO {table(TransferredRecord)} ({columns}) "

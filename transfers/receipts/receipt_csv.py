@@ -18,6 +18,7 @@ CSV_HEADER = [
     "from_user",
     "to_user",
     "share_merged",
+    "share_revoked",
 ]
 # Excel on Windows reads a CSV without a byte-order mark in the local code page
 # and shows "—" and accented names as mojibake; with it, as UTF-8.
@@ -66,5 +67,6 @@ def _csv_lines(transfer: Transfer, names: dict[int, str]) -> Iterator[str]:
                 csv_cell(user_name(row.from_user, row.from_user_id)),
                 csv_cell(user_name(row.to_user, row.to_user_id)),
                 "yes" if row.share_merged else "",
+                "yes" if row.share_revoked else "",
             ]
         )

@@ -48,7 +48,7 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
     )
     rows = list(rows)
     deleted_recipient_names = _deleted_recipient_names(
-        {row.transfer_id for row in rows if row.to_user_id is None}
+        {row.transfer_id for row in rows if row.to_user_id is None and not row.share_revoked}
     )
     events = []
     for row in rows:
@@ -73,6 +73,7 @@ def record_ownership_history(*, record: Model, limit: int = HISTORY_LIMIT) -> li
                 is_revert=transfer.mode == Transfer.Mode.REVERT,
                 receipt_url=reverse("transfers:transfer_detail", kwargs={"pk": transfer.pk}),
                 is_owner_change=transfer.mode == Transfer.Mode.OWNER_CHANGE,
+                share_revoked=row.share_revoked,
             )
         )
     return events

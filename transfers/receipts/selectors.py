@@ -72,8 +72,12 @@ def _current_owner() -> Case:
     return Case(*whens, default=Value(None), output_field=IntegerField())
 
 
-def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> QuerySet:
-    """The rows of a receipt, clients first, then matters, cases and shares.
+def transfer_records(
+    *, transfer: Transfer, record_type: str | None = None, share_revoked: bool | None = None
+) -> QuerySet:
+    """The rows of a receipt, clients first, then matters, cases and shares
+    (only the shares revoked, or given back, with `share_revoked`; none of them
+    with `share_revoked=False`).
 
     Each row is annotated with `record_number` and `record_label` (empty
     when the record has been deleted since) and, for clients, matters and
@@ -82,6 +86,8 @@ def transfer_records(*, transfer: Transfer, record_type: str | None = None) -> Q
     rows = TransferredRecord.objects.filter(transfer=transfer)
     if record_type:
         rows = rows.filter(record_type=record_type)
+    if share_revoked is not None:
+        rows = rows.filter(share_revoked=share_revoked)
     type_order = Case(
         *[When(record_type=value, then=Value(i)) for i, value in enumerate(RECEIPT_ROW_ORDER)],
         output_field=IntegerField(),
@@ -110,7 +116,7 @@ def _still_with_receiver_q() -> Q:
             )
         )
     for record_type in RECORD_TYPES:
-        q |= Q(record_type=record_type.share_name) & Q(
+        q |= Q(record_type=record_type.share_name, share_revoked=False) & Q(
             Exists(
                 record_type.user_share_model.objects.filter(
                     content_object_id=OuterRef("record_id"),
@@ -118,6 +124,10 @@ def _still_with_receiver_q() -> Q:
                     user_id=OuterRef("to_user_id"),
                 )
             )
+        )
+        # A revoked share can be given back as long as its record exists.
+        q |= Q(record_type=record_type.share_name, share_revoked=True) & Q(
+            Exists(record_type.model.objects.filter(pk=OuterRef("record_id")))
         )
     return q
 
@@ -169,7 +179,13 @@ def transfer_revert_refusal(
             "revert_not_allowed",
             reason=f"it was already reverted by transfer #{revert.pk}.",
         )
-    targets = set(transfer.records.order_by().values_list("from_user_id", flat=True).distinct())
+    # A revert's rows of the shares it gave back came from nobody.
+    targets = set(
+        transfer.records.filter(share_revoked=False)
+        .order_by()
+        .values_list("from_user_id", flat=True)
+        .distinct()
+    )
     if transfer.from_user_id is None or None in targets:
         return TransferRefused(
             "revert_not_allowed",

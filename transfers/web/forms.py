@@ -80,6 +80,13 @@ class WhenMixin(forms.Form):
         return data.get("run_at") if data.get("when") == self.AT else None
 
 
+DEACTIVATE_HELP = "The account is deactivated in the same step, once it owns nothing."
+
+
+def shares_word(count: int) -> str:
+    return f"{count} share{'' if count == 1 else 's'}"
+
+
 class TransferAllForm(RefusalMixin, WhenMixin, forms.Form):
     error_messages = {"new_user_required": "Choose the user who receives everything."}
 
@@ -87,12 +94,18 @@ class TransferAllForm(RefusalMixin, WhenMixin, forms.Form):
     deactivate_old_user = forms.BooleanField(
         label="Deactivate the old user",
         required=False,
-        help_text="The account is deactivated in the same step, once it owns nothing.",
+        help_text=DEACTIVATE_HELP,
     )
     request_key = RequestKeyField()
 
-    def __init__(self, *args, new_user_choices=(), **kwargs):
+    def __init__(self, *args, new_user_choices=(), shares: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
+        if shares:
+            # A deactivating transfer revokes the shares it does not move: this one moves them all.
+            self.fields["deactivate_old_user"].help_text = (
+                f"{DEACTIVATE_HELP} The {shares_word(shares)} go{'es' if shares == 1 else ''} "
+                "to the new user: none is revoked."
+            )
         field = self.fields["new_user"]
         field.choices = [("", "Choose a user"), *new_user_choices]
         field.error_messages["required"] = self.error_messages["new_user_required"]
@@ -211,7 +224,7 @@ class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
     deactivate_old_user = forms.BooleanField(
         label="Deactivate the old user",
         required=False,
-        help_text="The account is deactivated in the same step, once it owns nothing.",
+        help_text=DEACTIVATE_HELP,
     )
     request_key = RequestKeyField()
 
@@ -221,9 +234,16 @@ class TransferPerClientForm(RefusalMixin, WhenMixin, forms.Form):
         old_user: User | None = None,
         listed_clients: Callable[[], list[Client]] = list,
         eligible_users: Callable[[], list[User]] = list,
+        shares_revoked: int = 0,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        if shares_revoked:
+            # What a deactivating Save revokes (transfers.engine.moves.shares_revoke).
+            self.fields["deactivate_old_user"].help_text = (
+                f"{DEACTIVATE_HELP} {shares_word(shares_revoked)} on other clients will be "
+                "revoked: only the shares within the clients above move."
+            )
         self.old_user = old_user
         self.old_username = old_user.username if old_user else "OLD"
         self.listed_clients = listed_clients

@@ -30,6 +30,9 @@ from users.views import SettingsPermissionMixin
 VIEW_TRANSFER_PERMISSION = "transfers.view_transfer"
 ReceiptRowType = TransferredRecord.RecordType
 
+# The page of a receipt's revoked shares, beside its rows' "page".
+REVOKED_PAGE = "revoked_page"
+
 RECORD_URL_NAMES = {
     name: record_type.url_name
     for record_type in RECORD_TYPES
@@ -58,8 +61,15 @@ class TransferDetailView(SettingsPermissionMixin, View):
         record_type = request.GET.get("type", "")
         if record_type not in ReceiptRowType.values:
             record_type = ""
-        rows = selectors.transfer_records(transfer=transfer, record_type=record_type or None)
+        rows = selectors.transfer_records(
+            transfer=transfer, record_type=record_type or None, share_revoked=False
+        )
         page = self.linked_page(rows, request.GET.get("page"))
+        # The shares a deactivating transfer revoked (a revert: gave back), listed apart.
+        revoked_page = None
+        if transfer.revoked_share_count:
+            revoked = selectors.transfer_records(transfer=transfer, share_revoked=True)
+            revoked_page = self.linked_page(revoked, request.GET.get(REVOKED_PAGE))
         can_revert = request.user.has_perm(TRANSFER_RECORDS_PERMISSION)
         revert_refusal = (
             selectors.transfer_revert_refusal(transfer=transfer, acting_user=request.user)
@@ -78,6 +88,10 @@ class TransferDetailView(SettingsPermissionMixin, View):
                 "page_obj": page,
                 "rows": page.object_list,
                 "page_query": words.page_query(request.GET),
+                "revoked_page": revoked_page,
+                "revoked_text": words.revoked_text(transfer),
+                "revoked_page_query": words.page_query(request.GET, REVOKED_PAGE),
+                "revoked_page_param": REVOKED_PAGE,
                 "record_type": record_type,
                 "record_types": ReceiptRowType.choices,
                 "can_revert": can_revert and revert_refusal is None,
@@ -88,7 +102,10 @@ class TransferDetailView(SettingsPermissionMixin, View):
                 "with_permission": transfer.record_counts.shares > 0
                 or (
                     transfer.reverted_transfer is not None
-                    and transfer.reverted_transfer.record_counts.shares > 0
+                    and (
+                        transfer.reverted_transfer.record_counts.shares > 0
+                        or transfer.reverted_transfer.revoked_share_count > 0
+                    )
                 ),
                 "moved_text": words.moved_text(transfer.record_counts),
                 "due_soon": due_soon_sections(transfer),

@@ -16,7 +16,11 @@ from django.views.decorators.cache import never_cache
 from clients.models import Client, Deadline
 from transfers.background import submit as job_submit
 from transfers.engine.distribution import client_distribution
-from transfers.engine.holdings import linked_clients, user_holdings
+from transfers.engine.holdings import (
+    linked_clients,
+    user_holdings,
+    user_holdings_and_shares_outside,
+)
 from transfers.engine.services import records_transfer_all, records_transfer_per_client
 from transfers.errors import TransferRefused
 from transfers.web.fields import new_request_key, user_choices
@@ -88,17 +92,23 @@ class TransferAllView(OldUserMixin, View):
         return self.save(form, records_transfer_all)
 
     def form(self, *args, **kwargs) -> TransferAllForm:
-        return TransferAllForm(*args, new_user_choices=user_choices(self.new_users()), **kwargs)
+        return TransferAllForm(
+            *args,
+            new_user_choices=user_choices(self.new_users()),
+            shares=self.holdings().shares,
+            **kwargs,
+        )
+
+    def holdings(self):
+        if not hasattr(self, "_holdings"):
+            self._holdings = user_holdings(user=self.old_user)
+        return self._holdings
 
     def render(self, form):
         return render(
             self.request,
             self.template_name,
-            {
-                "old_user": self.old_user,
-                "holdings": user_holdings(user=self.old_user),
-                "form": form,
-            },
+            {"old_user": self.old_user, "holdings": self.holdings(), "form": form},
         )
 
 
@@ -136,6 +146,7 @@ class TransferPerClientView(OldUserMixin, View):
             old_user=self.old_user,
             listed_clients=self.listed_clients,
             eligible_users=self.new_users,
+            shares_revoked=self.holdings()[1],
             **kwargs,
         )
 
@@ -154,6 +165,13 @@ class TransferPerClientView(OldUserMixin, View):
             self.too_many = len(clients) > PER_CLIENT_MAX_CLIENTS
             self._listed_clients = [] if self.too_many else clients
         return self._listed_clients
+
+    def holdings(self):
+        """What the old user holds, and how many of their shares are outside the
+        linked clients (what a deactivating Save revokes), in one query."""
+        if not hasattr(self, "_holdings"):
+            self._holdings = user_holdings_and_shares_outside(user=self.old_user)
+        return self._holdings
 
     def distribute(self, form):
         """Fill the rows nobody is assigned to yet (or, asked to, every row)
@@ -201,7 +219,7 @@ class TransferPerClientView(OldUserMixin, View):
         self, form, *, fill=None, request_key=None, distribution=None, preview=None, fill_status=""
     ):
         clients = self.listed_clients()
-        holdings = user_holdings(user=self.old_user)
+        holdings = self.holdings()[0]
         return render(
             self.request,
             self.template_name,

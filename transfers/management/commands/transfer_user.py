@@ -303,6 +303,11 @@ class Command(BaseCommand):
         write(f"Total: {_counts(transfer)}.")
         if transfer.deactivated_from_user:
             write(f"{old.username} {'would be' if dry_run else 'was'} deactivated.")
+        if revoked := transfer.revoked_share_count:
+            write(
+                f"{revoked} share{'' if revoked == 1 else 's'} on other clients "
+                f"{'would be' if dry_run else ('was' if revoked == 1 else 'were')} revoked."
+            )
         if not dry_run:
             write(f"Receipt: transfer #{transfer.pk}")
 

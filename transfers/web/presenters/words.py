@@ -42,7 +42,18 @@ def transfer_summary(transfer: Transfer) -> str:
     text = f"Transferred {moved} from {transfer.from_user_name} to {to_text}."
     if transfer.deactivated_from_user:
         text += f" {transfer.from_user_name} was deactivated."
+    if transfer.revoked_share_count:
+        text += f" {revoked_text(transfer)}."
     return text
+
+
+def revoked_text(transfer: Transfer) -> str:
+    """ "7 shares on other clients were revoked" (a revert: "… given back")."""
+    count = transfer.revoked_share_count
+    verb = "given back" if transfer.mode == Transfer.Mode.REVERT else "revoked"
+    return (
+        f"{count} share{pluralize(count)} on other clients {'was' if count == 1 else 'were'} {verb}"
+    )
 
 
 def submission_message(
@@ -95,6 +106,8 @@ def revert_summary(revert: Transfer) -> str:
     text += "."
     if revert.reactivated_user:
         text += f" {revert.from_user_name} was reactivated."
+    if revert.revoked_share_count:
+        text += f" {revoked_text(revert)}."
     skipped = list(revert_skipped_records(revert=revert)[: NAMES_LISTED + 1])
     if not skipped:
         return text + " Nothing was left alone."
@@ -129,9 +142,9 @@ def with_job_link(refusal: TransferRefused) -> TransferRefused:
     return TransferInProgress(job, message)
 
 
-def page_query(query: QueryDict) -> str:
-    """The query string of a paginated page without its page number, for the
-    links to the other pages."""
+def page_query(query: QueryDict, page: str = "page") -> str:
+    """The query string of a paginated page without its page number (`page`),
+    for the links to the other pages."""
     query = query.copy()
-    query.pop("page", None)
+    query.pop(page, None)
     return query.urlencode()
