@@ -8,6 +8,9 @@
 - Guardian's object-permission pages (shares) open only for active users who
   may manage shares (the change permission on the record type's share models);
   guardian on its own lets anyone who may change a record edit its shares.
+  No share is given to an inactive user (a deactivating transfer revokes every
+  share it leaves): decided with the user's row locked, so a transfer that
+  deactivates them either went first or waits and revokes the new share too.
 - No facets and no full-table counts on the large tables.
 """
 
@@ -17,8 +20,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils.functional import cached_property
-from guardian.admin import GuardedModelAdmin
+from guardian.admin import AdminUserObjectPermissionsForm, GuardedModelAdmin, UserManage
 
 from clients.access import permission_name
 from clients.models import Case, Client, Deadline, Matter
@@ -103,6 +107,31 @@ class OwnedRecordAdminForm(forms.ModelForm):
         return cleaned_data
 
 
+def _inactive_share_refusal(user: User) -> str:
+    return f"{user.full_name} is inactive: an inactive user holds no shares."
+
+
+class ShareUserChoiceForm(UserManage):
+    """Guardian's "add a user" box, refusing an inactive user at once."""
+
+    def clean_user(self):
+        user = super().clean_user()
+        if not user.is_active:
+            raise ValidationError(_inactive_share_refusal(user))
+        return user
+
+
+class UserSharesForm(AdminUserObjectPermissionsForm):
+    """One user's shares of a record: none is given to an inactive user."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        added = set(cleaned_data.get(self.get_obj_perms_field_name()) or ())
+        if not self.user.is_active and added - set(self.get_obj_perms_field_initial()):
+            raise ValidationError(_inactive_share_refusal(self.user))
+        return cleaned_data
+
+
 class OwnedRecordAdmin(RefusalShownAdmin, GuardedModelAdmin):
     form = OwnedRecordAdminForm
     autocomplete_fields = ["owner"]
@@ -139,10 +168,21 @@ class OwnedRecordAdmin(RefusalShownAdmin, GuardedModelAdmin):
             user.is_superuser or user.has_perm(permission_name(share_model, "change"))
         )
 
+    def get_obj_perms_user_select_form(self, request):
+        return ShareUserChoiceForm
+
+    def get_obj_perms_manage_user_form(self, request):
+        return UserSharesForm
+
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
         if not self._may_change_share(request, record_type_of(self.model).user_share_model):
             raise PermissionDenied
-        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+        if request.method != "POST":
+            return super().obj_perms_manage_user_view(request, object_pk, user_id)
+        # The user's row stays locked from the form's check to the shares' save.
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=user_id).first()
+            return super().obj_perms_manage_user_view(request, object_pk, user_id)
 
     def obj_perms_manage_group_view(self, request, object_pk, group_id):
         if not self._may_change_share(request, record_type_of(self.model).group_share_model):

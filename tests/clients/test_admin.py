@@ -241,6 +241,30 @@ def test_share_pages_open_for_administrators(admin_http, attorney_firm):
     ).exists()
 
 
+def test_no_share_is_given_to_an_inactive_user(admin_http, attorney_firm):
+    """A deactivating transfer revokes every share the leaver keeps; the share
+    pages do not give one back: not by picking the user, not by their own page."""
+    from users.models import User
+
+    record, marcus = attorney_firm.hoffmann, attorney_firm.marcus
+    shares = record.clientuserobjectpermission_set
+    user_url = _share_url(record, "_manage_user", marcus.pk)
+    assert admin_http.post(user_url, {"permissions": ["view_client"]}).status_code == 302
+    User.objects.filter(pk=marcus.pk).update(is_active=False)
+    refusal = f"{marcus.full_name} is inactive: an inactive user holds no shares."
+
+    picked = admin_http.post(
+        _share_url(record), {"user": marcus.username, "submit_manage_user": "Manage user"}
+    )
+    assert picked.status_code == 200 and refusal in picked.content.decode()
+
+    added = admin_http.post(user_url, {"permissions": ["view_client", "change_client"]})
+    assert added.status_code == 200 and refusal in added.content.decode()
+    assert set(shares.filter(user=marcus).values_list("permission__codename", flat=True)) == {
+        "view_client"
+    }
+
+
 def test_share_pages_open_for_superusers(client, superuser, attorney_firm):
     client.force_login(superuser)
     assert client.get(_share_url(attorney_firm.brandt_case)).status_code == 200
