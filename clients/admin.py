@@ -108,7 +108,7 @@ class OwnedRecordAdminForm(forms.ModelForm):
 
 
 def _inactive_share_refusal(user: User) -> str:
-    return f"{user.full_name} is inactive: an inactive user holds no shares."
+    return f"{user.full_name} is inactive: shares are not given to inactive users."
 
 
 class ShareUserChoiceForm(UserManage):

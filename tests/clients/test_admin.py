@@ -251,7 +251,7 @@ def test_no_share_is_given_to_an_inactive_user(admin_http, attorney_firm):
     user_url = _share_url(record, "_manage_user", marcus.pk)
     assert admin_http.post(user_url, {"permissions": ["view_client"]}).status_code == 302
     User.objects.filter(pk=marcus.pk).update(is_active=False)
-    refusal = f"{marcus.full_name} is inactive: an inactive user holds no shares."
+    refusal = f"{marcus.full_name} is inactive: shares are not given to inactive users."
 
     picked = admin_http.post(
         _share_url(record), {"user": marcus.username, "submit_manage_user": "Manage user"}
