@@ -7,6 +7,7 @@ one page with ORDER BY ... LIMIT instead of sorting the table; the others
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -46,6 +47,27 @@ class CappedPaginator(Paginator):
     @property
     def is_capped(self) -> bool:
         return self.counted > self.cap
+
+    def _get_page(self, object_list, *args, **kwargs):
+        """A page past the first is read in two steps: the ids of its rows (in the
+        grid's order, OFFSET and LIMIT), then those rows with what they show (the
+        owner, client, matter, case). In one query, PostgreSQL joins the related
+        rows of every row the OFFSET skips: 10,000 skipped rows cost 30,000 lookups
+        on the deepest page, where their ids alone often come from an index."""
+        records = getattr(object_list, "data", None)  # django-tables2's rows
+        if isinstance(records, QuerySet) and records.query.low_mark:
+            object_list.data = rows_by_ids(records)
+        return super()._get_page(object_list, *args, **kwargs)
+
+
+def rows_by_ids(queryset: QuerySet) -> list:
+    """The rows of a sliced `queryset`, in its order: their ids first, then the rows."""
+    ids = list(queryset.values_list("pk", flat=True))
+    rows = queryset.model._default_manager.filter(pk__in=ids)
+    if isinstance(queryset.query.select_related, dict):
+        rows = rows.select_related(*queryset.query.select_related)
+    by_id = {row.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]  # one deleted in between is left out
 
 
 def owner_cell(owner) -> str:

@@ -236,6 +236,30 @@ def test_pagination(signed_in, manager, thirty_clients, read_path, params, first
     assert numbers == expected[first_row : first_row + rows]
 
 
+@pytest.mark.parametrize("sort", ["number", "-owner", "client", "-status"])
+def test_a_later_page_reads_the_ids_then_the_rows_in_the_grids_order(
+    signed_in, manager, read_path, sort
+):
+    """Past the first page the grid reads the page's ids (OFFSET, no joins), then
+    those rows with their owner and client: the same rows as one query gives."""
+    people = [OwnerFactory(first_name=name) for name in ("Cy", "Ana", "Bo")]
+    for i in range(30):
+        MatterFactory(owner=people[i % 3], status=("open", "closed")[i % 2])
+    browser = signed_in(manager)
+    everything = row_numbers(browser.get("/matters/", {"sort": sort, "per_page": "100"}))
+    assert len(everything) == 30
+    with CaptureQueriesContext(connection) as queries:
+        second = browser.get("/matters/", {"sort": sort, "page": "2"})
+    assert row_numbers(second) == everything[25:]
+    matter_queries = [q["sql"] for q in queries.captured_queries if "clients_matter" in q["sql"]]
+    if read_path == "by_query":
+        [ids] = [sql for sql in matter_queries if "OFFSET 25" in sql]
+        assert ids.startswith('SELECT "clients_matter"."id"')
+        assert "clients_client" not in ids or sort == "client"  # joined only to sort
+        [rows] = [sql for sql in matter_queries if '"clients_matter"."id" IN (' in sql]
+        assert '"clients_client"."name"' in rows and "OFFSET" not in rows
+
+
 def test_pagination_links_keep_filters(signed_in, manager, thirty_clients, attorney):
     html = (
         signed_in(manager)
