@@ -24,6 +24,7 @@ from clients.models import (
     MatterSearch,
     SearchText,
 )
+from clients.search import common_terms, contains_condition
 from clients.selectors import records_moved_by_transfer
 from users.models import User
 
@@ -104,24 +105,29 @@ class RecordFilterSet(django_filters.FilterSet):
     search_client_name = False
 
     def filter_search(self, queryset, name, value):
-        terms = value.split()
+        terms = value.split()[:5]
+        # A term common in the table is walked rather than looked up (clients/search.py).
+        walked = common_terms(queryset.model, self.search_fields, terms)
         # Every word must match one of the fields, so "Hoffmann Foods" finds "Hoffmann Foods 42".
-        for term in terms[:5]:
-            queryset = queryset.filter(self.search_condition(term))
+        for term in terms:
+            queryset = queryset.filter(self.search_condition(term, walked=term in walked))
         return queryset
 
-    def search_condition(self, term: str) -> Q:
+    def search_condition(self, term: str, *, walked: bool = False) -> Q:
         """The rows that contain `term` in one of the searched fields (or their client's
         name): the same rows on either database.
 
         On PostgreSQL, one `pk IN (...)` over the ids whose text matches, read through
         the text table's trigram index, and the rows of the matching clients (a UNION
         ALL): a single semi-join that a rare term answers from the indexes, where a
-        subquery inside an OR made PostgreSQL read every row of the table."""
+        subquery inside an OR made PostgreSQL read every row of the table. A term
+        `walked` (common in the table, clients/search.py) is tested on the records'
+        own columns instead, row by row as the grid's order or the owner's rows are
+        read, so the page is found without a bitmap of every match."""
         text = Q()
         for field in self.search_fields:
-            text |= Q(**{f"{field}__icontains": term})
-        if not searches_text_tables():
+            text |= contains_condition(field, term, walked=walked)
+        if walked or not searches_text_tables():
             if self.search_client_name:
                 text |= self.client_name_condition(term)
             return text

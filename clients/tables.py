@@ -19,6 +19,8 @@ PER_PAGE_CHOICES = (25, 50, 100)
 DEFAULT_PER_PAGE = 25
 # The grids count matching rows up to this many and then say "10,000+".
 COUNT_CAP = 10_000
+# A page that skips at least this many rows reads their ids first (CappedPaginator).
+IDS_FIRST_OFFSET = 1_000
 
 
 class CappedPaginator(Paginator):
@@ -49,13 +51,14 @@ class CappedPaginator(Paginator):
         return self.counted > self.cap
 
     def _get_page(self, object_list, *args, **kwargs):
-        """A page past the first is read in two steps: the ids of its rows (in the
-        grid's order, OFFSET and LIMIT), then those rows with what they show (the
-        owner, client, matter, case). In one query, PostgreSQL joins the related
-        rows of every row the OFFSET skips: 10,000 skipped rows cost 30,000 lookups
-        on the deepest page, where their ids alone often come from an index."""
+        """A deep page is read in two steps: the ids of its rows (in the grid's
+        order, OFFSET and LIMIT), then those rows with what they show (the owner,
+        client, matter, case). In one query, PostgreSQL joins the related rows of
+        every row the OFFSET skips: 10,000 skipped rows cost 30,000 lookups on the
+        deepest page, where their ids alone often come from an index. A page near
+        the start is one query, as the first."""
         records = getattr(object_list, "data", None)  # django-tables2's rows
-        if isinstance(records, QuerySet) and records.query.low_mark:
+        if isinstance(records, QuerySet) and records.query.low_mark >= IDS_FIRST_OFFSET:
             object_list.data = rows_by_ids(records)
         return super()._get_page(object_list, *args, **kwargs)
 

@@ -9,7 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import DeadlineFactory
+from clients.models import Deadline
+from clients.search import common_terms, contains_condition
+from tests.factories import ClientFactory, DeadlineFactory, MatterFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +90,81 @@ def test_sqlite_has_no_trigram_index_nor_searched_text_table():
             ["%trgm", "%_search"],
         )
         assert cursor.fetchall() == []
+
+
+# --- A common term is walked -----------------------------------------------------
+
+TITLES = [
+    "Serve the defence",
+    "SERVE THE DEFENCE again",
+    "File 50% of the costs",
+    "a_c and abc",
+    "back\\slash",
+    "Ärger über Öl",
+    "nothing here",
+]
+TERMS = ["defence", "DEFENCE", "%", "50%", "_", "a_c", "\\", "ärger", "Ö", "e d", "zzz"]
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_the_walked_test_finds_exactly_what_icontains_finds(term):
+    """Wildcards and escapes, case and letters beyond ASCII: the same rows either way."""
+    for title in TITLES:
+        DeadlineFactory(title=title)
+    found = {
+        walked: set(
+            Deadline.objects.filter(contains_condition("title", term, walked=walked)).values_list(
+                "title", flat=True
+            )
+        )
+        for walked in (False, True)
+    }
+    assert found[True] == found[False]
+
+
+def _analyze():
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE clients_deadline")
+
+
+@postgres_only
+def test_a_term_is_common_when_the_sample_finds_it_in_enough_rows(monkeypatch):
+    for i in range(40):
+        DeadlineFactory(title=f"Serve the defence {i}" if i % 4 == 0 else f"Hearing {i}")
+    _analyze()
+    terms = ["defence", "hearing", "zzz"]
+    assert common_terms(Deadline, ("title",), terms) == set()  # too few rows to matter
+    monkeypatch.setattr("clients.search.COMMON_MATCHES", 5)
+    assert common_terms(Deadline, ("title",), terms) == {"defence", "hearing"}
+    monkeypatch.setattr("clients.search.COMMON_SHARE", 0.5)  # defence: 1 row in 4
+    assert common_terms(Deadline, ("title",), terms) == {"hearing"}
+
+
+@postgres_only
+@pytest.mark.parametrize("who", ["manager", "attorney"])
+def test_a_common_term_walks_the_records_and_shows_the_same_rows(
+    signed_in, manager, attorney, monkeypatch, who
+):
+    matter = MatterFactory(client=ClientFactory(name="Defence Holdings"), owner=attorney)
+    DeadlineFactory(matter=matter, case=None, title="Under the client name")
+    for i in range(30):
+        DeadlineFactory(title=f"Serve the defence {i}" if i % 3 else f"Hearing {i}")
+    _analyze()
+    browser = signed_in({"manager": manager, "attorney": attorney}[who])
+    url = "/deadlines/?q=defence&per_page=100"
+    looked_up = browser.get(url).content.decode()
+    monkeypatch.setattr("clients.search.COMMON_MATCHES", 5)
+    with CaptureQueriesContext(connection) as captured:
+        walked = browser.get(url).content.decode()
+    grid_queries = [
+        q["sql"] for q in captured.captured_queries if 'FROM "clients_deadline"' in q["sql"]
+    ]
+    assert any('STRPOS(UPPER("clients_deadline"."title")' in sql for sql in grid_queries)
+    assert not any("clients_deadline_search" in sql for sql in grid_queries)
+    shown = re.findall(r'<a href="/deadlines/\d+/">([^<]+)</a>', walked)
+    assert shown == re.findall(r'<a href="/deadlines/\d+/">([^<]+)</a>', looked_up)
+    defences = [f"Serve the defence {i}" for i in range(30) if i % 3]
+    if who == "manager":
+        assert sorted(shown) == sorted(["Under the client name", *defences])
+    else:  # the attorney's own deadline only, found through its client's name
+        assert shown == ["Under the client name"]
