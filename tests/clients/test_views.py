@@ -261,6 +261,32 @@ def test_a_deep_page_reads_the_ids_then_the_rows_in_the_grids_order(
         assert '"clients_client"."name"' in rows and "OFFSET" not in rows
 
 
+@pytest.mark.parametrize(("cap", "sorted_in_full"), [(10_000, True), (10, False)])
+def test_a_page_of_every_match_counted_is_sorted_not_walked(
+    signed_in, manager, thirty_clients, monkeypatch, cap, sorted_in_full
+):
+    """When every match is counted (up to the cap), PostgreSQL plans the page without
+    plain index scans: it sorts those matches instead of walking the order's index."""
+    monkeypatch.setattr(RecordGridView, "count_cap", cap)
+    monkeypatch.setattr(RecordGridView, "small_result", 5)
+    with CaptureQueriesContext(connection) as queries:
+        response = signed_in(manager).get(reverse("clients:client_list"), {"sort": "name"})
+    assert (
+        row_numbers(response)
+        == [c.number for c in sorted(thirty_clients, key=lambda c: (c.name, c.number))][
+            : min(cap, 25)
+        ]
+    )
+    statements = [q["sql"] for q in queries.captured_queries]
+    hinted = "SET LOCAL enable_indexscan = off" in statements
+    assert hinted == (sorted_in_full and connection.vendor == "postgresql")
+    if hinted:  # inside the test's transaction: set back after the page
+        start = statements.index("SET LOCAL enable_indexscan = off")
+        end = statements.index("SET LOCAL enable_indexscan TO DEFAULT")
+        [page] = statements[start + 1 : end]
+        assert page.startswith('SELECT "clients_client"."id", ') and "LIMIT 25" in page
+
+
 def test_pagination_links_keep_filters(signed_in, manager, thirty_clients, attorney):
     html = (
         signed_in(manager)
@@ -754,7 +780,9 @@ def test_grid_query_budget_does_not_grow_with_records(
         browser = signed_in(user)
         filled = url.format(owner=owner.pk, client=client_record.pk, matter=matter.pk)
         browser.get(filled)  # sessions, permission caches
-        with django_assert_max_num_queries(12):
+        # 12, and the two statements that plan a fully counted page without index
+        # walks inside the test's transaction (clients.tables.matches_sorted).
+        with django_assert_max_num_queries(14):
             counts.append(_queries(browser, filled))
     assert counts[0] == counts[1]
 
