@@ -107,7 +107,9 @@ class RecordFilterSet(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         terms = value.split()[:5]
         # A term common in the table is walked rather than looked up (clients/search.py).
-        walked = common_terms(queryset.model, self.search_fields, terms)
+        walked = common_terms(
+            queryset.model, self.search_fields, terms, client_name=self.search_client_name
+        )
         # Every word must match one of the fields, so "Hoffmann Foods" finds "Hoffmann Foods 42".
         for term in terms:
             queryset = queryset.filter(self.search_condition(term, walked=term in walked))

@@ -42,22 +42,36 @@ def contains_condition(field: str, term: str, *, walked: bool) -> Q:
     return Q(GreaterThan(StrIndex(Upper(F(field)), Upper(Value(term))), 0))
 
 
-def common_terms(model: type[Model], fields: tuple[str, ...], terms: list[str]) -> set[str]:
-    """The terms that so many rows of `model` contain (in one of `fields`) that
-    walking finds them sooner than the trigram index: on PostgreSQL, from a
-    sample of the table; on SQLite none."""
+def common_terms(
+    model: type[Model],
+    fields: tuple[str, ...],
+    terms: list[str],
+    *,
+    client_name: bool = False,
+) -> set[str]:
+    """The terms that so many rows of `model` contain (in one of `fields`, or with
+    `client_name` in their client's name) that walking finds them sooner than the
+    trigram index: on PostgreSQL, from a sample of the table; on SQLite none."""
     if connection.vendor != "postgresql" or not terms or not fields:
         return set()
-    table = connection.ops.quote_name(model._meta.db_table)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
         found = cursor.fetchone()
         rows = found[0] if found else -1
         if rows < COMMON_MATCHES:  # never analyzed (-1), or too small to matter
             return set()
-        columns = [
-            connection.ops.quote_name(model._meta.get_field(field).column) for field in fields
-        ]
+        columns = [f"sampled.{quote(model._meta.get_field(field).column)}" for field in fields]
+        joined = ""
+        if client_name:
+            client = model._meta.get_field("client")
+            name = quote(client.related_model._meta.get_field("name").column)
+            columns.append(f"client.{name}")
+            joined = (
+                f" JOIN {quote(client.related_model._meta.db_table)} AS client"
+                f" ON client.id = sampled.{quote(client.column)}"
+            )
 
         def contains(column: str) -> str:
             return f"STRPOS(UPPER({column}::text), UPPER(%s)) > 0"
@@ -68,7 +82,8 @@ def common_terms(model: type[Model], fields: tuple[str, ...], terms: list[str]) 
         )
         percent = min(100.0, 100.0 * SAMPLE_ROWS / rows)
         cursor.execute(
-            f"SELECT COUNT(*), {counts} FROM {table} TABLESAMPLE SYSTEM (%s) REPEATABLE (0)",  # noqa: S608 - names quoted, values bound
+            f"SELECT COUNT(*), {counts} FROM {table} AS sampled"  # noqa: S608 - names quoted, values bound
+            f" TABLESAMPLE SYSTEM (%s) REPEATABLE (0){joined}",
             [term for term in terms for _ in columns] + [percent],
         )
         sampled, *matched = cursor.fetchone()

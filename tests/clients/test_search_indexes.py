@@ -141,6 +141,18 @@ def test_a_term_is_common_when_the_sample_finds_it_in_enough_rows(monkeypatch):
 
 
 @postgres_only
+def test_a_term_in_many_clients_names_is_common_where_they_are_searched(monkeypatch):
+    zephyr = ClientFactory(name="Zephyr Foods")
+    for i in range(20):
+        matter = MatterFactory(client=zephyr if i % 2 else ClientFactory(name=f"Other {i}"))
+        DeadlineFactory(matter=matter, case=None, title=f"Hearing {i}")
+    _analyze()
+    monkeypatch.setattr("clients.search.COMMON_MATCHES", 5)
+    assert common_terms(Deadline, ("title",), ["zephyr"]) == set()
+    assert common_terms(Deadline, ("title",), ["zephyr"], client_name=True) == {"zephyr"}
+
+
+@postgres_only
 @pytest.mark.parametrize("who", ["manager", "attorney"])
 def test_a_common_term_walks_the_records_and_shows_the_same_rows(
     signed_in, manager, attorney, monkeypatch, who
