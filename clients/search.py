@@ -56,37 +56,37 @@ def common_terms(
         return set()
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
+    columns = [f"sampled.{quote(model._meta.get_field(field).column)}" for field in fields]
+    joined = ""
+    if client_name:
+        client = model._meta.get_field("client")
+        name = quote(client.related_model._meta.get_field("name").column)
+        columns.append(f"client.{name}")
+        joined = (
+            f" JOIN {quote(client.related_model._meta.db_table)} AS client"
+            f" ON client.id = sampled.{quote(client.column)}"
+        )
+
+    def contains(column: str) -> str:
+        return f"STRPOS(UPPER({column}::text), UPPER(%s)) > 0"
+
+    counts = ", ".join(
+        f"COUNT(*) FILTER (WHERE {' OR '.join(contains(column) for column in columns)})"
+        for _ in terms
+    )
+    # The planner's row count of the table; a table it has not counted yet (-1), or
+    # one too small to matter, is not sampled at all (0 %).
+    estimate = "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)"
+    percent = f"CASE WHEN {estimate} < %s THEN 0 ELSE LEAST(100, 100.0 * %s / {estimate}) END"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        found = cursor.fetchone()
-        rows = found[0] if found else -1
-        if rows < COMMON_MATCHES:  # never analyzed (-1), or too small to matter
-            return set()
-        columns = [f"sampled.{quote(model._meta.get_field(field).column)}" for field in fields]
-        joined = ""
-        if client_name:
-            client = model._meta.get_field("client")
-            name = quote(client.related_model._meta.get_field("name").column)
-            columns.append(f"client.{name}")
-            joined = (
-                f" JOIN {quote(client.related_model._meta.db_table)} AS client"
-                f" ON client.id = sampled.{quote(client.column)}"
-            )
-
-        def contains(column: str) -> str:
-            return f"STRPOS(UPPER({column}::text), UPPER(%s)) > 0"
-
-        counts = ", ".join(
-            f"COUNT(*) FILTER (WHERE {' OR '.join(contains(column) for column in columns)})"
-            for _ in terms
-        )
-        percent = min(100.0, 100.0 * SAMPLE_ROWS / rows)
         cursor.execute(
-            f"SELECT COUNT(*), {counts} FROM {table} AS sampled"  # noqa: S608 - names quoted, values bound
-            f" TABLESAMPLE SYSTEM (%s) REPEATABLE (0){joined}",
-            [term for term in terms for _ in columns] + [percent],
+            f"SELECT {estimate}, COUNT(*), {counts} FROM {table} AS sampled"  # noqa: S608 - names quoted, values bound
+            f" TABLESAMPLE SYSTEM ({percent}) REPEATABLE (0){joined}",
+            [table]
+            + [term for term in terms for _ in columns]
+            + [table, COMMON_MATCHES, SAMPLE_ROWS, table],
         )
-        sampled, *matched = cursor.fetchone()
+        rows, sampled, *matched = cursor.fetchone()
     if not sampled:
         return set()
     return {
