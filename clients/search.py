@@ -1,8 +1,10 @@
 """How a grid's search term is written in SQL: through the trigram index, or walking.
 
-A term matches a row when one of the searched columns contains it, whatever the
-case: Django's `icontains`, `UPPER(column) LIKE UPPER('%term%')` on PostgreSQL,
-which the trigram indexes of clients migration 0008 answer. For a rare term the
+A term matches a row when one of the searched columns (or, on the matters, cases
+and deadlines grids, the client's name) contains it, whatever the case: Django's
+`icontains`, `UPPER(column) LIKE UPPER('%term%')` on PostgreSQL, which the
+trigram indexes of the searched text's own tables answer (clients migrations
+0008 and 0009, clients/filters.py `search_condition`). For a rare term the
 index is the way: it finds a handful of rows among millions. For a common term
 (a name on one client in eight, a matter topic on one in six) it is the slow
 way: PostgreSQL builds a bitmap of every one of the hundreds of thousands of
@@ -13,11 +15,12 @@ hundred rows, and the first 10,001 matches (the grid's count) after some tens
 of thousands.
 
 So the grid counts each term in a sample of the searched table (a few thousand
-rows; one query for all the terms) and writes a term that many rows match as
-`STRPOS(UPPER(column), UPPER(term)) > 0`: the same test, the same rows (no
-wildcard and no escaping to differ), in a form no index answers, so the planner
-walks. A term few rows match keeps `icontains` and its index. SQLite has no
-trigram index: every term is written as `icontains` there."""
+rows, with their clients' names; one query for all the terms) and writes a term
+that many rows match as `STRPOS(UPPER(column), UPPER(term)) > 0` on the records'
+own columns: the same test, the same rows (no wildcard and no escaping to
+differ), in a form no index answers, so the planner walks. A term few rows match
+keeps `icontains` and its index. SQLite has no trigram index: every term is
+written as `icontains` there."""
 
 from django.db import connection
 from django.db.models import F, Model, Q, Value

@@ -5,11 +5,11 @@ with an index (clients/models.py; docs/indexes.md says which and why) reads
 one page with ORDER BY ... LIMIT instead of sorting the table; the others
 (`unindexed_sorts`) apply when a filter or search has narrowed the rows."""
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -59,7 +59,8 @@ class CappedPaginator(Paginator):
         client, matter, case). In one query, PostgreSQL joins the related rows of
         every row the OFFSET skips: 10,000 skipped rows cost 30,000 lookups on the
         deepest page, where their ids alone often come from an index. A page near
-        the start is one query, as the first."""
+        the start is one query, as the first. Either is read at once, sorted rather
+        than walked when every match is counted (matches_sorted)."""
         records = getattr(object_list, "data", None)  # django-tables2's rows
         if isinstance(records, QuerySet):
             with matches_sorted(when=not self.is_capped):
@@ -95,7 +96,7 @@ def matches_sorted(*, when: bool):
         try:
             yield
         finally:
-            if not connection.needs_rollback:  # an aborted transaction drops it anyway
+            with suppress(DatabaseError):  # an aborted transaction drops it with itself
                 cursor.execute("SET LOCAL enable_indexscan TO DEFAULT")
 
 
