@@ -59,15 +59,19 @@ def common_terms(
         return set()
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    columns = [f"sampled.{quote(model._meta.get_field(field).column)}" for field in fields]
-    joined = ""
+    columns = [quote(model._meta.get_field(field).column) for field in fields]
+    selected = [f"sampled.{column}" for column in columns]
     if client_name:
+        # Read per sampled row through the client's primary key: a join would
+        # hash every client, the sample's size being unknown when it is planned.
         client = model._meta.get_field("client")
         name = quote(client.related_model._meta.get_field("name").column)
-        columns.append(f"client.{name}")
-        joined = (
-            f" JOIN {quote(client.related_model._meta.db_table)} AS client"
-            f" ON client.id = sampled.{quote(client.column)}"
+        clients = quote(client.related_model._meta.db_table)
+        columns.append("client_name")
+        selected.append(
+            f"(SELECT {name} FROM {clients}"
+            f" WHERE {quote(client.target_field.column)} = sampled.{quote(client.column)})"
+            " AS client_name"
         )
 
     def contains(column: str) -> str:
@@ -83,8 +87,9 @@ def common_terms(
     percent = f"CASE WHEN {estimate} < %s THEN 0 ELSE LEAST(100, 100.0 * %s / {estimate}) END"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {estimate}, COUNT(*), {counts} FROM {table} AS sampled"  # noqa: S608 - names quoted, values bound
-            f" TABLESAMPLE SYSTEM ({percent}) REPEATABLE (0){joined}",
+            f"SELECT {estimate}, COUNT(*), {counts} FROM (SELECT {', '.join(selected)}"  # noqa: S608 - names quoted, values bound
+            f" FROM {table} AS sampled TABLESAMPLE SYSTEM ({percent}) REPEATABLE (0)"
+            " OFFSET 0) AS sampled",
             [table]
             + [term for term in terms for _ in columns]
             + [table, COMMON_MATCHES, SAMPLE_ROWS, table],
