@@ -37,11 +37,12 @@ from playwright.sync_api import sync_playwright
 
 SECTIONS = ("transfers", "pages", "grids", "user_transfer", "background")
 TARGET_RATIO, FLOOR_TARGET_RATIO, FLOOR_STRETCH_RATIO = 1.5, 3.0, 2.0
-RECIPIENTS, OLD_CLIENTS, RECORDS = 10, 10_000, 310_000
+RECIPIENTS, OLD_CLIENTS, RECORDS = 10, 10_000, 560_000
 # Query budgets: the most queries a row may run, whatever the data size.
 PAGE_BUDGET, TRANSFER_ALL_BUDGET, REVERT_BUDGET = 20, 60, 80
 SAVE_BUDGET = 60 + 10 * RECIPIENTS  # grows with the new users only
-KINDS = ("client", "matter", "case")
+# Every owned record type a Transfer All moves: bench.old holds about one deadline per case.
+KINDS = ("client", "matter", "case", "deadline")
 OWNED = tuple(f"clients_{kind}" for kind in KINDS)
 SHARES = tuple(f"clients_{kind}userobjectpermission" for kind in KINDS)
 RECEIPTS = ("transfers_transferredrecord", "transfers_transferrecipient", "transfers_transfer")
@@ -70,14 +71,15 @@ def schema_before_budget() -> None:
 @functools.cache  # once for transfers and pages, which share a process
 def reference_load(before_indexes: bool = False):
     """Django on the reference load (casengine_bench, BENCH_DATABASE_URL), built on the first
-    run: bench.old owns 10,000 clients, 50,000 matters and 250,000 cases among ten times as
-    many of ten others, with shares; bench.pc is linked to 1,000 clients (950 its own, 50
-    others' where it holds a matter and its cases); 2,000 users. bench.old holds it all."""
+    run: bench.old owns 10,000 clients, 50,000 matters, 250,000 cases and a deadline on each
+    (nearly all open) among ten times as many of ten others, with shares; bench.pc is linked
+    to 1,000 clients (950 its own, 50 others' where it holds a matter and its cases); 2,000
+    users. bench.old holds it all."""
     common.django_setup("casengine_bench", "BENCH_DATABASE_URL")
     from django.contrib.auth.models import Permission
 
     from clients.demo import bulk_records_generate, bulk_users_ensure
-    from clients.models import Case, Matter
+    from clients.models import Case, Deadline, Matter
     from transfers.engine.holdings import linked_client_ids
     from transfers.models import Transfer
     from users.groups import ADMINISTRATORS, ATTORNEYS, MANAGERS, PARALEGALS
@@ -87,14 +89,15 @@ def reference_load(before_indexes: bool = False):
     [admin] = bulk_users_ensure(["bench.admin"], [ADMINISTRATORS])
     if Case.objects.filter(owner=new).exists():  # an interrupted run, or the background one
         sql_transfer_all(admin, new, old)
-    if Case.objects.filter(owner=old).count() != OLD_CLIENTS * 25:
+    held = (Case.objects.filter(owner=old).count(), Deadline.objects.filter(owner=old).count())
+    if held != (OLD_CLIENTS * 25, OLD_CLIENTS * 25):  # a database built before deadlines too
         with transaction.atomic(), connection.cursor() as cursor:
-            deadlines = ("clients_deadlineuserobjectpermission", "clients_deadline")
-            for table in (*RECEIPTS, *SHARES, *deadlines, *reversed(OWNED)):
+            for table in (*RECEIPTS, *SHARES, *reversed(OWNED)):
                 cursor.execute(f"DELETE FROM {table}")
-            # 10,000 clients each, in turn
+            # 10,000 clients each, in turn, a deadline on every case
             bulk_records_generate(owners=[old, *others], clients=OLD_CLIENTS * 11)
-            for kind, share, count in zip(KINDS, SHARES, (2_000, 5_000, 10_000), strict=True):
+            counts = (2_000, 5_000, 10_000, 10_000)
+            for kind, share, count in zip(KINDS, SHARES, counts, strict=True):
                 cursor.execute(
                     f"INSERT INTO {share} (content_object_id, permission_id, user_id) SELECT id, "
                     f"%s, %s FROM clients_{kind} WHERE owner_id <> %s ORDER BY id LIMIT {count}",
@@ -334,7 +337,7 @@ def section_pages(args) -> list[dict]:
         ("user_list_last", "User Registration, last page", users + "?page=last"),
         ("transfer_per_client_form", "User Transfer form, 1,000 linked clients",
          reverse("transfers:transfer_per_client", args=[pc.pk])),
-        ("transfer_all_form", "User Transfer All form, 310,000 records",
+        ("transfer_all_form", f"User Transfer All form, {RECORDS:,} records",
          reverse("transfers:transfer_all", args=[old.pk])),
     ]  # fmt: skip
     if receipt := Transfer.objects.filter(mode="all").order_by("-pk").first():

@@ -9,10 +9,22 @@ import datetime
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from clients.models import Case, Client, Deadline, Matter
+from clients.models import (
+    Case,
+    CaseSearch,
+    Client,
+    ClientSearch,
+    Deadline,
+    DeadlineSearch,
+    Matter,
+    MatterSearch,
+    SearchText,
+)
+from clients.search import common_terms, contains_condition
 from clients.selectors import records_moved_by_transfer
 from users.models import User
 
@@ -20,6 +32,12 @@ SEARCH_MAX_LENGTH = 100
 # A search term matching up to this many clients' names is inlined as their ids.
 CLIENT_ID_LIMIT = 1000
 BIGINT_MAX = 2**63 - 1
+
+
+def searches_text_tables() -> bool:
+    """Whether the search reads the searched text's own tables: on PostgreSQL, where
+    they exist (clients migration 0009); SQLite searches the records' columns."""
+    return connection.vendor == "postgresql"
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -80,33 +98,60 @@ class RecordFilterSet(django_filters.FilterSet):
     )
 
     search_fields: tuple[str, ...] = ()
+    # On PostgreSQL the search reads the searched text's own table (SearchText):
+    # the records' tables carry no trigram index, so a transfer does not write one.
+    search_text_model: type[SearchText] | None = None
     # Matters and cases also match on their client's name.
     search_client_name = False
 
     def filter_search(self, queryset, name, value):
-        terms = value.split()
+        terms = value.split()[:5]
+        # A term common in the table is walked rather than looked up (clients/search.py).
+        walked = common_terms(
+            queryset.model, self.search_fields, terms, client_name=self.search_client_name
+        )
         # Every word must match one of the fields, so "Hoffmann Foods" finds "Hoffmann Foods 42".
-        for term in terms[:5]:
-            condition = Q()
-            for field in self.search_fields:
-                condition |= Q(**{f"{field}__icontains": term})
-            if self.search_client_name:
-                condition |= self.client_name_condition(term)
-            queryset = queryset.filter(condition)
+        for term in terms:
+            queryset = queryset.filter(self.search_condition(term, walked=term in walked))
         return queryset
+
+    def search_condition(self, term: str, *, walked: bool = False) -> Q:
+        """The rows that contain `term` in one of the searched fields (or their client's
+        name): the same rows on either database.
+
+        On PostgreSQL, one `pk IN (...)` over the ids whose text matches, read through
+        the text table's trigram index, and the rows of the matching clients (a UNION
+        ALL): a single semi-join that a rare term answers from the indexes, where a
+        subquery inside an OR made PostgreSQL read every row of the table. A term
+        `walked` (common in the table, clients/search.py) is tested on the records'
+        own columns instead, row by row as the grid's order or the owner's rows are
+        read, so the page is found without a bitmap of every match."""
+        text = Q()
+        for field in self.search_fields:
+            text |= contains_condition(field, term, walked=walked)
+        if walked or not searches_text_tables():
+            if self.search_client_name:
+                text |= self.client_name_condition(term)
+            return text
+        matching = self.search_text_model.objects.filter(text).order_by().values("pk")
+        if self.search_client_name:
+            model = self._meta.model
+            of_clients = model.objects.filter(self.client_name_condition(term))
+            matching = matching.union(of_clients.order_by().values("pk"), all=True)
+        return Q(pk__in=matching)
 
     @staticmethod
     def client_name_condition(term: str) -> Q:
         """Rows whose client's name contains `term`.
 
         Up to CLIENT_ID_LIMIT matching clients are read first (one query, through
-        the clients' trigram index on PostgreSQL) and inlined as ids, so that each
-        branch of the search's OR is an index scan: a rare term then reads a few
-        rows, where a subquery in the OR made PostgreSQL read every row of the
-        table. More clients than that (a common name) stay a subquery, which
-        PostgreSQL hashes once; so many rows match then that the scan soon has
+        the trigram index of the clients' searched text on PostgreSQL) and inlined
+        as ids, so that the rows are read through the client index: a rare term then
+        reads a few rows. More clients than that (a common name) stay a subquery,
+        which PostgreSQL hashes once; so many rows match then that the scan soon has
         its page."""
-        clients = Client.objects.filter(name__icontains=term).order_by().values("pk")
+        names = ClientSearch.objects if searches_text_tables() else Client.objects
+        clients = names.filter(name__icontains=term).order_by().values("pk")
         client_ids = [row["pk"] for row in clients[: CLIENT_ID_LIMIT + 1]]
         if len(client_ids) > CLIENT_ID_LIMIT:
             return Q(client_id__in=clients)
@@ -143,6 +188,7 @@ class ClientFilterSet(RecordFilterSet):
         label="Status", choices=Client.Status.choices, empty_label="Any status"
     )
     search_fields = ("number", "name")
+    search_text_model = ClientSearch
 
     class Meta:
         model = Client
@@ -155,6 +201,7 @@ class MatterFilterSet(RecordFilterSet):
     )
     client = RecordIdFilter(field_name="client_id", widget=forms.HiddenInput)
     search_fields = ("number", "title")
+    search_text_model = MatterSearch
     search_client_name = True
 
     class Meta:
@@ -169,6 +216,7 @@ class CaseFilterSet(RecordFilterSet):
     client = RecordIdFilter(field_name="client_id", widget=forms.HiddenInput)
     matter = RecordIdFilter(field_name="matter_id", widget=forms.HiddenInput)
     search_fields = ("number", "caption")
+    search_text_model = CaseSearch
     search_client_name = True
 
     class Meta:
@@ -236,6 +284,7 @@ class DeadlineFilterSet(RecordFilterSet):
     matter = RecordIdFilter(field_name="matter_id", widget=forms.HiddenInput)
     case = RecordIdFilter(field_name="case_id", widget=forms.HiddenInput)
     search_fields = ("title",)
+    search_text_model = DeadlineSearch
     search_client_name = True
 
     class Meta:

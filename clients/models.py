@@ -1,8 +1,10 @@
 import datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -353,3 +355,88 @@ class DeadlineUserObjectPermission(UserObjectPermissionBase):
 
 class DeadlineGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Deadline, on_delete=models.CASCADE)
+
+
+# The searched text, on PostgreSQL only (docs/indexes.md, "Search: the searched text
+# apart"): one row per record, the columns the grid searches, kept in step by
+# triggers on the record's table that fire on an insert or a change of that text and
+# never on an owner change, so a transfer writes neither these tables nor their
+# trigram indexes. Clients migration 0009 creates the triggers, the foreign key (the
+# record's id, ON DELETE CASCADE) and the rest; SQLite searches the records' columns.
+
+
+class SearchText(models.Model):
+    class Meta:
+        abstract = True
+        required_db_vendor = "postgresql"
+        default_permissions = ()
+
+
+def _record_key(model) -> models.OneToOneField:
+    """The record's id, named `id`: Django does not delete or check these rows (the
+    database's foreign key cascades a deleted record, migration 0009)."""
+    return models.OneToOneField(
+        model,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_column="id",
+        db_constraint=False,
+        related_name="+",
+    )
+
+
+def _trigram_index(table: str, *columns: str) -> GinIndex:
+    """A GIN index of the trigrams of UPPER(column), the expression of `icontains`."""
+    opclasses = (OpClass(Upper(column), name="gin_trgm_ops") for column in columns)
+    return GinIndex(*opclasses, name=f"{table}_trgm")
+
+
+class ClientSearch(SearchText):
+    record = _record_key(Client)
+    number = models.CharField(max_length=20)
+    name = models.CharField(max_length=200)
+
+    class Meta(SearchText.Meta):
+        db_table = "clients_client_search"
+        indexes = [_trigram_index("clients_client_search", "number", "name")]
+
+    def __str__(self) -> str:
+        return f"Searched text of client #{self.pk}"
+
+
+class MatterSearch(SearchText):
+    record = _record_key(Matter)
+    number = models.CharField(max_length=20)
+    title = models.CharField(max_length=200)
+
+    class Meta(SearchText.Meta):
+        db_table = "clients_matter_search"
+        indexes = [_trigram_index("clients_matter_search", "number", "title")]
+
+    def __str__(self) -> str:
+        return f"Searched text of matter #{self.pk}"
+
+
+class CaseSearch(SearchText):
+    record = _record_key(Case)
+    number = models.CharField(max_length=20)
+    caption = models.CharField(max_length=250)
+
+    class Meta(SearchText.Meta):
+        db_table = "clients_case_search"
+        indexes = [_trigram_index("clients_case_search", "number", "caption")]
+
+    def __str__(self) -> str:
+        return f"Searched text of case #{self.pk}"
+
+
+class DeadlineSearch(SearchText):
+    record = _record_key(Deadline)
+    title = models.CharField(max_length=200)
+
+    class Meta(SearchText.Meta):
+        db_table = "clients_deadline_search"
+        indexes = [_trigram_index("clients_deadline_search", "title")]
+
+    def __str__(self) -> str:
+        return f"Searched text of deadline #{self.pk}"

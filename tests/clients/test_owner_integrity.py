@@ -20,7 +20,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from clients.models import Case, Client, Matter
-from tests.factories import CaseFactory, ClientShareFactory, MatterFactory, OwnerFactory
+from tests.factories import (
+    CaseFactory,
+    ClientShareFactory,
+    DeadlineFactory,
+    MatterFactory,
+    OwnerFactory,
+)
 from tests.helpers import default_groups_restore
 from users.models import User
 
@@ -264,6 +270,20 @@ def holdings(dbname: str) -> dict[str, set[tuple]]:
         }
 
 
+def searched_text(dbname: str) -> dict[str, set[tuple]]:
+    """Every row of the searched-text tables (clients migration 0009), and the ids of
+    the cases a search for "restored" finds through them."""
+    with psycopg.connect(**(connection.get_connection_params() | {"dbname": dbname})) as conn:
+        texts = {
+            table: set(conn.execute(f"SELECT * FROM {table}_search").fetchall())
+            for table in (*OWNED, "clients_deadline")
+        }
+        found = conn.execute(
+            "SELECT id FROM clients_case_search WHERE UPPER(caption) LIKE UPPER('%restored%')"
+        ).fetchall()
+        return texts | {"found": {pk for (pk,) in found}}
+
+
 @pytest.fixture
 def fresh_databases():
     """`fresh()`: the name of a new, empty database, dropped after the test."""
@@ -293,15 +313,19 @@ def test_a_dump_restores_every_record_with_its_owner(default_groups, fresh_datab
         client = MatterFactory(client__owner=owner, owner=owners[index - 1]).client
         CaseFactory.create_batch(2, matter=client.matters.get(), owner=owners[index - 2])
         ClientShareFactory(content_object=client, user=owners[index - 1])
+        DeadlineFactory(case=client.cases.first(), owner=owners[index - 2])
+    Case.objects.filter(pk=Case.objects.order_by("pk")[0].pk).update(caption="Restored v. Adler")
     source = connection.settings_dict["NAME"]
-    expected = holdings(source)
+    expected, texts = holdings(source), searched_text(source)
     assert all(expected.values()) and Case.objects.count() == 6
     assert all(username is not None for rows in expected.values() for *_, username in rows)
+    assert all(texts.values()) and len(texts["found"]) == 1 and len(texts["clients_case"]) == 6
 
     full = fresh_databases()
     dump = run("pg_dump", *server_arguments(), "--no-owner", source)
     run("psql", *server_arguments(), "--quiet", "-v", "ON_ERROR_STOP=1", full, stdin=dump)
     assert holdings(full) == expected
+    assert searched_text(full) == texts
 
     data_only = fresh_databases()
     migrate = subprocess.run(
@@ -315,6 +339,8 @@ def test_a_dump_restores_every_record_with_its_owner(default_groups, fresh_datab
     )
     assert migrate.returncode == 0, migrate.stderr.decode()[-2000:]
     # The dump carries every row, those the migrations wrote (groups, permissions) too.
+    # Restoring the records fires their searched-text triggers, which write the text
+    # before the dump's own rows of it arrive: those are merged, not refused.
     with psycopg.connect(**(connection.get_connection_params() | {"dbname": data_only})) as conn:
         tables = conn.execute(
             "SELECT string_agg(format('public.%I', tablename), ', ') FROM pg_tables "
@@ -324,6 +350,7 @@ def test_a_dump_restores_every_record_with_its_owner(default_groups, fresh_datab
     dump = run("pg_dump", *server_arguments(), "--data-only", source)
     run("psql", *server_arguments(), "--quiet", "-v", "ON_ERROR_STOP=1", data_only, stdin=dump)
     assert holdings(data_only) == expected
+    assert searched_text(data_only) == texts
     assert {table: len(rows) for table, rows in holdings(data_only).items()} == {
         "clients_client": Client.objects.count(),
         "clients_matter": Matter.objects.count(),

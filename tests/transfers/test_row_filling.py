@@ -2,9 +2,12 @@
 them, and each button says how many rows it filled, kept or replaced (the
 no-JavaScript path: plain posts)."""
 
+import re
+
 import pytest
 
-from tests.factories import CaseFactory, MatterFactory, OwnerFactory
+from clients.models import Case
+from tests.factories import CaseFactory, DeadlineFactory, MatterFactory, OwnerFactory
 from tests.transfers.test_per_client_scale import form_of, post, url
 from transfers.models import Transfer
 from transfers.web.fields import user_reference
@@ -118,6 +121,42 @@ def test_the_receives_column_counts_clients_and_says_how_many_the_old_user_owned
     )
     # Ben receives Acme and Bolt (Sam's) and Crane (Marcus's, with Sam's matter).
     assert "<td>3 clients (2 of them owned by Sam), 3 cases</td>" in response.content.decode()
+
+
+def test_the_totals_count_every_record_type_deadlines_included(admin_http, leaver_firm, three):
+    ada, ben, cy = three
+    acme_case = Case.objects.get(number="K-00001")
+    DeadlineFactory.create_batch(2, case=acme_case, owner=leaver_firm.leaver)
+    DeadlineFactory(case=CaseFactory(owner=ada), owner=ben)  # Ben's own, before Save
+    response = post(
+        admin_http,
+        leaver_firm.leaver,
+        form_of(admin_http.get(url(leaver_firm.leaver))),
+        action="distribute",
+        distribute_to=[str(ben.pk)],
+    )
+    html = response.content.decode()
+    totals = html[html.index("Proposal: each chosen user") : html.index("</table>")]
+    totals = re.sub(r">\s+<", "><", totals)
+    headers = "".join(
+        f'<th scope="col" class="number">{noun}</th>'
+        for noun in ("Clients", "Matters", "Cases", "Deadlines")
+    )
+    assert f'<th scope="col">Receives</th>{headers}</tr>' in totals
+    # Ben receives Acme and Bolt (Sam's), Crane (Marcus's, with Sam's matter and
+    # case), and Sam's two deadlines under Acme, beside the one he has.
+    cells = "".join(
+        f'<td class="number" data-label="{noun}">{change}</td>'
+        for noun, change in (
+            ("Clients", "0 → 2"),
+            ("Matters", "0 → 3"),
+            ("Cases", "0 → 3"),
+            ("Deadlines", "1 → 3"),
+        )
+    )
+    assert cells in totals
+    [entry] = response.context["distribution"]
+    assert entry["load"].counts["deadline"] == 3
 
 
 def test_status_words():

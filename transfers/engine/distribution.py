@@ -4,7 +4,7 @@ screen, the command line and the API."""
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clients.record_types import RecordCounts
 from transfers.engine.holdings import held_counts, linked_clients
@@ -27,6 +27,8 @@ class ClientLoad:
     matters: int
     cases: int
     sort_key: tuple = ()  # the client's place in the stable order (name, number)
+    # Everything the old user holds in it, per record type (deadlines included).
+    held: RecordCounts = field(default_factory=RecordCounts)
 
 
 @dataclass
@@ -41,6 +43,10 @@ class UserLoad:
     received_matters: int = 0
     received_cases: int = 0
     received_links: int = 0  # linked clients proposed, owned by the old user or not
+    # Every record type's counts, for the totals the screens show; the balancing
+    # compares the three above.
+    start_counts: RecordCounts = field(default_factory=RecordCounts)
+    received_counts: RecordCounts = field(default_factory=RecordCounts)
 
     @property
     def clients(self) -> int:
@@ -54,11 +60,17 @@ class UserLoad:
     def cases(self) -> int:
         return self.start_cases + self.received_cases
 
+    @property
+    def counts(self) -> RecordCounts:
+        """What the user would own after Save, per record type."""
+        return self.start_counts + self.received_counts
+
     def receive(self, client: ClientLoad) -> None:
         self.received_clients += client.clients
         self.received_matters += client.matters
         self.received_cases += client.cases
         self.received_links += 1
+        self.received_counts += client.held
 
 
 def distribute_clients(
@@ -131,6 +143,7 @@ def client_distribution(
                 start_clients=workload["client"],
                 start_matters=workload["matter"],
                 start_cases=workload["case"],
+                start_counts=workload,
             )
         )
     load_of = {load.user_id: load for load in loads}
@@ -143,6 +156,7 @@ def client_distribution(
             matters=held["matter"],
             cases=held["case"],
             sort_key=(position,),
+            held=held,
         )
         if client.pk not in kept:
             clients.append(load)

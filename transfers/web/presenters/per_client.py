@@ -9,6 +9,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from clients.models import Client
+from clients.record_types import RecordCounts, RecordType
 from transfers.engine.distribution import Distribution
 from transfers.engine.holdings import held_counts
 from transfers.errors import TransferRefused
@@ -172,6 +173,20 @@ def assignment_fill(
     return fill
 
 
+class CountChanges:
+    """A chosen user's counts before and after Save, per record type, for the
+    shared count cells (partials/_count_cells.html): each reads "3 → 5"."""
+
+    def __init__(self, before: RecordCounts, after: RecordCounts) -> None:
+        self.before, self.after = before, after
+
+    def by_type(self) -> list[tuple[RecordType, str]]:
+        return [
+            (record_type, f"{self.before[record_type.name]} → {count}")
+            for record_type, count in self.after.by_type()
+        ]
+
+
 def distribution_fill(
     distribution: Distribution, users: list[User]
 ) -> tuple[Callable[[Client], str | None], list[dict]]:
@@ -179,7 +194,14 @@ def distribution_fill(
     user's totals after Save."""
     texts = {user.pk: user_reference(user) for user in users}
     names = {user.pk: user.full_name for user in users}
-    totals = [{"name": names[load.user_id], "load": load} for load in distribution.loads]
+    totals = [
+        {
+            "name": names[load.user_id],
+            "load": load,
+            "changes": CountChanges(load.start_counts, load.counts),
+        }
+        for load in distribution.loads
+    ]
     return lambda client: texts.get(distribution.assignments.get(client.pk)), totals
 
 
