@@ -148,7 +148,7 @@ class TransferProperties(TestCase):
 
     # --- the properties ----------------------------------------------------------
 
-    def check(self, plan, target_of_client, transfer_call, per_client):
+    def check(self, plan, target_of_client, transfer_call, per_client, deactivating):
         old = self.users[0]
         self.build(plan)
         before_owners, before_shares = self.owners(), self.shares()
@@ -172,23 +172,26 @@ class TransferProperties(TestCase):
                 else:
                     target = target_of_client(client_of[kind][pk])
                     self.assertEqual(after_owners[kind][pk], target)
-                    expected_audit.add((kind, pk, None, False, old.pk, target))
+                    expected_audit.add((kind, pk, None, False, old.pk, target, False))
         # The old user owns nothing: every linked client was mapped.
         self.assertFalse(
             any(owner == old.pk for o in after_owners.values() for owner in o.values())
         )
 
-        expected_shares = set(before_shares)
+        expected_shares, revoked_rows = set(before_shares), set()
         for kind, obj, permission_id, holder in before_shares:
             if holder != old.pk:
                 continue
             target = target_of_client(client_of[kind][obj])
-            if target is None:  # per client: outside the linked clients, stays
-                continue
+            if target is None and not deactivating:
+                continue  # per client: outside the linked clients, it stays
             expected_shares.discard((kind, obj, permission_id, holder))
+            if target is None:  # outside the linked clients: an inactive user keeps none
+                revoked_rows.add((f"{kind}_share", obj, permission_id, False, old.pk, None, True))
+                continue
             expected_shares.add((kind, obj, permission_id, target))
             merged = (kind, obj, permission_id, target) in before_shares
-            expected_audit.add((f"{kind}_share", obj, permission_id, merged, old.pk, target))
+            expected_audit.add((f"{kind}_share", obj, permission_id, merged, old.pk, target, False))
         self.assertEqual(after_shares, expected_shares)
 
         audit = set()
@@ -199,11 +202,13 @@ class TransferProperties(TestCase):
             "share_merged",
             "from_user_id",
             "to_user_id",
+            "share_revoked",
         ):
             self.assertNotIn(row, audit, "a receipt row is duplicated")
             audit.add(row)
-        self.assertEqual(audit, expected_audit)
+        self.assertEqual(audit, expected_audit | revoked_rows)
         self.assertEqual(transfer.record_count + transfer.record_counts.shares, len(expected_audit))
+        self.assertEqual(transfer.revoked_share_count, len(revoked_rows))
         self.assertEqual(
             sum(r.record_counts.total for r in transfer.recipients.all()),
             len(expected_audit),
@@ -226,7 +231,7 @@ class TransferProperties(TestCase):
                 acting_user=self.admin, old_user=old, new_user=new_user, deactivate_old_user=off
             ).transfer
 
-        self.check(plan, lambda client_id: new_user.pk, call, per_client=False)
+        self.check(plan, lambda client_id: new_user.pk, call, per_client=False, deactivating=off)
 
     @EXAMPLES
     @given(
@@ -248,4 +253,6 @@ class TransferProperties(TestCase):
                 deactivate_old_user=off,
             ).transfer
 
-        self.check(plan, lambda client_id: mapping.get(client_id), call, per_client=True)
+        self.check(
+            plan, lambda client_id: mapping.get(client_id), call, per_client=True, deactivating=off
+        )
