@@ -1,12 +1,25 @@
 """pytest plugin for `make mutate`: each mutant's test run takes one of a few numbered
 SQLite test databases, held by a lock on a file beside them, so that mutmut's children can
-run side by side without sharing one; `--reuse-db` keeps each one migrated."""
+run side by side without sharing one.
+
+Every run starts from a copy of the databases as the first run left them once migrated,
+before any test wrote in them: `--reuse-db` alone would hand the next run whatever the
+last one's transactional tests flushed (the groups the migrations create among it)."""
 
 import fcntl
 import os
+import shutil
+import sqlite3
 from pathlib import Path
 
+import pytest
+
 _held_slot = None
+SUFFIXES = {"default": "", "progress": "-progress"}
+
+
+def _template(base: Path, suffix: str) -> Path:
+    return base / f"test-mutate-migrated{suffix}.sqlite3"
 
 
 def pytest_configure(config):
@@ -23,11 +36,36 @@ def pytest_configure(config):
             lock.close()
             continue
         _held_slot = lock
-        for alias, suffix in (("default", ""), ("progress", "-progress")):
-            name = str(base / f"test-mutate-{slot}{suffix}.sqlite3")
-            settings.DATABASES[alias].setdefault("TEST", {})["NAME"] = name
+        for alias, suffix in SUFFIXES.items():
+            name = base / f"test-mutate-{slot}{suffix}.sqlite3"
+            if _template(base, suffix).exists():
+                shutil.copyfile(_template(base, suffix), name)
+            settings.DATABASES[alias].setdefault("TEST", {})["NAME"] = str(name)
         return
     raise RuntimeError(f"All {slots} mutation test databases are in use.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_databases_kept(django_db_setup, django_db_blocker):
+    """After the first run's migrations, before its first test: the copy every run starts from."""
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR)
+    for alias, suffix in SUFFIXES.items():
+        template = _template(base, suffix)
+        if template.exists():
+            continue
+        partial = template.with_suffix(".partial")
+        source, copy = sqlite3.connect(settings.DATABASES[alias]["TEST"]["NAME"]), None
+        try:
+            copy = sqlite3.connect(partial)
+            source.backup(copy)
+        finally:
+            source.close()
+            if copy is not None:
+                copy.close()
+        os.replace(partial, template)
+    yield
 
 
 def pytest_unconfigure(config):
