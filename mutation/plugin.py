@@ -2,13 +2,14 @@
 SQLite test databases, held by a lock on a file beside them, so that mutmut's children can
 run side by side without sharing one.
 
-Every run starts from a copy of the databases as the first run left them once migrated,
-before any test wrote in them: `--reuse-db` alone would hand the next run whatever the
-last one's transactional tests flushed (the groups the migrations create among it)."""
+Every run starts from the databases as the first run left them once migrated, before any
+test wrote in them: `--reuse-db` alone would hand the next run whatever the last one's
+transactional tests flushed (the groups the migrations create among it). They are
+copied page by page with SQLite's backup, which keeps each database's write-ahead log
+consistent, after closing the connections a forked run inherited."""
 
 import fcntl
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -22,10 +23,23 @@ def _template(base: Path, suffix: str) -> Path:
     return base / f"test-mutate-migrated{suffix}.sqlite3"
 
 
+def _copied(source_name: Path | str, target_name: Path | str) -> None:
+    source, target = sqlite3.connect(source_name), None
+    try:
+        target = sqlite3.connect(target_name)
+        source.backup(target)
+    finally:
+        source.close()
+        if target is not None:
+            target.close()
+
+
 def pytest_configure(config):
     global _held_slot
     from django.conf import settings
+    from django.db import connections
 
+    connections.close_all()
     base = Path(settings.BASE_DIR)
     slots = int(os.environ.get("MUTATE_CHILDREN", "1")) + 1  # mutmut's own stats run holds one
     for slot in range(slots):
@@ -39,7 +53,7 @@ def pytest_configure(config):
         for alias, suffix in SUFFIXES.items():
             name = base / f"test-mutate-{slot}{suffix}.sqlite3"
             if _template(base, suffix).exists():
-                shutil.copyfile(_template(base, suffix), name)
+                _copied(_template(base, suffix), name)
             settings.DATABASES[alias].setdefault("TEST", {})["NAME"] = str(name)
         return
     raise RuntimeError(f"All {slots} mutation test databases are in use.")
@@ -47,24 +61,21 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def migrated_databases_kept(django_db_setup, django_db_blocker):
-    """After the first run's migrations, before its first test: the copy every run starts from."""
+    """After the first run's migrations, before its first test: the copy every run starts
+    from. The content types cached by an earlier run in this process (or the one it was
+    forked from) are forgotten: a flush recreated them under other ids."""
     from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
 
     base = Path(settings.BASE_DIR)
     for alias, suffix in SUFFIXES.items():
         template = _template(base, suffix)
-        if template.exists():
-            continue
-        partial = template.with_suffix(".partial")
-        source, copy = sqlite3.connect(settings.DATABASES[alias]["TEST"]["NAME"]), None
-        try:
-            copy = sqlite3.connect(partial)
-            source.backup(copy)
-        finally:
-            source.close()
-            if copy is not None:
-                copy.close()
-        os.replace(partial, template)
+        if not template.exists():
+            partial = template.with_suffix(".partial")
+            _copied(settings.DATABASES[alias]["TEST"]["NAME"], partial)
+            os.replace(partial, template)
     yield
 
 

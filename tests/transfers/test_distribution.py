@@ -287,6 +287,7 @@ def test_command_deactivates_when_asked(book, administrator):
         (["--distribute", "ana,leaver"], r"Refused \(same_user\)"),
         (["--to", "ana", "--round-robin"], "--round-robin goes with --distribute"),
     ],
+    ids=["unknown-user", "no-user", "the-old-user", "round-robin-alone"],
 )
 def test_command_refusals_change_nothing(book, administrator, args, message):
     before = snapshot()

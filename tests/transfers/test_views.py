@@ -614,7 +614,10 @@ def test_a_merged_share_is_marked_on_the_receipt_and_in_the_csv(admin_http, leav
     assert (share["share_merged"], share["share_revoked"]) == ("yes", "")
 
 
-@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"], ids=repr)
+FORMULA_STARTS = {"=": "equals", "+": "plus", "-": "minus", "@": "at", "\t": "tab", "\r": "return"}
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS, ids=FORMULA_STARTS.get)
 def test_csv_neutralises_formulas(admin_http, leaver_firm, start):
     """A cell a spreadsheet would run as a formula starts with a quote, whatever
     the character that would make it one (names keep leading whitespace)."""
