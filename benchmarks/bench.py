@@ -6,7 +6,9 @@ One table of median, p95 and query count per row, also saved to bench-results/.
 
 Each section runs in a process of its own, on a database built on its first run and then
 reused (README, Performance). Exits non-zero when a target is missed: service / SQL above
-1.5, service / lean floor above 3, a row above its query budget, size or time limit."""
+1.5, service / lean copies with constraints above 2 (the lean floor is shown, not a target:
+its tables have neither the owner foreign keys nor the indexes the grids need), a row above
+its query budget, size or time limit."""
 
 import argparse
 import atexit
@@ -36,7 +38,7 @@ from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
 SECTIONS = ("transfers", "pages", "grids", "user_transfer", "background")
-TARGET_RATIO, FLOOR_TARGET_RATIO, FLOOR_STRETCH_RATIO = 1.5, 3.0, 2.0
+TARGET_RATIO, CONSTRAINED_TARGET_RATIO = 1.5, 2.0
 RECIPIENTS, OLD_CLIENTS, RECORDS = 10, 10_000, 560_000
 # Query budgets: the most queries a row may run, whatever the data size.
 PAGE_BUDGET, TRANSFER_ALL_BUDGET, REVERT_BUDGET = 20, 60, 80
@@ -274,18 +276,20 @@ def section_transfers(args) -> list[dict]:
     connection.cursor().execute(f"DROP SCHEMA {LEAN}, {CONSTRAINED} CASCADE")
     median = {way: statistics.median(s for s, _ in figures) for way, figures in timings.items()}
     ratio, floor_ratio = median["service"] / median["SQL"], median["service"] / median[LEAN]
+    constrained_ratio = median["service"] / median[CONSTRAINED]
     label = f"Transfer All, %s ({RECORDS:,} records)"
     rows = [
         row("transfer_all_floor", label % "lean floor", timings[LEAN],
             note="same SQL; tables with a primary key and an owner index only"),
         row("transfer_all_floor_constrained", label % "lean copies with constraints",
             timings[CONSTRAINED], note="the floor plus the tables' foreign keys, checks and "
-            f"triggers; service / this {median['service'] / median[CONSTRAINED]:.2f}"),
+            f"triggers; service / this {constrained_ratio:.2f}"),
         row("transfer_all_sql", label % "hand-written SQL", timings["SQL"]),
         row("transfer_all_service", label % "service", timings["service"],
             TRANSFER_ALL_BUDGET, f"ratio to SQL {ratio:.2f} (target <= {TARGET_RATIO}); to "
-            f"floor {floor_ratio:.2f} (target <= {FLOOR_TARGET_RATIO:g}, stretch "
-            f"{FLOOR_STRETCH_RATIO:g})", ratio=round(ratio, 3),
+            f"the lean copies with constraints {constrained_ratio:.2f} (target <= "
+            f"{CONSTRAINED_TARGET_RATIO:g}); to the floor {floor_ratio:.2f}",
+            ratio=round(ratio, 3), constrained_ratio=round(constrained_ratio, 3),
             floor_ratio=round(floor_ratio, 3)),
     ]  # fmt: skip
 
@@ -606,8 +610,8 @@ def budget_text(item: dict) -> str:
     if item.get("limit_ms") and item["median_ms"] > item["limit_ms"]:
         return "SLOW"
     if item.get("ratio") is not None:
-        missed = item["ratio"] > TARGET_RATIO, item["floor_ratio"] > FLOOR_TARGET_RATIO
-        return "RATIO" if missed[0] else "FLOOR" if missed[1] else "ok"
+        missed = item["ratio"] > TARGET_RATIO, item["constrained_ratio"] > CONSTRAINED_TARGET_RATIO
+        return "RATIO" if missed[0] else "CONSTR" if missed[1] else "ok"
     if item.get("budget") is None:
         return "ok" if item.get("limit_ms") else ""
     return "ok" if item["queries"] <= item["budget"] else "QUERIES"
@@ -662,7 +666,10 @@ def main() -> int:
     if missed := [item["label"] for item in rows if budget_text(item) not in ("", "ok")]:
         print("Targets missed: " + "; ".join(missed))
         return 1
-    within = f"within {TARGET_RATIO:g}x of SQL and {FLOOR_TARGET_RATIO:g}x of the lean floor"
+    within = (
+        f"within {TARGET_RATIO:g}x of SQL and {CONSTRAINED_TARGET_RATIO:g}x of the lean copies "
+        "with constraints"
+    )
     print(f"All targets met (service {within}; every row within its query budget).")
     return 0
 
