@@ -1,5 +1,8 @@
 """Reads of the transfer engine: holdings, linked clients, receipts, history."""
 
+import csv
+import io
+
 import pytest
 
 from clients.models import Client
@@ -7,6 +10,7 @@ from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFact
 from transfers.engine.holdings import held_counts, linked_clients, user_holdings
 from transfers.engine.services import records_transfer_all, transfer_revert
 from transfers.models import Transfer, TransferredRecord
+from transfers.receipts.receipt_csv import receipt_csv_lines
 from transfers.receipts.selectors import (
     transfer_changed_since,
     transfer_list,
@@ -143,3 +147,10 @@ def test_receipts_survive_the_deletion_of_the_users(administrator):
     assert transfer.from_user is None and transfer.from_user_name == "Ann Old"
     assert transfer.recipients.get().to_user_name == new_name
     assert transfer.records.get().to_user is None
+    # The CSV names them as the receipt does, and a deleted record's number is an empty
+    # cell, not "None".
+    Client.objects.all().delete()
+    header, row = csv.reader(io.StringIO("".join(receipt_csv_lines(transfer))))
+    row = dict(zip(header, row, strict=True))
+    assert (row["from_user"], row["to_user"]) == ("Ann Old", new_name)
+    assert (row["record_type"], row["record_number"], row["permission"]) == ("client", "", "")
