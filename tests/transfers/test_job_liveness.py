@@ -233,6 +233,9 @@ def test_a_job_given_up_for_dead_cannot_commit_afterwards(administrator, leaver_
             request_key=job.request_key,
         )
     assert refused.value.code == "job_ended"
+    assert refused.value.message == (
+        "This transfer was ended before it could run (failed); nothing was changed."
+    )
     assert snapshot() == before and not Transfer.objects.exists()
 
 
@@ -309,6 +312,18 @@ def test_cancel_needs_the_permission_to_transfer(administrator, leaver_firm, att
 
 
 # --- one active transfer per old user, whatever the door ------------------------------
+
+
+def test_a_queued_transfer_of_one_user_holds_back_no_other_user(administrator, leaver_firm):
+    """The rule is one active transfer per old user: Marcus's records move while
+    Sam's transfer waits in the queue."""
+    job = queued(administrator, leaver_firm)
+    transfer = services.records_transfer_all(
+        acting_user=administrator, old_user=leaver_firm.marcus, new_user=leaver_firm.dana
+    ).transfer
+    assert transfer.from_user == leaver_firm.marcus and transfer.record_count == 2
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED
 
 
 def test_the_command_line_meets_the_one_active_transfer_rule(administrator, leaver_firm):

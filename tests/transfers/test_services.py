@@ -309,7 +309,10 @@ def test_nothing_to_transfer(administrator):
     )
 
 
-def test_deactivating_ones_own_account_is_refused(administrator):
+@pytest.mark.parametrize("validate_only", [False, True], ids=["save", "check-only"])
+def test_deactivating_ones_own_account_is_refused(administrator, validate_only):
+    """Refused before anything moves: a check alone (a scheduled transfer's, the
+    API's) says so too."""
     administrator.groups.add(Group.objects.get(name=groups.ATTORNEYS))
     ClientFactory(owner=administrator)
     new = OwnerFactory()
@@ -320,23 +323,31 @@ def test_deactivating_ones_own_account_is_refused(administrator):
         old_user=administrator,
         new_user=new,
         deactivate_old_user=True,
+        validate_only=validate_only,
     )
     assert error.field == "deactivate_old_user"
+    assert error.message == "You cannot deactivate your own account."
     # Without deactivation, transferring one's own records is fine.
     records_transfer_all(acting_user=administrator, old_user=administrator, new_user=new)
 
 
-def test_deactivating_the_last_active_superuser_is_refused(administrator, superuser):
+@pytest.mark.parametrize("validate_only", [False, True], ids=["save", "check-only"])
+def test_deactivating_the_last_active_superuser_is_refused(administrator, superuser, validate_only):
     ClientFactory(owner=superuser)
     UserFactory(is_superuser=True, is_active=False)
     new = OwnerFactory()
-    refused(
+    error = refused(
         "last_superuser",
         records_transfer_all,
         acting_user=administrator,
         old_user=superuser,
         new_user=new,
         deactivate_old_user=True,
+        validate_only=validate_only,
+    )
+    assert error.field == "deactivate_old_user"
+    assert error.message == (
+        f"{superuser.full_name} is the last active superuser and cannot be deactivated."
     )
     UserFactory(is_superuser=True)
     records_transfer_all(

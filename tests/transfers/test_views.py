@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import timezone
 
 from clients.demo import bulk_users_ensure
 from clients.models import Case, Client, Matter
@@ -145,6 +146,7 @@ def test_double_post_lands_on_the_same_receipt(admin_http, leaver_firm):
     [
         ("leaver", "same_user"),
         ("inactive", "new_user_inactive"),
+        ("suspended", "new_user_suspended"),
         ("manager", "new_user_ineligible"),
         ("unknown", "new_user_unknown"),
     ],
@@ -155,6 +157,7 @@ def test_transfer_all_refusals_are_shown_next_to_new_user(
     choice = {
         "leaver": lambda: leaver_firm.leaver.pk,
         "inactive": lambda: OwnerFactory(first_name="Ivy", last_name="Gone", is_active=False).pk,
+        "suspended": lambda: OwnerFactory(sign_in_suspended_at=timezone.now()).pk,
         "manager": lambda: manager.pk,
         "unknown": lambda: 987654,
     }[new_user]()
@@ -375,6 +378,7 @@ def test_stale_form_is_refused_and_shown_again_with_the_current_list(admin_http,
     [
         ("leaver", "same_user"),
         ("inactive", "new_user_inactive"),
+        ("suspended", "new_user_suspended"),
         ("manager", "new_user_ineligible"),
     ],
 )
@@ -382,6 +386,7 @@ def test_per_client_refusals_are_shown_on_the_rows(admin_http, leaver_firm, mana
     target = {
         "leaver": lambda: leaver_firm.leaver,
         "inactive": lambda: OwnerFactory(first_name="Ivy", last_name="Gone", is_active=False),
+        "suspended": lambda: OwnerFactory(sign_in_suspended_at=timezone.now()),
         "manager": lambda: manager,
     }[who]()
     page = admin_http.get(per_client_url(leaver_firm.leaver))
