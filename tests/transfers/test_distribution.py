@@ -20,6 +20,7 @@ from transfers.engine.distribution import (
     client_distribution,
     distribute_clients,
 )
+from transfers.engine.holdings import held_counts, linked_clients
 from transfers.models import Transfer
 
 # --- Properties of the algorithm ------------------------------------------------
@@ -295,3 +296,19 @@ def test_command_refusals_change_nothing(book, administrator, args, message):
         run("leaver", *args, "--by", administrator.username)
     assert snapshot() == before
     assert not Transfer.objects.exists()
+
+
+def test_each_users_totals_add_every_client_they_receive_kept_rows_included(book):
+    """What the screen shows per user after Distribute: everything they own before,
+    plus every client proposed to them and every row already assigned to them."""
+    leaver, ana, bo, big, mid, other = book
+    distribution = client_distribution(old_user=leaver, to_users=[ana, bo], kept={mid.pk: ana.pk})
+    # Mid stays Ana's; Big (4 cases) goes to Bo (0), then Other (1) to Bo (4) before Ana (5).
+    assert distribution.assignments == {big.pk: bo.pk, other.pk: bo.pk}
+    held = {client.pk: held_counts(client) for client in linked_clients(user=leaver)}
+    ana_load, bo_load = distribution.loads
+    assert ana_load.received_counts.to_json() == held[mid.pk].to_json()
+    assert bo_load.received_counts.to_json() == (held[big.pk] + held[other.pk]).to_json()
+    assert (ana_load.start_counts["case"], ana_load.counts["case"]) == (3, 5)
+    assert (bo_load.start_counts["client"], bo_load.counts["client"]) == (1, 2)
+    assert bo_load.counts["case"] == 5

@@ -27,6 +27,7 @@ from tests.helpers import default_groups_restore, snapshot
 from tests.transfers.job_support import run_worker
 from transfers.background import reaper, state, submit
 from transfers.background.routers import PROGRESS_DATABASE
+from transfers.background.worker import job_finish
 from transfers.engine import services
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
@@ -324,6 +325,28 @@ def test_a_queued_transfer_of_one_user_holds_back_no_other_user(administrator, l
     assert transfer.from_user == leaver_firm.marcus and transfer.record_count == 2
     job.refresh_from_db()
     assert job.status == Status.QUEUED
+
+
+def test_a_job_ends_alone_once_and_says_when(administrator, leaver_firm):
+    """Ending one job stamps its time and leaves every other job as it was; a job
+    already ended is never rewritten (a cancel, then a slow worker's "done")."""
+    sams = queued(administrator, leaver_firm)
+    marcuss = submit.transfer_job_queue(
+        service=services.records_transfer_all,
+        acting_user=administrator,
+        old_user=leaver_firm.marcus,
+        new_user=leaver_firm.dana,
+        record_count=2,
+        request_key=None,
+    )
+    assert job_finish(sams, Status.CANCELLED) == 1
+    sams.refresh_from_db()
+    marcuss.refresh_from_db()
+    assert sams.status == Status.CANCELLED and sams.finished_at is not None
+    assert marcuss.status == Status.QUEUED and marcuss.finished_at is None
+    assert job_finish(sams, Status.DONE) == 0
+    sams.refresh_from_db()
+    assert sams.status == Status.CANCELLED
 
 
 def test_the_command_line_meets_the_one_active_transfer_rule(administrator, leaver_firm):

@@ -209,6 +209,17 @@ def test_request_key_returns_the_same_receipt(mixed_firm, administrator):
     assert again.recipients == ()
     assert snapshot() == state
     assert Transfer.objects.count() == 1
+    # A check alone of the same Save (a second click on a form that queues) answers
+    # with that receipt, so the form can land on it.
+    verdict = records_transfer_all(
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        request_key="k-1",
+        validate_only=True,
+    )
+    assert verdict.replayed and verdict.saved == first.transfer
+    assert snapshot() == state
 
 
 def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator):

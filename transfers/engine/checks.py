@@ -88,7 +88,9 @@ def receivers_check(
             raise TransferRefused(
                 "new_user_suspended", field=field, client_ids=clients_of(user), name=user.full_name
             )
-    eligible = set(eligible_owners().filter(pk__in=list(receivers)).values_list("pk", flat=True))
+    candidates = eligible_owners().filter(pk__in=list(receivers))
+    # Equivalent without "pk": values_list(flat=True) gives the primary key as well.
+    eligible = set(candidates.values_list("pk", flat=True))  # pragma: no mutate
     for user in receivers.values():
         if user.pk not in eligible:
             raise TransferRefused(

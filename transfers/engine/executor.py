@@ -47,9 +47,10 @@ def plan_execute(
     `validate_only` every check is made under the same locks and nothing is
     moved: the answer is a Verdict. `progress` is told the phases and counts."""
     permission_check(plan.acting_user)
-    if (saved := _saved(plan.request_key)) is not None:
+    # Asked again under the locks below: this first look only spares the wait.
+    if (saved := _saved(plan.request_key)) is not None:  # pragma: no mutate
         return Verdict(saved) if validate_only else TransferResult(saved, replayed=True)
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=True):  # pragma: no mutate (refuses callers' misuse only)
         locked = plan.lock()
         # A second submission of the same form waited for the first one's locks.
         if (saved := _saved(plan.request_key)) is not None:
