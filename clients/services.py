@@ -209,6 +209,13 @@ def record_update(*, acting_user: User | None, record: Model, **changes) -> Mode
     return record
 
 
+# A deployment mistake's wording, not behaviour: not mutated.
+UNRECORDED_OWNER_CHANGE = (
+    "An owner change must be recorded: no receiver of clients.signals.owner_changed "
+    "recorded it (is the transfers app installed?)."
+)
+
+
 def record_owner_change(*, acting_user: User | None, record: Model, new_owner: User | int) -> Model:
     """Give one client, matter, case or deadline to `new_owner` (active and eligible),
     and record the change (who, when, from whom, to whom) in the same
@@ -243,10 +250,7 @@ def record_owner_change(*, acting_user: User | None, record: Model, new_owner: U
             changed_at=now,
         )
         if not any(response is not None for _receiver, response in recorded):
-            raise ImproperlyConfigured(
-                "An owner change must be recorded: no receiver of clients.signals.owner_changed "
-                "recorded it (is the transfers app installed?)."
-            )
+            raise ImproperlyConfigured(UNRECORDED_OWNER_CHANGE)
     record.owner = locked_owner
     record.updated_at = now
     return record

@@ -1,12 +1,16 @@
 """Record writes that give a record an owner: validated under a lock."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from clients.models import Case, Client, Matter
+from clients.models import Case, Client, Deadline, Matter
 from clients.services import (
     case_create,
     client_create,
+    deadline_create,
     matter_create,
     record_owner_change,
     record_update,
@@ -14,10 +18,13 @@ from clients.services import (
 from tests.factories import (
     CaseFactory,
     ClientFactory,
+    DeadlineFactory,
     MatterFactory,
     OwnerFactory,
     UserFactory,
 )
+from tests.helpers import snapshot
+from transfers.models import Transfer
 from users import groups
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +125,15 @@ def test_owner_change_writes_owner_and_updated_at(administrator):
     stored = Client.objects.get(pk=client.pk)
     assert stored.owner == new_owner
     assert stored.updated_at > before
-    assert client.owner == new_owner
+    # The caller's copy is the stored record, and the ownership history is dated
+    # with the same instant.
+    assert (client.owner, client.updated_at) == (new_owner, stored.updated_at)
+    change = Transfer.objects.get(mode=Transfer.Mode.OWNER_CHANGE)
+    assert change.created_at == stored.updated_at
+    # Given to its owner again: nothing is written, the copy still names the owner.
+    again = record_owner_change(acting_user=administrator, record=client, new_owner=new_owner)
+    assert again.owner == new_owner
+    assert Transfer.objects.count() == 1
 
 
 def test_owner_change_rejects_other_models(administrator):
@@ -173,3 +188,91 @@ def test_record_update_moves_a_matters_cases_with_it_to_another_client(administr
     record_update(acting_user=administrator, record=case.matter, client=other_client)
     case.refresh_from_db()
     assert (case.matter.client, case.client) == (other_client, other_client)
+
+
+def test_each_record_is_created_with_every_field_given(administrator):
+    owner = OwnerFactory()
+    client = client_create(
+        acting_user=administrator,
+        owner=owner,
+        number="C-ALL",
+        name="Every Field Ltd",
+        kind=Client.Kind.ORGANISATION,
+        email="office@example.com",
+        phone="+44 20 0000 0000",
+        address="1 Long Row",
+        status=Client.Status.PROSPECTIVE,
+    )
+    stored = Client.objects.get(pk=client.pk)
+    assert (stored.kind, stored.email, stored.phone, stored.address, stored.status) == (
+        "organisation",
+        "office@example.com",
+        "+44 20 0000 0000",
+        "1 Long Row",
+        "prospective",
+    )
+    matter = matter_create(
+        acting_user=administrator,
+        owner=owner,
+        client=client,
+        number="M-ALL",
+        title="Every field",
+        practice_area=Matter.PracticeArea.FAMILY,
+        status=Matter.Status.CLOSED,
+    )
+    stored = Matter.objects.get(pk=matter.pk)
+    assert (stored.practice_area, stored.status) == ("family", "closed")
+    case = case_create(
+        acting_user=administrator,
+        owner=owner,
+        matter=matter,
+        number="K-ALL",
+        caption="A v B",
+        court="Court of Appeal",
+        status=Case.Status.CLOSED,
+    )
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.court, stored.status) == ("Court of Appeal", "closed")
+    before = timezone.now()
+    deadline = deadline_create(
+        acting_user=administrator,
+        owner=owner,
+        matter=matter,
+        case=case,
+        title="Serve the defence",
+        due_date=datetime.date(2027, 1, 15),
+        kind=Deadline.Kind.FILING,
+        status=Deadline.Status.DONE,
+    )
+    stored = Deadline.objects.get(pk=deadline.pk)
+    assert (stored.kind, stored.status, stored.case) == ("filing", "done", case)
+    # Created done: who completed it and when, as a later status change would say.
+    assert (stored.completed_by, stored.completed_by_name) == (
+        administrator,
+        administrator.full_name,
+    )
+    assert before <= stored.completed_at <= timezone.now()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"owner": 1}, "Change an owner with record_owner_change."),
+        ({"owner_id": 1}, "Change an owner with record_owner_change."),
+        *[
+            (
+                {field: None},
+                "A deadline's completion follows its status: change the status.",
+            )
+            for field in ("completed_by", "completed_by_name", "completed_at")
+        ],
+    ],
+    ids=["owner", "owner_id", "completed_by", "completed_by_name", "completed_at"],
+)
+def test_an_update_refuses_the_fields_other_services_keep(administrator, changes, message):
+    deadline = DeadlineFactory()
+    before = snapshot()
+    with pytest.raises(ValueError) as refused:
+        record_update(acting_user=administrator, record=deadline, **changes)
+    assert str(refused.value) == message
+    assert snapshot() == before
