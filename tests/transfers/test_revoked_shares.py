@@ -99,6 +99,8 @@ def test_a_deactivating_transfer_revokes_the_shares_outside_the_clients_it_moves
     assert user_shares(mixed_firm.old) == set()
     assert user_holdings(user=mixed_firm.old).shares == 0  # the user page's "0 explicit shares"
     assert transfer.revoked_share_count == 5
+    # Revoked, not merged into anyone's: the receipt and its CSV say only "revoked".
+    assert not transfer.records.filter(share_revoked=True, share_merged=True).exists()
     assert revoked_rows(transfer) == {
         (SHARE_TYPE_OF[model], record_id, permission_id, mixed_firm.old.pk, None)
         for model, record_id, permission_id in outside

@@ -136,7 +136,8 @@ def shares_revoke(*, transfer_id: int, old_id: int) -> int:
             f"FROM {shares} WHERE {shares}.{column(share_model, 'user')} = %s"
         )
         params += [transfer_id, record_type.share_name, False, old_id, True, old_id]
-    revoked = execute(receipt_insert("share_revoked") + " UNION ALL ".join(selects), params)
+    union = " UNION ALL ".join(selects)  # pragma: no mutate (SQL keywords' case)
+    revoked = execute(receipt_insert("share_revoked") + union, params)
     if revoked:
         _revoked_delete(transfer_id=transfer_id, old_id=old_id)
     faults.fault_point("revoke_shares", rows=revoked)
