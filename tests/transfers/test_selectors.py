@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.utils import timezone
 
 from clients.models import Client
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
@@ -17,6 +18,7 @@ from transfers.receipts.selectors import (
     transfer_records,
     transfer_revert_refusal,
 )
+from users.models import User
 from users.services import user_set_active
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +156,35 @@ def test_receipts_survive_the_deletion_of_the_users(administrator):
     row = dict(zip(header, row, strict=True))
     assert (row["from_user"], row["to_user"]) == ("Ann Old", new_name)
     assert (row["record_type"], row["record_number"], row["permission"]) == ("client", "", "")
+
+
+def test_why_a_transfer_cannot_be_reverted_names_the_user(administrator):
+    """Each refusal says what stands in the way and who; a suspended user the
+    records would not go back to stands in no one's way."""
+    old = OwnerFactory(first_name="Ann", last_name="Old")
+    new = OwnerFactory(first_name="Ned", last_name="New")
+    ClientFactory(owner=old)
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
+    OwnerFactory(first_name="Sue", last_name="Bystander", sign_in_suspended_at=timezone.now())
+    assert transfer_revert_refusal(transfer=transfer) is None
+
+    User.objects.filter(pk=old.pk).update(sign_in_suspended_at=timezone.now())
+    assert transfer_revert_refusal(transfer=transfer).message == (
+        "This transfer cannot be reverted: Ann Old's sign-in is suspended, so they cannot be "
+        "given records. Restore their sign-in first."
+    )
+    User.objects.filter(pk=old.pk).update(sign_in_suspended_at=None, is_active=False)
+    assert transfer_revert_refusal(transfer=transfer).message == (
+        "This transfer cannot be reverted: Ann Old is inactive and cannot be given records."
+    )
+    User.objects.filter(pk=old.pk).update(is_active=True)
+
+    # Reverted, then the user the revert took the records from is deleted: the revert
+    # itself cannot be reverted, though the user it gave them back to still exists.
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    new.delete()
+    revert = Transfer.objects.get(pk=revert.pk)
+    assert revert.from_user_id == old.pk
+    assert transfer_revert_refusal(transfer=revert).message == (
+        "This transfer cannot be reverted: a user the records came from has been deleted since."
+    )
