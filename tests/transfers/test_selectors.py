@@ -158,6 +158,27 @@ def test_receipts_survive_the_deletion_of_the_users(administrator):
     assert (row["record_type"], row["record_number"], row["permission"]) == ("client", "", "")
 
 
+def test_a_reverts_csv_names_who_the_records_came_back_from_and_to(administrator):
+    old = OwnerFactory(first_name="Ann", last_name="Old")
+    new = OwnerFactory(first_name="Ned", last_name="New")
+    ClientFactory(owner=old, number="C-BACK")
+    transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+
+    def csv_row(receipt):
+        header, row = csv.reader(io.StringIO("".join(receipt_csv_lines(receipt))))
+        return dict(zip(header, row, strict=True))
+
+    assert (csv_row(revert)["from_user"], csv_row(revert)["to_user"]) == ("Ned New", "Ann Old")
+    new.delete()  # owns nothing since the revert
+    row = csv_row(Transfer.objects.get(pk=revert.pk))
+    assert (row["from_user"], row["to_user"], row["record_number"]) == (
+        "Deleted user",
+        "Ann Old",
+        "C-BACK",
+    )
+
+
 def test_why_a_transfer_cannot_be_reverted_names_the_user(administrator):
     """Each refusal says what stands in the way and who; a suspended user the
     records would not go back to stands in no one's way."""
