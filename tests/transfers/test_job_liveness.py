@@ -52,13 +52,14 @@ def background(settings):
     settings.TRANSFER_JOB_HEARTBEAT_TIMEOUT = TIMEOUT
 
 
-def queued(administrator, leaver_firm) -> TransferJob:
+def queued(administrator, leaver_firm, *, old_user=None, record_count=8) -> TransferJob:
+    """A queued Transfer All to Dana, of the leaver's 8 records unless told otherwise."""
     return submit.transfer_job_queue(
         service=services.records_transfer_all,
         acting_user=administrator,
-        old_user=leaver_firm.leaver,
+        old_user=old_user or leaver_firm.leaver,
         new_user=leaver_firm.dana,
-        record_count=8,
+        record_count=record_count,
         request_key=None,
     )
 
@@ -331,14 +332,7 @@ def test_a_job_ends_alone_once_and_says_when(administrator, leaver_firm):
     """Ending one job stamps its time and leaves every other job as it was; a job
     already ended is never rewritten (a cancel, then a slow worker's "done")."""
     sams = queued(administrator, leaver_firm)
-    marcuss = submit.transfer_job_queue(
-        service=services.records_transfer_all,
-        acting_user=administrator,
-        old_user=leaver_firm.marcus,
-        new_user=leaver_firm.dana,
-        record_count=2,
-        request_key=None,
-    )
+    marcuss = queued(administrator, leaver_firm, old_user=leaver_firm.marcus, record_count=2)
     assert job_finish(sams, Status.CANCELLED) == 1
     sams.refresh_from_db()
     marcuss.refresh_from_db()

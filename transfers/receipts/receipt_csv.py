@@ -45,14 +45,14 @@ def receipt_csv_lines(transfer: Transfer) -> Iterator[str]:
     whatever the size. A user deleted since is named by the receipt's own record
     of them where it tells who they were (the old user; a new user when only one
     of them was deleted), else "Deleted user", as the receipt page says."""
+    if transfer.mode == Transfer.Mode.REVERT:  # back to the old user, from the receivers
+        return _csv_lines(transfer, deleted_from=DELETED_USER, deleted_to=transfer.from_user_name)
     deleted_receivers = [
         name
         for user_id, name in transfer.recipients.values_list("to_user_id", "to_user_name")
         if user_id is None
     ]
     deleted_receiver = deleted_receivers[0] if len(deleted_receivers) == 1 else DELETED_USER
-    if transfer.mode == Transfer.Mode.REVERT:  # back to the old user, from the receivers
-        return _csv_lines(transfer, deleted_from=DELETED_USER, deleted_to=transfer.from_user_name)
     return _csv_lines(transfer, deleted_from=transfer.from_user_name, deleted_to=deleted_receiver)
 
 
