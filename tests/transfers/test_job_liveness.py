@@ -64,10 +64,12 @@ def queued(administrator, leaver_firm, *, old_user=None, record_count=8) -> Tran
     )
 
 
-def running(administrator, leaver_firm, *, worker: str, claimed_ago: float, beat_ago=None):
+def running(
+    administrator, leaver_firm, *, worker: str, claimed_ago: float, beat_ago=None, old_user=None
+):
     """A job a worker claimed `claimed_ago` seconds ago; with `beat_ago`, its
     progress row (the heartbeat while the transaction is open) that long ago."""
-    job = queued(administrator, leaver_firm)
+    job = queued(administrator, leaver_firm, old_user=old_user)
     claimed = timezone.now() - timedelta(seconds=claimed_ago)
     TransferJob.objects.filter(pk=job.pk).update(
         status=Status.RUNNING, started_at=claimed, heartbeat_at=claimed, worker=worker
@@ -185,6 +187,52 @@ def test_a_committed_receipt_shows_done_without_a_write_and_the_reaper_marks_it_
     assert job.status == Status.DONE and job.transfer == transfer
 
 
+def test_a_heartbeat_as_old_as_the_timeout_is_still_alive(administrator, leaver_firm):
+    job = running(administrator, leaver_firm, worker="worker-2.example:4242", claimed_ago=600)
+    limit = job.heartbeat_at + timedelta(seconds=TIMEOUT)
+
+    assert reaper.transfer_jobs_reap(now=limit) == {}
+    assert reaper.transfer_jobs_reap(now=limit + timedelta(microseconds=1)) == {
+        job.pk: Status.FAILED
+    }
+
+
+def test_a_job_that_cannot_be_ended_this_round_holds_back_no_other(
+    administrator, leaver_firm, monkeypatch, caplog
+):
+    """One dead job whose row is busy (SQLite locked, say) is logged and left for
+    the next round; the other dead jobs are ended in this one."""
+    sams = running(administrator, leaver_firm, worker="worker-2.example:1", claimed_ago=600)
+    marcuss = running(
+        administrator,
+        leaver_firm,
+        worker="worker-3.example:1",
+        claimed_ago=600,
+        old_user=leaver_firm.marcus,
+    )
+    reap = reaper.transfer_job_reap
+    busy = []
+
+    def first_one_busy(*, job):
+        if not busy:
+            busy.append(job.pk)
+            raise OperationalError("database is locked")
+        return reap(job=job)
+
+    monkeypatch.setattr(reaper, "transfer_job_reap", first_one_busy)
+    ended = reaper.transfer_jobs_reap()
+
+    [left] = busy
+    [reaped] = {sams.pk, marcuss.pk} - {left}
+    assert ended == {reaped: Status.FAILED}
+    assert TransferJob.objects.get(pk=left).status == Status.RUNNING
+    assert f"Could not end transfer job {left}" in caplog.text
+    assert f"Transfer job {reaped} given up for dead: failed" in caplog.text
+
+    monkeypatch.setattr(reaper, "transfer_job_reap", reap)
+    assert reaper.transfer_jobs_reap() == {left: Status.FAILED}
+
+
 # --- the gap between the worker's claim of the task and of the job ------------------
 
 
@@ -195,6 +243,7 @@ def claim_task(job: TransferJob, *, ago: float) -> DBTaskResult:
     DBTaskResult.objects.filter(id=task.id).update(
         started_at=timezone.now() - timedelta(seconds=ago)
     )
+    task.refresh_from_db()
     return task
 
 
@@ -212,6 +261,32 @@ def test_a_job_whose_task_was_claimed_by_a_worker_that_died_is_failed(
     assert snapshot() == before
     assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
     assert free_for_a_new_transfer(administrator, leaver_firm)
+
+
+def test_ending_a_dead_job_fails_its_own_task_and_no_other(administrator, leaver_firm):
+    dead = queued(administrator, leaver_firm)
+    claim_task(dead, ago=120)
+    alive = queued(administrator, leaver_firm, old_user=leaver_firm.marcus, record_count=2)
+    claim_task(alive, ago=5)
+    reaped_after = timezone.now()
+
+    assert reaper.transfer_jobs_reap() == {dead.pk: Status.FAILED}
+
+    dead_task = DBTaskResult.objects.get(id=dead.task_id)
+    assert dead_task.status == "FAILED" and dead_task.finished_at >= reaped_after
+    alive_task = DBTaskResult.objects.get(id=alive.task_id)
+    assert (alive_task.status, alive_task.finished_at) == ("RUNNING", None)
+    assert TransferJob.objects.get(pk=alive.pk).status == Status.QUEUED
+
+
+def test_a_claimed_task_as_old_as_the_timeout_is_still_its_workers(administrator, leaver_firm):
+    job = queued(administrator, leaver_firm)
+    limit = claim_task(job, ago=600).started_at + timedelta(seconds=TIMEOUT)
+
+    assert reaper.transfer_jobs_reap(now=limit) == {}
+    assert reaper.transfer_jobs_reap(now=limit + timedelta(microseconds=1)) == {
+        job.pk: Status.FAILED
+    }
 
 
 def test_a_task_claimed_moments_ago_is_left_to_its_worker(administrator, leaver_firm):
