@@ -197,6 +197,19 @@ def test_a_heartbeat_as_old_as_the_timeout_is_still_alive(administrator, leaver_
     }
 
 
+def test_a_running_job_from_before_heartbeats_is_judged_by_when_it_started(
+    administrator, leaver_firm
+):
+    job = running(administrator, leaver_firm, worker="worker-2.example:4242", claimed_ago=10)
+    TransferJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=None, created_at=timezone.now() - timedelta(seconds=600)
+    )
+    assert reaper.transfer_jobs_reap() == {}
+    job.refresh_from_db()
+    limit = job.started_at + timedelta(seconds=TIMEOUT, microseconds=1)
+    assert reaper.transfer_jobs_reap(now=limit) == {job.pk: Status.FAILED}
+
+
 def test_a_job_that_cannot_be_ended_this_round_holds_back_no_other(
     administrator, leaver_firm, monkeypatch, caplog
 ):
@@ -257,6 +270,7 @@ def test_a_job_whose_task_was_claimed_by_a_worker_that_died_is_failed(
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.message == reaper.worker_gone_message()
+    assert "no heartbeat for 60 seconds" in job.message
     assert DBTaskResult.objects.get(id=task.id).status == "FAILED"
     assert snapshot() == before
     assert "Nothing was changed" in admin_http.get(job.get_absolute_url()).content.decode()
@@ -277,6 +291,27 @@ def test_ending_a_dead_job_fails_its_own_task_and_no_other(administrator, leaver
     alive_task = DBTaskResult.objects.get(id=alive.task_id)
     assert (alive_task.status, alive_task.finished_at) == ("RUNNING", None)
     assert TransferJob.objects.get(pk=alive.pk).status == Status.QUEUED
+
+
+def test_a_job_whose_task_ended_before_claiming_it_is_failed_after_the_timeout(
+    administrator, leaver_firm, admin_http
+):
+    """The task failed between its claim and the job's (a database error, say):
+    no worker will ever run the job, so the reaper ends it and frees the leaver."""
+    job = queued(administrator, leaver_firm)
+    task = claim_task(job, ago=5)
+    DBTaskResult.objects.filter(id=task.id).update(status="FAILED", finished_at=timezone.now())
+    assert reaper.transfer_jobs_reap() == {}
+
+    limit = task.started_at + timedelta(seconds=TIMEOUT, microseconds=1)
+    assert reaper.transfer_jobs_reap(now=limit) == {job.pk: Status.FAILED}
+
+    job.refresh_from_db()
+    assert job.message == reaper.TASK_ENDED_MESSAGE
+    assert DBTaskResult.objects.get(id=task.id).status == "FAILED"
+    page = admin_http.get(job.get_absolute_url()).content.decode()
+    assert "<h1>Transfer failed</h1>" in page and "before the transfer began" in page
+    assert free_for_a_new_transfer(administrator, leaver_firm)
 
 
 def test_a_claimed_task_as_old_as_the_timeout_is_still_its_workers(administrator, leaver_firm):

@@ -9,7 +9,9 @@ row it claimed says when (`started_at`). A job whose last sign of life is
 older than TRANSFER_JOB_HEARTBEAT_TIMEOUT seconds is failed with
 WORKER_GONE_MESSAGE: its transaction never committed (or, if its receipt
 did, it is marked done), the leaver is free again, and its progress row is
-deleted. Wherever the worker ran, whatever its process id: no host name or
+deleted. A waiting job whose task ended without claiming it (an error before
+the transfer began) is failed likewise, with TASK_ENDED_MESSAGE: no worker
+would ever run it. Wherever the worker ran, whatever its process id: no host name or
 PID is trusted.
 
 Every worker reaps at start and then every TRANSFER_JOB_REAP_INTERVAL
@@ -36,10 +38,17 @@ except ImportError:
 
 logger = logging.getLogger(__name__)
 Status = TransferJob.Status
+TASK_ENDED = {TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL}
 
 WORKER_GONE_MESSAGE = (
     "The worker running this transfer stopped answering (no heartbeat for {seconds} seconds: "
     "its process or machine ended), so its transaction was rolled back."
+)
+
+
+TASK_ENDED_MESSAGE = (
+    "The worker's task for this transfer ended with an error before the transfer began "
+    "(see the worker's log), so nothing was changed."
 )
 
 
@@ -57,13 +66,13 @@ def _last_heartbeats(jobs: list[TransferJob]) -> dict[int, datetime]:
 
 
 def _claimed_at(jobs: list[TransferJob]) -> dict[int, datetime]:
-    """For waiting jobs whose task a worker has claimed: when it claimed it."""
+    """For waiting jobs whose task a worker has claimed (running, or ended
+    without claiming the job): when it claimed it."""
     task_ids = {job.task_id: job.pk for job in jobs if job.task_id}
-    claimed = DBTaskResult.objects.filter(id__in=list(task_ids), status=TaskResultStatus.RUNNING)
+    claimed = DBTaskResult.objects.filter(id__in=list(task_ids), started_at__isnull=False)
     return {
         task_ids[str(task_id)]: started_at
         for task_id, started_at in claimed.values_list("id", "started_at")
-        if str(task_id) in task_ids and started_at is not None
     }
 
 
@@ -90,14 +99,17 @@ def transfer_job_reap(*, job: TransferJob) -> str | None:
         if locked is None or not locked.is_active:
             return None
         receipt = Transfer.objects.filter(request_key=locked.request_key).first()
+        task = DBTaskResult.objects.filter(id=locked.task_id).first() if locked.task_id else None
         if receipt is not None:
             job_finish(locked, Status.DONE, transfer=receipt)
             status = Status.DONE
         else:
-            job_finish(locked, Status.FAILED, message=worker_gone_message())
+            task_ended = locked.is_waiting and task is not None and task.status in TASK_ENDED
+            message = TASK_ENDED_MESSAGE if task_ended else worker_gone_message()
+            job_finish(locked, Status.FAILED, message=message)
             status = Status.FAILED
-        if locked.task_id:
-            DBTaskResult.objects.filter(id=locked.task_id, status=TaskResultStatus.RUNNING).update(
+        if task is not None and task.status == TaskResultStatus.RUNNING:
+            DBTaskResult.objects.filter(id=task.id, status=TaskResultStatus.RUNNING).update(
                 status=TaskResultStatus.FAILED, finished_at=timezone.now()
             )
     TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).delete()
