@@ -369,6 +369,44 @@ def test_every_worker_reaps_in_a_thread_of_its_own(administrator, leaver_firm):
     assert TransferJob.objects.get(pk=job.pk).status == Status.FAILED
 
 
+def test_the_reaper_thread_ends_with_its_worker_and_outlives_a_database_error(monkeypatch, caplog):
+    """A daemon, named in thread dumps and logs; a round that fails is logged and
+    the thread goes on; stop() returns once the thread has ended."""
+    rounds = []
+
+    def unreachable_database(**kwargs):
+        rounds.append(kwargs)
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(reaper, "transfer_jobs_reap", unreachable_database)
+    reaper.Reaper(interval=0.01).stop()  # never started: nothing to stop
+    background_reaper = reaper.Reaper(interval=0.01)
+    background_reaper.start()
+    thread = background_reaper._thread
+    assert (thread.name, thread.daemon) == ("transfer-job-reaper", True)
+    for _ in range(500):
+        if len(rounds) >= 3:
+            break
+        time.sleep(0.01)
+    background_reaper.stop()
+
+    assert len(rounds) >= 3 and not thread.is_alive()
+    assert "Could not look for transfer jobs whose worker is gone" in caplog.text
+    assert "could not connect to server" in caplog.text
+
+
+def test_a_job_ended_while_the_reaper_looked_is_left_as_it_ended(administrator, leaver_firm):
+    job = running(administrator, leaver_firm, worker="worker-2.example:4242", claimed_ago=600)
+    [dead] = reaper.dead_transfer_jobs()
+    job_finish(job, Status.FAILED, message="The transfer stopped with an error (Boom).")
+
+    assert reaper.transfer_job_reap(job=dead) is None
+    job.refresh_from_db()
+    assert job.message == "The transfer stopped with an error (Boom)."
+    TransferJob.objects.filter(pk=job.pk).delete()
+    assert reaper.transfer_job_reap(job=dead) is None
+
+
 # --- cancel ---------------------------------------------------------------------
 
 

@@ -27,7 +27,6 @@ from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from transfers.background.routers import PROGRESS_DATABASE
 from transfers.background.worker import job_finish
 from transfers.models import Transfer, TransferJob, TransferProgress
 
@@ -59,7 +58,7 @@ def worker_gone_message() -> str:
 def _last_heartbeats(jobs: list[TransferJob]) -> dict[int, datetime]:
     """When the worker of each running job last showed it was alive."""
     seen = {job.pk: job.heartbeat_at or job.started_at or job.created_at for job in jobs}
-    rows = TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id__in=list(seen))
+    rows = TransferProgress.objects.filter(job_id__in=list(seen))  # routed to its own database
     for job_id, updated_at in rows.values_list("job_id", "updated_at"):
         seen[job_id] = max(seen[job_id], updated_at)
     return seen
@@ -82,7 +81,7 @@ def dead_transfer_jobs(*, now: datetime | None = None) -> list[TransferJob]:
     now = now or timezone.now()
     deadline = now - timedelta(seconds=settings.TRANSFER_JOB_HEARTBEAT_TIMEOUT)
     running = list(TransferJob.objects.filter(status=Status.RUNNING))
-    waiting = list(TransferJob.objects.filter(status__in=TransferJob.WAITING).exclude(task_id=""))
+    waiting = list(TransferJob.objects.filter(status__in=TransferJob.WAITING))
     last_seen = {**_last_heartbeats(running), **_claimed_at(waiting)}
     return [
         job for job in running + waiting if job.pk in last_seen and last_seen[job.pk] < deadline
@@ -112,7 +111,7 @@ def transfer_job_reap(*, job: TransferJob) -> str | None:
             DBTaskResult.objects.filter(id=task.id, status=TaskResultStatus.RUNNING).update(
                 status=TaskResultStatus.FAILED, finished_at=timezone.now()
             )
-    TransferProgress.objects.using(PROGRESS_DATABASE).filter(job_id=job.pk).delete()
+    TransferProgress.objects.filter(job_id=job.pk).delete()
     logger.warning("Transfer job %s given up for dead: %s", job.pk, status)
     return status
 
