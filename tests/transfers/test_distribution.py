@@ -21,6 +21,8 @@ from transfers.engine.distribution import (
     distribute_clients,
 )
 from transfers.engine.holdings import held_counts, linked_clients
+from transfers.engine.progress import ProgressHook
+from transfers.engine.services import records_transfer_distributed
 from transfers.models import Transfer
 
 # --- Properties of the algorithm ------------------------------------------------
@@ -227,6 +229,51 @@ def test_no_user_to_distribute_to_proposes_nothing(book):
     for to_users in ([], [999_999]):
         distribution = client_distribution(old_user=leaver, to_users=to_users)
         assert (distribution.assignments, distribution.loads) == ({}, [])
+
+
+# --- records_transfer_distributed --------------------------------------------------
+
+
+class Phases(ProgressHook):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def changed(self):
+        self.seen.append(self.phase)
+
+
+def test_distribute_moves_now_in_the_mode_asked_and_leaves_the_old_user_active(book, administrator):
+    """Round robin deals Big, Mid, Other to Ana, Bo, Ana (by workload Big would go to
+    Bo); a Save sent twice gives its one receipt back; the worker's progress is told."""
+    leaver, ana, bo, big, mid, other = book
+    hook = Phases()
+    arguments = {
+        "acting_user": administrator,
+        "old_user": leaver,
+        "to_users": [ana, bo],
+        "mode": DistributionMode.ROUND_ROBIN,
+        "request_key": "distribute-once",
+    }
+
+    result = records_transfer_distributed(**arguments, progress=hook)
+
+    transfer = result.transfer
+    assert (transfer.mode, result.replayed) == (Transfer.Mode.PER_CLIENT, False)
+    assert Client.objects.get(pk=big.pk).owner == ana
+    assert Client.objects.get(pk=mid.pk).owner == bo
+    assert set(Matter.objects.filter(client=other).values_list("owner", flat=True)) == {ana.pk}
+    leaver.refresh_from_db()
+    assert leaver.is_active
+    assert hook.seen[-1] == "receipt" and hook.counts.phrases(zeros=False) == [
+        "2 clients",
+        "3 matters",
+        "7 cases",
+    ]
+
+    again = records_transfer_distributed(**arguments)
+    assert again.replayed and again.transfer == transfer
+    assert Transfer.objects.count() == 1
 
 
 # --- transfer_user --distribute ----------------------------------------------------

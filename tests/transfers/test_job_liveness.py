@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from clients.models import Case
 from tests.helpers import default_groups_restore, snapshot
 from tests.transfers.job_support import run_worker
-from transfers.background import reaper, state, submit
+from transfers.background import reaper, state, submit, worker
 from transfers.background.routers import PROGRESS_DATABASE
 from transfers.background.worker import job_finish
 from transfers.engine import services
@@ -431,6 +431,46 @@ def test_an_administrator_cancels_a_queued_job_from_its_page(
     run_worker()
     assert snapshot() == before and not Transfer.objects.exists()
     assert free_for_a_new_transfer(administrator, leaver_firm)
+
+
+def test_cancelling_one_job_leaves_every_other_job_and_its_task(administrator, leaver_firm):
+    sams = queued(administrator, leaver_firm)
+    marcuss = queued(administrator, leaver_firm, old_user=leaver_firm.marcus, record_count=2)
+
+    submit.transfer_job_cancel(acting_user=administrator, job=sams)
+
+    marcuss.refresh_from_db()
+    assert (marcuss.status, marcuss.finished_at) == (Status.QUEUED, None)
+    assert marcuss.cancelled_by is None
+    assert DBTaskResult.objects.get(id=marcuss.task_id).status == "READY"
+    assert not DBTaskResult.objects.filter(id=sams.task_id).exists()
+
+
+def test_a_job_whose_task_a_worker_just_claimed_is_cancelled_and_runs_nothing(
+    administrator, leaver_firm
+):
+    """The worker holds the task row: it is left for the worker to end, which finds
+    the job cancelled and changes nothing."""
+    job = queued(administrator, leaver_firm)
+    claim_task(job, ago=1)
+    before = snapshot()
+
+    assert submit.transfer_job_cancel(acting_user=administrator, job=job).status == (
+        Status.CANCELLED
+    )
+    assert DBTaskResult.objects.get(id=job.task_id).status == "RUNNING"
+    assert worker.transfer_job_run.call(job.pk) is None
+    assert snapshot() == before and not Transfer.objects.exists()
+    assert TransferJob.objects.get(pk=job.pk).status == Status.CANCELLED
+
+
+def test_only_a_user_allowed_to_transfer_can_cancel(administrator, leaver_firm, attorney):
+    job = queued(administrator, leaver_firm)
+    with pytest.raises(TransferRefused) as refused:
+        submit.transfer_job_cancel(acting_user=attorney, job=job)
+    assert refused.value.code == "permission_denied"
+    assert TransferJob.objects.get(pk=job.pk).status == Status.QUEUED
+    assert DBTaskResult.objects.get(id=job.task_id).status == "READY"
 
 
 def test_transfer_history_offers_cancel_for_waiting_jobs_only(

@@ -10,12 +10,14 @@ import io
 import threading
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connections, transaction
 from django.test import Client as HttpClient
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from clients.models import Case, Client, Matter
@@ -560,3 +562,121 @@ def test_a_revert_reports_its_phases_and_counts_and_validate_only_moves_nothing(
     with pytest.raises(TransferRefused) as refused:
         services.transfer_revert(acting_user=administrator, transfer=transfer, validate_only=True)
     assert refused.value.code == "revert_not_allowed"
+
+
+# --- what a Save keeps for its worker ------------------------------------------------
+
+
+def test_a_user_transfer_queued_with_users_and_a_view_of_ids_runs_as_it_was_saved(
+    administrator, leaver_firm
+):
+    """The screen passes users and the dict's keys; the job keeps them as JSON ids."""
+    firm = leaver_firm
+    assignments = {firm.acme.pk: firm.dana, firm.bolt.pk: firm.marcus, firm.crane.pk: firm.dana}
+    job = submit.transfer_submit(
+        service=services.records_transfer_per_client,
+        acting_user=administrator,
+        old_user=firm.leaver,
+        assignments=assignments,
+        expected_client_ids=assignments.keys(),
+        request_key=None,
+    ).job
+
+    assert (job.actor_name, job.from_user_name) == ("Olivia Grant", "Sam Leaver")
+    assert job.arguments["assignments"] == {
+        str(firm.acme.pk): firm.dana.pk,
+        str(firm.bolt.pk): firm.marcus.pk,
+        str(firm.crane.pk): firm.dana.pk,
+    }
+    assert sorted(job.arguments["expected_client_ids"]) == sorted(assignments)
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == TransferJob.Status.DONE
+    assert Client.objects.get(pk=firm.bolt.pk).owner == firm.marcus
+    assert Client.objects.get(pk=firm.acme.pk).owner == firm.dana
+
+
+def test_a_save_made_at_once_and_sent_again_answers_with_its_receipt(
+    administrator, leaver_firm, settings
+):
+    """Saved in the request, sent again once it would go to the queue (the firm
+    lowered the threshold between the two): its receipt, and no job."""
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 100
+    arguments = {
+        "service": services.records_transfer_all,
+        "acting_user": administrator,
+        "old_user": leaver_firm.leaver,
+        "new_user": leaver_firm.dana,
+        "record_count": 8,
+        "request_key": "saved-once",
+    }
+    first = submit.transfer_submit(**arguments)
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 3
+
+    again = submit.transfer_submit(**arguments)
+
+    assert (again.transfer, again.job, again.replayed) == (first.transfer, None, True)
+    assert not TransferJob.objects.exists() and Transfer.objects.count() == 1
+
+
+def test_a_schedule_for_this_very_instant_is_refused(administrator, leaver_firm, monkeypatch):
+    instant = timezone.now() + timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    with pytest.raises(TransferRefused) as refused:
+        submit.transfer_submit(
+            service=services.records_transfer_all,
+            acting_user=administrator,
+            old_user=leaver_firm.leaver,
+            new_user=leaver_firm.dana,
+            run_at=instant,
+        )
+    assert (refused.value.code, refused.value.field) == ("schedule_in_past", "run_at")
+    assert not TransferJob.objects.exists()
+
+
+def test_a_user_with_a_queued_transfer_is_told_so_before_anything_else(administrator, leaver_firm):
+    job = submit.transfer_job_queue(
+        service=services.records_transfer_all,
+        acting_user=administrator,
+        old_user=leaver_firm.leaver,
+        new_user=leaver_firm.dana,
+        record_count=8,
+        request_key=None,
+    )
+    with pytest.raises(TransferRefused) as refused:
+        submit.transfer_submit(
+            service=services.records_transfer_all,
+            acting_user=administrator,
+            old_user=leaver_firm.leaver,
+            new_user=leaver_firm.marcus,
+            run_at=timezone.now() - timedelta(minutes=1),
+        )
+    assert refused.value.code == "transfer_in_progress" and refused.value.job == job
+
+
+def test_the_same_save_racing_itself_into_the_queue_gives_the_one_job(
+    administrator, leaver_firm, monkeypatch
+):
+    """A double click: the other request's job is committed after this one looked
+    for it and before its own insert, which the unique request key refuses."""
+    arguments = {
+        "service": services.records_transfer_all,
+        "acting_user": administrator,
+        "old_user": leaver_firm.leaver,
+        "new_user": leaver_firm.dana,
+        "record_count": 8,
+        "request_key": "clicked-twice",
+    }
+    the_other_requests = submit.transfer_job_queue(**arguments)
+    find = TransferJob.objects.filter
+    looks = []
+
+    def looked_before_it_committed(*args, **kwargs):
+        looks.append(kwargs)
+        return TransferJob.objects.none() if len(looks) == 1 else find(*args, **kwargs)
+
+    monkeypatch.setattr(TransferJob.objects, "filter", looked_before_it_committed)
+    job = submit.transfer_job_queue(**arguments)
+
+    assert looks[0] == {"request_key": "clicked-twice"} and len(looks) > 1
+    assert job == the_other_requests and TransferJob.objects.count() == 1

@@ -20,6 +20,7 @@ from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFact
 from tests.helpers import counts_of, snapshot
 from tests.transfers.engine_support import at_step, owned_by, owners, user_shares
 from transfers.engine.holdings import linked_client_ids, user_holdings
+from transfers.engine.progress import ProgressHook
 from transfers.engine.services import (
     records_transfer_all,
     records_transfer_per_client,
@@ -491,8 +492,17 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
         "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: 99999}
     )
     assert error.client_ids == [mixed_firm.own_client.pk]
-    refused("new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: "x"})
-    refused("client_not_linked", call, **base, assignments={"abc": mixed_firm.new})
+    error = refused(
+        "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: "x"}
+    )
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.own_client.pk])
+    error = refused("client_not_linked", call, **base, assignments={"abc": mixed_firm.new})
+    assert (error.field, error.message) == (
+        "assignments",
+        "The assignments name a client that does not exist.",
+    )
+    error = refused("old_user_unknown", call, **{**base, "old_user": "x"}, assignments=both)
+    assert (error.field, error.message) == (None, "The user to transfer from does not exist.")
     refused(
         "stale_form",
         call,
@@ -501,6 +511,30 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
         expected_client_ids=[mixed_firm.own_client.pk],
     )
     refused("nothing_to_transfer", call, **{**base, "old_user": OwnerFactory()}, assignments={})
+
+
+def test_per_client_reports_its_phases_and_counts(leaver_firm, administrator):
+    """What a background User Transfer's progress page shows: each phase, once per new
+    user, then the receipt."""
+
+    class Phases(ProgressHook):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def changed(self):
+            self.seen.append(self.phase)
+
+    firm, hook = leaver_firm, Phases()
+    records_transfer_per_client(
+        acting_user=administrator,
+        old_user=firm.leaver,
+        assignments={firm.acme.pk: firm.dana, firm.bolt.pk: firm.marcus, firm.crane.pk: firm.dana},
+        progress=hook,
+    )
+    per_new_user = [*(t.plural for t in RECORD_TYPES), "shares"]
+    assert hook.seen == [*per_new_user, *per_new_user, "receipt"]
+    assert hook.counts.phrases(zeros=False) == ["2 clients", "3 matters", "3 cases", "1 share"]
 
 
 def test_per_client_deactivating_ones_own_account_is_refused(administrator):

@@ -85,9 +85,9 @@ def transfer_job_queue(
                 record_count=record_count,
                 request_key=request_key or str(uuid.uuid4()),
             )
-            task = transfer_job_run.using(run_after=run_at) if run_at else transfer_job_run
-            job.task_id = str(task.enqueue(job.pk).id)
-            job.save(update_fields=["task_id"])
+            task = transfer_job_run.using(run_after=run_at).enqueue(job.pk)  # None: at once
+            job.task_id = str(task.id)
+            job.save(update_fields=["task_id"])  # pragma: no mutate (every field: the same row)
     except IntegrityError:
         if request_key and (
             existing := TransferJob.objects.filter(request_key=request_key).first()

@@ -45,9 +45,9 @@ def _per_client_plan(
     acting_user: User,
     old_user: User | int,
     assignments: Mapping[int, User | int],
-    deactivate_old_user: bool = False,
-    expected_client_ids: Collection[int] | None = None,
-    request_key: str | None = None,
+    deactivate_old_user: bool,
+    expected_client_ids: Collection[int] | None,
+    request_key: str | None,
 ) -> TransferPlan:
     """The plan of a per-client transfer; refused at once when an id is not one."""
     try:
