@@ -129,6 +129,10 @@ def access_snapshot(user: User) -> AccessSnapshot:
     )
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _listed(names: tuple[str, ...]) -> str:
     return ", ".join(names) if names else "none"
 
@@ -200,7 +204,7 @@ def user_access_update(
                 kind=AccountEvent.Kind.ACCESS_CHANGED,
                 acting_user=acting_user,
                 actor_name=actor_name,
-                detail="; ".join(changes).capitalize(),
+                detail=_sentence("; ".join(changes)),
             )
     return user
 

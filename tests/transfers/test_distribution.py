@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from clients.models import Case, Client, Matter
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
 from tests.helpers import snapshot
+from tests.transfers.engine_support import at_step
 from transfers.engine.distribution import (
     ClientLoad,
     DistributionMode,
@@ -23,6 +24,7 @@ from transfers.engine.distribution import (
 from transfers.engine.holdings import held_counts, linked_clients
 from transfers.engine.progress import ProgressHook
 from transfers.engine.services import records_transfer_distributed
+from transfers.errors import TransferRefused
 from transfers.models import Transfer
 
 # --- Properties of the algorithm ------------------------------------------------
@@ -274,6 +276,21 @@ def test_distribute_moves_now_in_the_mode_asked_and_leaves_the_old_user_active(b
     again = records_transfer_distributed(**arguments)
     assert again.replayed and again.transfer == transfer
     assert Transfer.objects.count() == 1
+
+
+def test_a_client_linked_while_distribute_waited_for_its_locks_refuses_it(book, administrator):
+    """The proposal is read before the locks: a client linked to the leaver in between
+    makes the form stale, as on the User Transfer screen, and nothing moves."""
+    leaver, ana, bo, *_ = book
+
+    def linked_meanwhile(**details):
+        MatterFactory(client=ClientFactory(name="Late", number="C-9", owner=bo), owner=leaver)
+
+    before = snapshot()
+    with at_step("locked", linked_meanwhile), pytest.raises(TransferRefused) as refused:
+        records_transfer_distributed(acting_user=administrator, old_user=leaver, to_users=[ana, bo])
+    assert refused.value.code == "stale_form"
+    assert snapshot() == before
 
 
 # --- transfer_user --distribute ----------------------------------------------------

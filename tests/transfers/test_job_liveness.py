@@ -210,6 +210,15 @@ def test_a_running_job_from_before_heartbeats_is_judged_by_when_it_started(
     assert reaper.transfer_jobs_reap(now=limit) == {job.pk: Status.FAILED}
 
 
+def test_a_dead_job_whose_task_row_is_gone_is_ended_all_the_same(administrator, leaver_firm):
+    """The queue's finished results may be pruned; a job does not need its task row."""
+    job = running(administrator, leaver_firm, worker="worker-2.example:4242", claimed_ago=600)
+    DBTaskResult.objects.filter(id=job.task_id).delete()
+    assert reaper.transfer_jobs_reap() == {job.pk: Status.FAILED}
+    job.refresh_from_db()
+    assert job.message == reaper.worker_gone_message()
+
+
 def test_a_job_that_cannot_be_ended_this_round_holds_back_no_other(
     administrator, leaver_firm, monkeypatch, caplog
 ):
@@ -239,8 +248,9 @@ def test_a_job_that_cannot_be_ended_this_round_holds_back_no_other(
     [reaped] = {sams.pk, marcuss.pk} - {left}
     assert ended == {reaped: Status.FAILED}
     assert TransferJob.objects.get(pk=left).status == Status.RUNNING
-    assert f"Could not end transfer job {left}" in caplog.text
-    assert f"Transfer job {reaped} given up for dead: failed" in caplog.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert f"Could not end transfer job {left}" in logged
+    assert f"Transfer job {reaped} given up for dead: failed" in logged
 
     monkeypatch.setattr(reaper, "transfer_job_reap", reap)
     assert reaper.transfer_jobs_reap() == {left: Status.FAILED}
@@ -300,7 +310,8 @@ def test_a_job_whose_task_ended_before_claiming_it_is_failed_after_the_timeout(
     no worker will ever run the job, so the reaper ends it and frees the leaver."""
     job = queued(administrator, leaver_firm)
     task = claim_task(job, ago=5)
-    DBTaskResult.objects.filter(id=task.id).update(status="FAILED", finished_at=timezone.now())
+    task_ended_at = timezone.now()
+    DBTaskResult.objects.filter(id=task.id).update(status="FAILED", finished_at=task_ended_at)
     assert reaper.transfer_jobs_reap() == {}
 
     limit = task.started_at + timedelta(seconds=TIMEOUT, microseconds=1)
@@ -308,7 +319,8 @@ def test_a_job_whose_task_ended_before_claiming_it_is_failed_after_the_timeout(
 
     job.refresh_from_db()
     assert job.message == reaper.TASK_ENDED_MESSAGE
-    assert DBTaskResult.objects.get(id=task.id).status == "FAILED"
+    ended = DBTaskResult.objects.get(id=task.id)
+    assert (ended.status, ended.finished_at) == ("FAILED", task_ended_at)
     page = admin_http.get(job.get_absolute_url()).content.decode()
     assert "<h1>Transfer failed</h1>" in page and "before the transfer began" in page
     assert free_for_a_new_transfer(administrator, leaver_firm)
@@ -391,7 +403,8 @@ def test_the_reaper_thread_ends_with_its_worker_and_outlives_a_database_error(mo
     background_reaper.stop()
 
     assert len(rounds) >= 3 and not thread.is_alive()
-    assert "Could not look for transfer jobs whose worker is gone" in caplog.text
+    logged = [record.getMessage() for record in caplog.records]
+    assert "Could not look for transfer jobs whose worker is gone" in logged
     assert "could not connect to server" in caplog.text
 
 

@@ -98,7 +98,11 @@ def transfer_job_reap(*, job: TransferJob) -> str | None:
         if locked is None or not locked.is_active:
             return None
         receipt = Transfer.objects.filter(request_key=locked.request_key).first()
-        task = DBTaskResult.objects.filter(id=locked.task_id).first() if locked.task_id else None
+        task = (
+            DBTaskResult.objects.filter(id=locked.task_id).first()
+            if locked.task_id  # pragma: no mutate (no task row has the empty id either way)
+            else None
+        )
         if receipt is not None:
             job_finish(locked, Status.DONE, transfer=receipt)
             status = Status.DONE
@@ -107,7 +111,7 @@ def transfer_job_reap(*, job: TransferJob) -> str | None:
             message = TASK_ENDED_MESSAGE if task_ended else worker_gone_message()
             job_finish(locked, Status.FAILED, message=message)
             status = Status.FAILED
-        if task is not None and task.status == TaskResultStatus.RUNNING:
+        if task is not None:  # its worker is gone: the task ends with the job
             DBTaskResult.objects.filter(id=task.id, status=TaskResultStatus.RUNNING).update(
                 status=TaskResultStatus.FAILED, finished_at=timezone.now()
             )
