@@ -32,6 +32,7 @@ from transfers.engine.progress import ProgressHook
 from transfers.engine.result import Verdict
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
+from users.models import AccountEvent
 from users.services import user_set_active
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", PROGRESS_DATABASE])
@@ -680,3 +681,37 @@ def test_the_same_save_racing_itself_into_the_queue_gives_the_one_job(
 
     assert looks[0] == {"request_key": "clicked-twice"} and len(looks) > 1
     assert job == the_other_requests and TransferJob.objects.count() == 1
+
+
+def test_a_save_that_suspends_the_leaver_says_why_in_their_history(
+    administrator, leaver_firm, settings
+):
+    """Moved now or queued, the reason is the same; a scheduled one names its time
+    (tests/transfers/test_scheduled.py)."""
+    settings.TRANSFER_BACKGROUND_THRESHOLD = 1
+    for old_user, record_count in ((leaver_firm.leaver, 8), (leaver_firm.marcus, 1)):
+        submitted = submit.transfer_submit(
+            service=services.records_transfer_all,
+            acting_user=administrator,
+            old_user=old_user,
+            new_user=leaver_firm.dana,
+            record_count=record_count,
+            suspend_sign_in=True,
+            request_key=None,
+        )
+        assert (submitted.job is None) == (record_count == 1)
+        event = AccountEvent.objects.get(user=old_user, kind=AccountEvent.Kind.SIGN_IN_SUSPENDED)
+        assert event.detail == "Reason: Leaving: records transferred"
+
+
+def test_a_suspension_that_would_be_refused_is_refused_next_to_its_box(administrator, leaver_firm):
+    with pytest.raises(TransferRefused) as refused:
+        submit.transfer_submit(
+            service=services.records_transfer_all,
+            acting_user=administrator,
+            old_user=administrator,
+            new_user=leaver_firm.dana,
+            suspend_sign_in=True,
+        )
+    assert (refused.value.code, refused.value.field) == ("suspend_self", "suspend_sign_in")
+    assert refused.value.message == "You cannot suspend your own sign-in."

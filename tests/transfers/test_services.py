@@ -292,7 +292,12 @@ def test_transfer_all_refusals_change_nothing(mixed_firm, administrator, manager
     error = refused("same_user", call, **{**base, "new_user": mixed_firm.old})
     assert error.field == "new_user"
     assert refused("new_user_unknown", call, **{**base, "new_user": 987654}).field == "new_user"
-    refused("new_user_unknown", call, **{**base, "new_user": "not-a-number"})
+    error = refused("new_user_unknown", call, **{**base, "new_user": "not-a-number"})
+    assert error.field == "new_user"
+    error = refused(
+        "old_user_unknown", call, **{**base, "old_user": "x", "new_user": mixed_firm.new}
+    )
+    assert (error.field, error.message) == (None, "The user to transfer from does not exist.")
     refused("new_user_unknown", call, **{**base, "new_user": None})
     refused("old_user_unknown", call, **{**base, "old_user": 987654, "new_user": mixed_firm.new})
     refused("new_user_inactive", call, **{**base, "new_user": inactive})

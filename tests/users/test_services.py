@@ -35,6 +35,8 @@ def test_deactivation_refusals(code):
     with pytest.raises(ValidationError) as excinfo:
         user_set_active(user=target, is_active=False, acting_user=actor)
     assert excinfo.value.code == code
+    if code != "deactivate_self":
+        assert target.full_name in excinfo.value.messages[0]
     target.refresh_from_db()
     assert target.is_active
 
@@ -190,7 +192,18 @@ def test_a_deletion_names_who_deleted():
     user = UserFactory()
     user_delete_record(user=user, acting_user=actor)
     event = AccountEvent.objects.get(user=user, kind=AccountEvent.Kind.DELETED)
-    assert (event.actor, event.actor_name) == (actor, actor.full_name)
+    assert (event.user_name, event.actor, event.actor_name) == (
+        user.full_name,
+        actor,
+        actor.full_name,
+    )
+
+
+def test_a_change_made_by_the_system_names_no_actor():
+    user = OwnerFactory()
+    user_set_active(user=user, is_active=False, acting_user=None)
+    event = AccountEvent.objects.get(user=user)
+    assert (event.kind, event.actor, event.actor_name) == (AccountEvent.Kind.DEACTIVATED, None, "")
 
 
 def test_losing_the_permission_to_own_names_the_owner():
