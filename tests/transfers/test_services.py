@@ -636,8 +636,11 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
         3,
     )
     assert revert.from_user == mixed_firm.old
+    stored = Transfer.objects.get(pk=revert.pk)
+    assert (stored.actor, stored.actor_name) == (administrator, administrator.full_name)
     (recipient,) = revert.recipients.all()
     assert recipient.to_user == mixed_firm.old
+    assert recipient.to_user_name == mixed_firm.old.full_name
     assert set(revert.records.values_list("from_user_id", "to_user_id").distinct()) == {
         (mixed_firm.new.pk, mixed_firm.old.pk)
     }
@@ -732,7 +735,24 @@ def test_revert_with_everything_changed_since_is_refused(administrator):
     transfer = records_transfer_all(acting_user=administrator, old_user=old, new_user=new).transfer
     records_transfer_all(acting_user=administrator, old_user=new, new_user=other)
     assert owners(Client)[client.pk] == other.pk
-    refused("nothing_to_transfer", transfer_revert, acting_user=administrator, transfer=transfer)
+    error = refused(
+        "nothing_to_transfer", transfer_revert, acting_user=administrator, transfer=transfer
+    )
+    assert error.message == (
+        "Everything this transfer moved has changed since: there is nothing to revert."
+    )
+
+
+def test_revert_of_a_transfer_deleted_meanwhile_is_refused(mixed_firm, administrator):
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    ).transfer
+    transfer_id = transfer.pk
+    Transfer.objects.filter(pk=transfer_id).delete()
+    error = refused(
+        "revert_not_allowed", transfer_revert, acting_user=administrator, transfer=transfer_id
+    )
+    assert error.message == "This transfer cannot be reverted: it no longer exists."
 
 
 def test_revert_needs_the_permission(mixed_firm, administrator, manager):
