@@ -30,6 +30,7 @@ from tests.factories import (
 )
 from tests.helpers import USER_SHARE_MODELS, permission
 from transfers.engine import faults
+from transfers.engine.progress import ProgressHook
 from users.models import User
 
 
@@ -147,3 +148,14 @@ def at_step(step: str, action: Callable[..., object], *, call: int = 1) -> Itera
 
     with mock.patch.object(faults, "fault_point", fault_point):
         yield reached
+
+
+class Phases(ProgressHook):
+    """A progress hook that keeps every phase it was told of, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def changed(self):
+        self.seen.append(self.phase)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from clients.models import Case, Client, Matter
 from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
 from tests.helpers import snapshot
-from tests.transfers.engine_support import at_step
+from tests.transfers.engine_support import Phases, at_step
 from transfers.engine.distribution import (
     ClientLoad,
     DistributionMode,
@@ -22,7 +22,6 @@ from transfers.engine.distribution import (
     distribute_clients,
 )
 from transfers.engine.holdings import held_counts, linked_clients
-from transfers.engine.progress import ProgressHook
 from transfers.engine.services import records_transfer_distributed
 from transfers.errors import TransferRefused
 from transfers.models import Transfer
@@ -234,15 +233,6 @@ def test_no_user_to_distribute_to_proposes_nothing(book):
 
 
 # --- records_transfer_distributed --------------------------------------------------
-
-
-class Phases(ProgressHook):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def changed(self):
-        self.seen.append(self.phase)
 
 
 def test_distribute_moves_now_in_the_mode_asked_and_leaves_the_old_user_active(book, administrator):

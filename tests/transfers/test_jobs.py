@@ -23,12 +23,11 @@ from django_tasks_db.models import DBTaskResult
 from clients.models import Case, Client, Matter
 from clients.record_types import RECORD_TYPES
 from tests.helpers import counts_of, default_groups_restore, snapshot
-from tests.transfers.engine_support import at_step
+from tests.transfers.engine_support import Phases, at_step
 from tests.transfers.job_support import run_worker
 from transfers.background import submit, worker
 from transfers.background.routers import PROGRESS_DATABASE
 from transfers.engine import services
-from transfers.engine.progress import ProgressHook
 from transfers.engine.result import Verdict
 from transfers.errors import TransferRefused
 from transfers.models import Transfer, TransferJob, TransferProgress
@@ -532,15 +531,6 @@ def test_double_submit_of_a_queued_revert_gives_one_revert(admin_http, administr
     revert = Transfer.objects.get(mode=Transfer.Mode.REVERT)
     assert third.redirect_chain[-1] == (revert.get_absolute_url(), 302)
     assert TransferJob.objects.count() == 1 and DBTaskResult.objects.count() == 1
-
-
-class Phases(ProgressHook):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def changed(self):
-        self.seen.append(self.phase)
 
 
 def test_a_revert_reports_its_phases_and_counts_and_validate_only_moves_nothing(

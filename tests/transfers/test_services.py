@@ -18,9 +18,8 @@ from clients.models import (
 from clients.record_types import RECORD_TYPES
 from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFactory
 from tests.helpers import counts_of, snapshot
-from tests.transfers.engine_support import at_step, owned_by, owners, user_shares
+from tests.transfers.engine_support import Phases, at_step, owned_by, owners, user_shares
 from transfers.engine.holdings import linked_client_ids, user_holdings
-from transfers.engine.progress import ProgressHook
 from transfers.engine.services import (
     records_transfer_all,
     records_transfer_per_client,
@@ -521,14 +520,6 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
 def test_per_client_reports_its_phases_and_counts(leaver_firm, administrator):
     """What a background User Transfer's progress page shows: each phase, once per new
     user, then the receipt."""
-
-    class Phases(ProgressHook):
-        def __init__(self):
-            super().__init__()
-            self.seen = []
-
-        def changed(self):
-            self.seen.append(self.phase)
 
     firm, hook = leaver_firm, Phases()
     records_transfer_per_client(
