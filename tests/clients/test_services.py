@@ -1,13 +1,17 @@
 """Record writes that give a record an owner: validated under a lock."""
 
 import datetime
+import re
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clients.models import Case, Client, Deadline, Matter
 from clients.services import (
+    UNRECORDED_OWNER_CHANGE,
     case_create,
     client_create,
     deadline_create,
@@ -15,6 +19,7 @@ from clients.services import (
     record_owner_change,
     record_update,
 )
+from clients.signals import owner_changed
 from tests.factories import (
     CaseFactory,
     ClientFactory,
@@ -275,4 +280,147 @@ def test_an_update_refuses_the_fields_other_services_keep(administrator, changes
     with pytest.raises(ValueError) as refused:
         record_update(acting_user=administrator, record=deadline, **changes)
     assert str(refused.value) == message
+    assert snapshot() == before
+
+
+def test_fields_not_given_are_left_empty_or_at_their_defaults(administrator):
+    owner = OwnerFactory()
+    client = client_create(acting_user=administrator, owner=owner, number="C-MIN", name="Bare")
+    stored = Client.objects.get(pk=client.pk)
+    assert (stored.kind, stored.email, stored.phone, stored.address, stored.status) == (
+        "person",
+        "",
+        "",
+        "",
+        "active",
+    )
+    matter = matter_create(
+        acting_user=administrator, owner=owner, client=client, number="M-MIN", title="Bare"
+    )
+    stored = Matter.objects.get(pk=matter.pk)
+    assert (stored.practice_area, stored.status) == ("litigation", "open")
+    case = case_create(
+        acting_user=administrator, owner=owner, matter=matter, number="K-MIN", caption="A v B"
+    )
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.court, stored.status) == ("", "open")
+
+
+def test_a_deadline_completed_by_no_user_names_no_one(administrator):
+    """A deadline created or marked done by the system (no acting user) records
+    when, and no name, for the deadline page's "Completed by"."""
+    matter = MatterFactory()
+    created_done = deadline_create(
+        acting_user=None,
+        owner=matter.owner,
+        matter=matter,
+        title="Filed by the import",
+        due_date=datetime.date(2027, 1, 15),
+        status=Deadline.Status.DONE,
+    )
+    marked_done = DeadlineFactory(matter=matter, case=None)
+    record_update(acting_user=None, record=marked_done, status=Deadline.Status.DONE)
+    for deadline in (created_done, marked_done):
+        stored = Deadline.objects.get(pk=deadline.pk)
+        assert (stored.status, stored.completed_by, stored.completed_by_name) == ("done", None, "")
+        assert stored.completed_at is not None
+
+
+def test_marking_done_a_deadline_already_done_writes_nothing(administrator):
+    deadline = DeadlineFactory()
+    record_update(acting_user=administrator, record=deadline, status=Deadline.Status.DONE)
+    first = Deadline.objects.get(pk=deadline.pk)
+    someone_else = UserFactory(first_name="Someone", last_name="Else")
+
+    with CaptureQueriesContext(connection) as queries:
+        returned = record_update(
+            acting_user=someone_else, record=deadline, status=Deadline.Status.DONE
+        )
+    assert returned is deadline
+    assert not [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    again = Deadline.objects.get(pk=deadline.pk)
+    assert (again.updated_at, again.completed_by_name, again.completed_at) == (
+        first.updated_at,
+        administrator.full_name,
+        first.completed_at,
+    )
+
+
+def test_a_change_beside_a_repeated_done_keeps_the_first_completion(administrator):
+    deadline = DeadlineFactory()
+    record_update(acting_user=administrator, record=deadline, status=Deadline.Status.DONE)
+    first = Deadline.objects.get(pk=deadline.pk)
+    someone_else = UserFactory(first_name="Someone", last_name="Else")
+
+    record_update(
+        acting_user=someone_else, record=deadline, status=Deadline.Status.DONE, title="Renamed"
+    )
+    again = Deadline.objects.get(pk=deadline.pk)
+    assert (again.title, again.status, again.completed_by_name, again.completed_at) == (
+        "Renamed",
+        "done",
+        administrator.full_name,
+        first.completed_at,
+    )
+    assert again.updated_at > first.updated_at
+
+
+def _updates(queries) -> list[tuple[str, set[str]]]:
+    """Each UPDATE as its table and the columns it sets."""
+    return [
+        (
+            q["sql"].split('"')[1],
+            set(re.findall(r'"(\w+)" = ', q["sql"].split(" WHERE ")[0])),
+        )
+        for q in queries
+        if q["sql"].startswith("UPDATE")
+    ]
+
+
+def test_an_update_that_moves_nothing_writes_only_its_own_fields(administrator):
+    """A case's caption or a matter's title changes nothing under or above it: the
+    case's client is not rewritten, nor the matter's cases and deadlines."""
+    case = CaseFactory()
+    DeadlineFactory(matter=case.matter, case=case)
+    matter = case.matter
+
+    with CaptureQueriesContext(connection) as queries:
+        record_update(acting_user=administrator, record=case, caption="C v D")
+    assert _updates(queries) == [(Case._meta.db_table, {"caption", "updated_at"})]
+
+    with CaptureQueriesContext(connection) as queries:
+        record_update(acting_user=administrator, record=matter, title="Renamed")
+    assert _updates(queries) == [(Matter._meta.db_table, {"title", "updated_at"})]
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        (
+            lambda user: record_update(acting_user=user, record=user, number="X"),
+            "User is not a client, matter, case or deadline",
+        ),
+        (
+            lambda user: record_owner_change(acting_user=user, record=user, new_owner=user),
+            "User has no owner to change",
+        ),
+    ],
+    ids=["record_update", "record_owner_change"],
+)
+def test_a_record_service_given_another_model_says_so(administrator, service, message):
+    with pytest.raises(TypeError) as refused:
+        service(administrator)
+    assert str(refused.value) == message
+
+
+def test_an_owner_change_that_nothing_records_is_refused_and_undone(administrator, monkeypatch):
+    client = ClientFactory()
+    new_owner = OwnerFactory()
+    monkeypatch.setattr(owner_changed, "receivers", [])
+    owner_changed.sender_receivers_cache.clear()
+    before = snapshot()
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        record_owner_change(acting_user=administrator, record=client, new_owner=new_owner)
+    assert str(refused.value) == UNRECORDED_OWNER_CHANGE
     assert snapshot() == before
