@@ -20,6 +20,7 @@ from tests.factories import ClientFactory, MatterFactory, OwnerFactory, UserFact
 from tests.helpers import counts_of, snapshot
 from tests.transfers.engine_support import Phases, at_step, owned_by, owners, user_shares
 from transfers.engine.holdings import linked_client_ids, user_holdings
+from transfers.engine.result import Verdict
 from transfers.engine.services import (
     records_transfer_all,
     records_transfer_per_client,
@@ -222,9 +223,11 @@ def test_request_key_returns_the_same_receipt(mixed_firm, administrator):
     assert snapshot() == state
 
 
-def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator):
+@pytest.mark.parametrize("validate_only", [False, True], ids=["save", "check-only"])
+def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator, validate_only):
     """A Save of the same form committed between the first look and the
-    lock: its receipt is returned and nothing moves again."""
+    lock: its receipt is returned (a check alone answers that it was saved)
+    and nothing moves again."""
     saved = []
 
     def saved_meanwhile(**details):
@@ -246,8 +249,12 @@ def test_request_key_is_checked_again_under_the_lock(mixed_firm, administrator):
             old_user=mixed_firm.old,
             new_user=mixed_firm.new,
             request_key="k-2",
+            validate_only=validate_only,
         )
-    assert again.replayed and again.transfer == saved[0]
+    if validate_only:
+        assert again == Verdict(saved=saved[0])
+    else:
+        assert again.replayed and again.transfer == saved[0]
     assert (owners(Client), owners(Matter), owners(Case)) == before
     assert Transfer.objects.count() == 1
 
@@ -315,13 +322,16 @@ def test_an_inactive_actor_may_not_transfer(mixed_firm, administrator):
 
 
 def test_nothing_to_transfer(administrator):
-    old, new = OwnerFactory(), OwnerFactory()
-    refused(
+    old, new = OwnerFactory(first_name="Ena", last_name="Nobody"), OwnerFactory()
+    error = refused(
         "nothing_to_transfer",
         records_transfer_all,
         acting_user=administrator,
         old_user=old,
         new_user=new,
+    )
+    assert error.message == (
+        "Ena Nobody owns nothing and holds no shares: there is nothing to transfer."
     )
 
 
@@ -495,7 +505,7 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
     error = refused(
         "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: 99999}
     )
-    assert error.client_ids == [mixed_firm.own_client.pk]
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.own_client.pk])
     error = refused(
         "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: "x"}
     )
@@ -514,7 +524,13 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
         assignments=both,
         expected_client_ids=[mixed_firm.own_client.pk],
     )
-    refused("nothing_to_transfer", call, **{**base, "old_user": OwnerFactory()}, assignments={})
+    empty_handed = OwnerFactory(first_name="Ena", last_name="Nobody")
+    error = refused(
+        "nothing_to_transfer", call, **{**base, "old_user": empty_handed}, assignments={}
+    )
+    assert error.message == (
+        "Ena Nobody owns nothing and holds no shares: there is nothing to transfer."
+    )
 
 
 def test_per_client_reports_its_phases_and_counts(leaver_firm, administrator):
@@ -608,7 +624,8 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
         deactivate_old_user=True,
     ).transfer
 
-    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+    result = transfer_revert(acting_user=administrator, transfer=transfer)
+    revert = result.transfer
 
     assert {model: owners(model) for model in (Client, Matter, Case)} == before
     assert {
@@ -632,6 +649,8 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
     (recipient,) = revert.recipients.all()
     assert recipient.to_user == mixed_firm.old
     assert recipient.to_user_name == mixed_firm.old.full_name
+    assert result.recipients == (recipient,)
+    assert (stored.reactivated_user, stored.skipped_count) == (True, 0)
     assert set(revert.records.values_list("from_user_id", "to_user_id").distinct()) == {
         (mixed_firm.new.pk, mixed_firm.old.pk)
     }
@@ -658,11 +677,32 @@ def test_revert_leaves_records_changed_since_and_lists_them(mixed_firm, administ
     assert owners(Case)[mixed_firm.own_case.pk] == mixed_firm.other.pk
     assert owners(Case)[mixed_firm.own_case_in_others.pk] == mixed_firm.old.pk
     assert revert.skipped_count == 2
+    assert Transfer.objects.get(pk=revert.pk).skipped_count == 2
     assert revert.record_counts["case"] == 2
     assert {(r.record_type, r.record_id) for r in revert_skipped_records(revert=revert)} == {
         (RT.CASE, mixed_firm.own_case.pk),
         (RT.CASE_SHARE, mixed_firm.others_case_in_own_matter.pk),
     }
+
+
+def test_a_revert_reactivates_no_one_already_active_again(mixed_firm, administrator):
+    """The transfer deactivated the leaver, who was made active again by hand since:
+    the revert gives the records back and says it reactivated no one."""
+    transfer = records_transfer_all(
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        deactivate_old_user=True,
+    ).transfer
+    user_set_active(user=mixed_firm.old, is_active=True, acting_user=administrator)
+    events_before = list(mixed_firm.old.account_events.values_list("pk", flat=True))
+
+    revert = transfer_revert(acting_user=administrator, transfer=transfer).transfer
+
+    stored = Transfer.objects.get(pk=revert.pk)
+    assert stored.reactivated_user is False
+    assert list(mixed_firm.old.account_events.values_list("pk", flat=True)) == events_before
+    assert set(owners(Client).values()) >= {mixed_firm.old.pk}
 
 
 def test_revert_twice_is_refused(mixed_firm, administrator):
