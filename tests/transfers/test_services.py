@@ -650,6 +650,15 @@ def test_revert_restores_ownership_shares_and_activity(mixed_firm, administrator
     assert recipient.to_user == mixed_firm.old
     assert recipient.to_user_name == mixed_firm.old.full_name
     assert result.recipients == (recipient,)
+    # Each record moved back is stamped with the revert's time; none of them is a share
+    # that was merged.
+    for model in (Client, Matter, Case):
+        assert set(
+            model.objects.filter(owner=mixed_firm.old).values_list("updated_at", flat=True)
+        ) == {revert.created_at}
+    record_rows = revert.records.filter(record_type__in=[t.name for t in RECORD_TYPES])
+    assert record_rows.exists()
+    assert not record_rows.filter(share_merged=True).exists()
     assert (stored.reactivated_user, stored.skipped_count) == (True, 0)
     assert set(revert.records.values_list("from_user_id", "to_user_id").distinct()) == {
         (mixed_firm.new.pk, mixed_firm.old.pk)
