@@ -65,7 +65,9 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
     permission = column(share_model, "permission")
     col = partial(column, TransferredRecord)
 
-    def holds(alias: str, user_column: str) -> str:
+    def holds(user_column: str) -> str:
+        """Whether the user in the receipt row's `user_column` holds its share."""
+        alias = f"{user_column}_share"
         return (
             f"EXISTS (SELECT 1 FROM {shares} {alias} WHERE {alias}.{user} = r.{col(user_column)} "
             f"AND {alias}.{shared} = r.{col('record_id')} "
@@ -75,10 +77,10 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
     audited = execute(
         receipt_insert()
         + f"SELECT %s, r.{col('record_type')}, r.{col('record_id')}, r.{col('permission')}, "
-        + f"{holds('a', 'from_user')}, r.{col('to_user')}, r.{col('from_user')} FROM {rows} r "
+        + f"{holds('from_user')}, r.{col('to_user')}, r.{col('from_user')} FROM {rows} r "
         + f"WHERE r.{col('transfer')} = %s AND r.{col('record_type')} = %s "
         + f"AND r.{col('share_revoked')} = %s "
-        + f"AND r.{col('from_user')} IS NOT NULL AND {holds('b', 'to_user')}",
+        + f"AND r.{col('from_user')} IS NOT NULL AND {holds('to_user')}",
         [revert_id, original_id, record_type.share_name, False],
     )
     if not audited:
