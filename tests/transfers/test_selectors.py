@@ -6,13 +6,22 @@ import io
 import pytest
 from django.utils import timezone
 
-from clients.models import Client
-from tests.factories import CaseFactory, ClientFactory, MatterFactory, OwnerFactory
+from clients.models import Client, ClientUserObjectPermission, MatterUserObjectPermission
+from tests.factories import (
+    CaseFactory,
+    ClientFactory,
+    ClientShareFactory,
+    MatterFactory,
+    MatterShareFactory,
+    OwnerFactory,
+)
+from tests.helpers import permission
 from transfers.engine.holdings import held_counts, linked_clients, user_holdings
 from transfers.engine.services import records_transfer_all, transfer_revert
 from transfers.models import Transfer, TransferredRecord
 from transfers.receipts.receipt_csv import receipt_csv_lines
 from transfers.receipts.selectors import (
+    _record_field,
     transfer_changed_since,
     transfer_list,
     transfer_records,
@@ -209,3 +218,73 @@ def test_why_a_transfer_cannot_be_reverted_names_the_user(administrator):
     assert transfer_revert_refusal(transfer=revert).message == (
         "This transfer cannot be reverted: a user the records came from has been deleted since."
     )
+
+
+def test_a_record_deleted_since_has_an_empty_number_and_label_and_no_owner(
+    mixed_firm, administrator
+):
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    ).transfer
+    deleted_pk = mixed_firm.own_case_in_others.pk
+    mixed_firm.own_case_in_others.delete()
+
+    (row,) = [
+        r
+        for r in transfer_records(transfer=transfer, record_type=RT.CASE)
+        if r.record_id == deleted_pk
+    ]
+    assert (row.record_number, row.record_label, row.current_owner_id) == ("", "", None)
+
+
+def test_a_type_without_the_field_leaves_the_types_after_it_their_values(mixed_firm, administrator):
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    ).transfer
+    numbers = _record_field(
+        lambda record_type: None if record_type.name == RT.MATTER else record_type.number_field
+    )
+    rows = TransferredRecord.objects.filter(transfer=transfer).annotate(number=numbers)
+    by_type = {}
+    for row in rows.filter(record_type__in=[RT.CLIENT, RT.MATTER, RT.CASE]):
+        by_type.setdefault(row.record_type, set()).add(row.number)
+    assert by_type == {
+        RT.CLIENT: {mixed_firm.own_client.number},
+        RT.MATTER: {""},
+        RT.CASE: {
+            mixed_firm.own_case.number,
+            mixed_firm.own_case_in_others.number,
+            mixed_firm.own_case_in_others_matter.number,
+        },
+    }
+
+
+def test_a_share_is_changed_since_unless_the_receiver_holds_that_very_share(
+    mixed_firm, administrator
+):
+    """The receiver holding another permission on the record, or the permission on
+    another record, is not holding the share the transfer gave."""
+    transfer = records_transfer_all(
+        acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
+    ).transfer
+    MatterUserObjectPermission.objects.filter(
+        user=mixed_firm.new, content_object=mixed_firm.others_matter_in_own
+    ).delete()
+    MatterShareFactory(
+        content_object=mixed_firm.others_matter_in_own,
+        user=mixed_firm.new,
+        permission=permission("view_matter"),
+    )
+    ClientUserObjectPermission.objects.filter(
+        user=mixed_firm.new, content_object=mixed_firm.unlinked_client
+    ).delete()
+    ClientShareFactory(
+        content_object=mixed_firm.others_client,
+        user=mixed_firm.new,
+        permission=mixed_firm.share_unlinked_client.permission,
+    )
+
+    assert {(r.record_type, r.record_id) for r in transfer_changed_since(transfer=transfer)} == {
+        (RT.MATTER_SHARE, mixed_firm.others_matter_in_own.pk),
+        (RT.CLIENT_SHARE, mixed_firm.unlinked_client.pk),
+    }

@@ -560,7 +560,11 @@ def test_receipt_survives_deleted_records(admin_http, transfer, leaver_firm):
     assert share_rows.count() == 1
     Case.objects.filter(number="K-00002").delete()
     response = admin_http.get(transfer.get_absolute_url(), {"type": "case"})
-    assert "Deleted since" in response.content.decode()
+    page = response.content.decode()
+    assert "Deleted since" in page
+    # Its number is gone with it: an empty cell, not the word None.
+    assert '<td data-label="Number" class="record-no"></td>' in page
+    assert ">None<" not in page
 
 
 def test_csv_download_streams_every_row(admin_http, transfer, leaver_firm):

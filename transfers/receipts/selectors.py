@@ -51,12 +51,18 @@ def _record_field(field_of) -> Case:
         field = field_of(record_type)
         if field is None:  # a type without such a field
             continue
-        value = Subquery(
-            record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)[:1]
+        # No row (the record was deleted since) is NULL: empty, as the screens show it.
+        value = Coalesce(
+            Subquery(record_type.model.objects.filter(pk=OuterRef("record_id")).values(field)),
+            Value(""),
         )
         for receipt_type in (record_type.name, record_type.share_name):
             whens.append(When(record_type=receipt_type, then=value))
-    return Case(*whens, default=Value(""), output_field=CharField())
+    return Case(
+        *whens,
+        default=Value(""),
+        output_field=CharField(),  # pragma: no mutate (every such field is text: inferred alike)
+    )
 
 
 def _current_owner() -> Case:
@@ -64,12 +70,16 @@ def _current_owner() -> Case:
         When(
             record_type=record_type.name,
             then=Subquery(
-                record_type.model.objects.filter(pk=OuterRef("record_id")).values("owner_id")[:1]
+                record_type.model.objects.filter(pk=OuterRef("record_id")).values("owner_id")
             ),
         )
         for record_type in RECORD_TYPES
     ]
-    return Case(*whens, default=Value(None), output_field=IntegerField())
+    # NULL for a share's row, or a record deleted since.
+    return Case(
+        *whens,
+        output_field=IntegerField(),  # pragma: no mutate (owners are integers: inferred alike)
+    )
 
 
 def transfer_records(
