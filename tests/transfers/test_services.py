@@ -98,11 +98,15 @@ def test_transfer_all_moves_everything_the_old_user_owns(mixed_firm, administrat
 def test_transfer_all_sets_updated_at_of_moved_records_only(mixed_firm, administrator):
     untouched = Case.objects.get(pk=mixed_firm.unlinked_case.pk).updated_at
     moved_before = Case.objects.get(pk=mixed_firm.own_case.pk).updated_at
-    records_transfer_all(
+    transfer = records_transfer_all(
         acting_user=administrator, old_user=mixed_firm.old, new_user=mixed_firm.new
-    )
+    ).transfer
     assert Case.objects.get(pk=mixed_firm.unlinked_case.pk).updated_at == untouched
     assert Case.objects.get(pk=mixed_firm.own_case.pk).updated_at > moved_before
+    # Stamped with the receipt's own time.
+    assert Case.objects.get(pk=mixed_firm.own_case.pk).updated_at == (
+        Transfer.objects.get(pk=transfer.pk).created_at
+    )
 
 
 def test_transfer_all_moves_shares_with_deduplication(mixed_firm, administrator):
@@ -340,7 +344,7 @@ def test_deactivating_ones_own_account_is_refused(administrator, validate_only):
     """Refused before anything moves: a check alone (a scheduled transfer's, the
     API's) says so too."""
     administrator.groups.add(Group.objects.get(name=groups.ATTORNEYS))
-    ClientFactory(owner=administrator)
+    own_client = ClientFactory(owner=administrator)
     new = OwnerFactory()
     error = refused(
         "deactivate_self",
@@ -353,6 +357,16 @@ def test_deactivating_ones_own_account_is_refused(administrator, validate_only):
     )
     assert error.field == "deactivate_old_user"
     assert error.message == "You cannot deactivate your own account."
+    error = refused(
+        "deactivate_self",
+        records_transfer_per_client,
+        acting_user=administrator,
+        old_user=administrator,
+        assignments={own_client.pk: new},
+        deactivate_old_user=True,
+        validate_only=validate_only,
+    )
+    assert error.field == "deactivate_old_user"
     # Without deactivation, transferring one's own records is fine.
     records_transfer_all(acting_user=administrator, old_user=administrator, new_user=new)
 
@@ -498,7 +512,7 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
     error = refused(
         "new_user_inactive", call, **base, assignments={**both, mixed_firm.own_client.pk: inactive}
     )
-    assert error.client_ids == [mixed_firm.own_client.pk]
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.own_client.pk])
     refused(
         "new_user_ineligible", call, **base, assignments={**both, mixed_firm.own_client.pk: manager}
     )

@@ -30,16 +30,22 @@ RECEIPT_ROW_ORDER = [record_type.name for record_type in RECORD_TYPES] + [
 ]
 
 
-def count_subquery(queryset: QuerySet) -> Coalesce:
+def count_subquery(queryset: QuerySet) -> Subquery:
     """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY)."""
     # COUNT(*) rather than COUNT(id): PostgreSQL can then answer from the
     # owner index alone instead of visiting every row of a large owner.
+    # Without GROUP BY, COUNT(*) gives one row, 0 when nothing matches: never NULL.
     counted = (
         queryset.order_by()
-        .annotate(total=Func(template="COUNT(*)", output_field=IntegerField()))
+        .annotate(
+            total=Func(
+                template="COUNT(*)",  # pragma: no mutate (SQL's keywords are case-blind)
+                output_field=IntegerField(),
+            )
+        )
         .values("total")
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    return Subquery(counted)
 
 
 def _record_field(field_of) -> Case:
