@@ -26,8 +26,8 @@ from transfers.engine.services import (
     records_transfer_per_client,
     transfer_revert,
 )
-from transfers.errors import TransferRefused
-from transfers.models import Transfer, TransferredRecord
+from transfers.errors import TransferInProgress, TransferRefused
+from transfers.models import Transfer, TransferJob, TransferredRecord
 from users import groups
 from users.services import user_set_active
 
@@ -300,7 +300,10 @@ def test_transfer_all_refusals_change_nothing(mixed_firm, administrator, manager
         "permission_denied", call, **{**base, "acting_user": manager, "new_user": mixed_firm.new}
     )
     error = refused("same_user", call, **{**base, "new_user": mixed_firm.old})
-    assert error.field == "new_user"
+    assert (error.field, error.message) == (
+        "new_user",
+        "The new user must be someone other than Oscar Old.",
+    )
     assert refused("new_user_unknown", call, **{**base, "new_user": 987654}).field == "new_user"
     error = refused("new_user_unknown", call, **{**base, "new_user": "not-a-number"})
     assert error.field == "new_user"
@@ -310,8 +313,12 @@ def test_transfer_all_refusals_change_nothing(mixed_firm, administrator, manager
     assert (error.field, error.message) == (None, "The user to transfer from does not exist.")
     refused("new_user_unknown", call, **{**base, "new_user": None})
     refused("old_user_unknown", call, **{**base, "old_user": 987654, "new_user": mixed_firm.new})
-    refused("new_user_inactive", call, **{**base, "new_user": inactive})
-    refused("new_user_ineligible", call, **{**base, "new_user": manager})
+    error = refused("new_user_inactive", call, **{**base, "new_user": inactive})
+    assert error.message == f"{inactive.full_name} is inactive and cannot be given records."
+    error = refused("new_user_ineligible", call, **{**base, "new_user": manager})
+    assert error.message == (
+        f"{manager.full_name} is not allowed to own clients, matters or cases."
+    )
 
 
 def test_an_inactive_actor_may_not_transfer(mixed_firm, administrator):
@@ -513,9 +520,10 @@ def test_per_client_refusals_change_nothing(mixed_firm, administrator, manager):
         "new_user_inactive", call, **base, assignments={**both, mixed_firm.own_client.pk: inactive}
     )
     assert (error.field, error.client_ids) == ("assignments", [mixed_firm.own_client.pk])
-    refused(
+    error = refused(
         "new_user_ineligible", call, **base, assignments={**both, mixed_firm.own_client.pk: manager}
     )
+    assert (error.field, error.client_ids) == ("assignments", [mixed_firm.own_client.pk])
     error = refused(
         "new_user_unknown", call, **base, assignments={**both, mixed_firm.own_client.pk: 99999}
     )
@@ -1005,3 +1013,42 @@ def test_receipt_rows_follow_a_deleted_permission_and_transfer(mixed_firm, admin
     transfer_id = transfer.pk
     transfer.delete()
     assert not TransferredRecord.objects.filter(transfer_id=transfer_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"),
+    [
+        (TransferJob.Status.RUNNING, None),
+        (TransferJob.Status.CANCELLED, "job_ended"),
+        (TransferJob.Status.QUEUED, "job_ended"),
+    ],
+)
+def test_a_jobs_own_run_goes_on_only_while_its_job_is_running(
+    mixed_firm, administrator, status, refusal
+):
+    """The worker runs a job through the service with the job's request_key: that job
+    does not hold its own run back, but one cancelled (or not started) meanwhile does."""
+    TransferJob.objects.create(
+        mode=Transfer.Mode.ALL,
+        status=status,
+        actor=administrator,
+        from_user=mixed_firm.old,
+        request_key="job-1",
+    )
+    run = {
+        "acting_user": administrator,
+        "old_user": mixed_firm.old,
+        "new_user": mixed_firm.new,
+        "request_key": "job-1",
+    }
+    if refusal is None:
+        assert records_transfer_all(**run).transfer.request_key == "job-1"
+    else:
+        error = refused(refusal, records_transfer_all, **run)
+        assert error.message == (
+            f"This transfer was ended before it could run ({status.label.lower()}); "
+            "nothing was changed."
+        )
+    if status in TransferJob.ACTIVE:  # any other transfer of the user is held back by it
+        with pytest.raises(TransferInProgress):
+            records_transfer_all(**{**run, "request_key": "other-form"})

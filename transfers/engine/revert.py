@@ -67,7 +67,7 @@ def shares_revert(*, revert_id: int, original_id: int, record_type: RecordType) 
 
     def holds(user_column: str) -> str:
         """Whether the user in the receipt row's `user_column` holds its share."""
-        alias = f"{user_column}_share"
+        alias = f"{user_column}_share"  # pragma: no mutate (any alias names it alike)
         return (
             f"EXISTS (SELECT 1 FROM {shares} {alias} WHERE {alias}.{user} = r.{col(user_column)} "
             f"AND {alias}.{shared} = r.{col('record_id')} "

@@ -34,9 +34,9 @@ class Echo:
         return value
 
 
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells starting with these as formulas.
+def csv_cell(text: str) -> str:
+    """A text cell (a record deleted since has empty ones, not NULL): spreadsheets run
+    cells starting with these as formulas."""
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
