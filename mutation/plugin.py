@@ -116,6 +116,7 @@ HOME_TESTS = {
         "tests/transfers/test_revoked_shares.py",
     ),
     "transfers.background.": (
+        "tests/transfers/test_submit.py",
         "tests/transfers/test_jobs.py",
         "tests/transfers/test_scheduled.py",
         "tests/transfers/test_job_liveness.py",

@@ -306,7 +306,8 @@ def test_transfer_all_refusals_change_nothing(mixed_firm, administrator, manager
     )
     assert refused("new_user_unknown", call, **{**base, "new_user": 987654}).field == "new_user"
     error = refused("new_user_unknown", call, **{**base, "new_user": "not-a-number"})
-    assert error.field == "new_user"
+    assert (error.field, error.client_ids) == ("new_user", [])
+    refused("permission_denied", call, **{**base, "acting_user": None, "new_user": mixed_firm.new})
     error = refused(
         "old_user_unknown", call, **{**base, "old_user": "x", "new_user": mixed_firm.new}
     )
@@ -569,6 +570,18 @@ def test_per_client_reports_its_phases_and_counts(leaver_firm, administrator):
     per_new_user = [*(t.plural for t in RECORD_TYPES), "shares"]
     assert hook.seen == [*per_new_user, *per_new_user, "receipt"]
     assert hook.counts.phrases(zeros=False) == ["2 clients", "3 matters", "3 cases", "1 share"]
+
+
+def test_transfer_all_reports_its_phases_and_counts(mixed_firm, administrator):
+    hook = Phases()
+    records_transfer_all(
+        acting_user=administrator,
+        old_user=mixed_firm.old,
+        new_user=mixed_firm.new,
+        progress=hook,
+    )
+    assert hook.seen == [*(t.plural for t in RECORD_TYPES), "shares", "receipt"]
+    assert hook.counts.phrases(zeros=False) == ["1 client", "2 matters", "3 cases", "3 shares"]
 
 
 def test_per_client_deactivating_ones_own_account_is_refused(administrator):
@@ -1028,12 +1041,16 @@ def test_a_jobs_own_run_goes_on_only_while_its_job_is_running(
 ):
     """The worker runs a job through the service with the job's request_key: that job
     does not hold its own run back, but one cancelled (or not started) meanwhile does."""
-    TransferJob.objects.create(
+    job = TransferJob.objects.create(
         mode=Transfer.Mode.ALL,
         status=status,
         actor=administrator,
         from_user=mixed_firm.old,
         request_key="job-1",
+    )
+    # Another user's job holds back no one else.
+    TransferJob.objects.create(
+        mode=Transfer.Mode.ALL, actor=administrator, from_user=mixed_firm.other, request_key="o-1"
     )
     run = {
         "acting_user": administrator,
@@ -1049,6 +1066,10 @@ def test_a_jobs_own_run_goes_on_only_while_its_job_is_running(
             f"This transfer was ended before it could run ({status.label.lower()}); "
             "nothing was changed."
         )
+    another_save = {**run, "request_key": "other-form"}
     if status in TransferJob.ACTIVE:  # any other transfer of the user is held back by it
-        with pytest.raises(TransferInProgress):
-            records_transfer_all(**{**run, "request_key": "other-form"})
+        with pytest.raises(TransferInProgress) as held_back:
+            records_transfer_all(**another_save)
+        assert held_back.value.job == job
+    else:  # an ended job holds back nothing
+        assert records_transfer_all(**another_save).transfer.request_key == "other-form"
